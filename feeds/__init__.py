@@ -1,0 +1,1 @@
+"""feeds: items, sources, deadline extraction, rendering, publishing and serving."""
