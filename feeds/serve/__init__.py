@@ -1,0 +1,13 @@
+"""The built-in HTTP server for the output folder (aiohttp).
+
+The files in the output folder are the product; any web server or CDN can serve them. This
+server is for the embedded default and small installs: strong ETags, Last-Modified, 304s, gzip
+pre-compressed once per file version, HEAD, Cache-Control, and nothing outside the folder.
+"""
+
+from __future__ import annotations
+
+from feeds.serve.app import build_app
+from feeds.serve.server import FeedServer, serve_forever
+
+__all__ = ["FeedServer", "build_app", "serve_forever"]

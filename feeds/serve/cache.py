@@ -1,0 +1,184 @@
+"""Files of the output folder held in memory, each checked by one `os.stat` per request.
+
+An entry is keyed by the request path and validated by (device, inode, mtime_ns, size): the
+publisher replaces files atomically (temp file + rename), so a new version has a new inode.
+Each entry holds the bytes, their gzip form (compressed once per version), the strong ETags and
+the prebuilt response headers, so a 304 costs one stat and a dict lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import logging
+import os
+import stat
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from feeds.serve.conditional import http_date
+from feeds.serve.media import compressible, media_type
+
+log = logging.getLogger(__name__)
+
+Identity = tuple[int, int, int, int]  # st_dev, st_ino, st_mtime_ns, st_size
+GZIP_MIN_BYTES = 256
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """One encoding of a file: its body, strong ETag and the headers of a 200 response."""
+
+    body: bytes
+    etag: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One version of a file: identity, plain and (if worth it) gzip form, 304 headers."""
+
+    identity: Identity | None
+    plain: Representation
+    gzip: Representation | None
+    last_modified: int
+    not_modified: Mapping[str, Mapping[str, str]]  # matched ETag -> headers of the 304
+
+    @property
+    def size(self) -> int:
+        return len(self.plain.body) + (len(self.gzip.body) if self.gzip else 0)
+
+    @property
+    def etags(self) -> tuple[str, ...]:
+        return (self.plain.etag, self.gzip.etag) if self.gzip else (self.plain.etag,)
+
+
+def build_entry(
+    name: str, body: bytes, *, mtime: float, cache_max_age: int, identity: Identity | None = None
+) -> Entry:
+    """Hash, compress and prepare headers for `body`, served under the file name `name`."""
+    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+    last_modified = int(mtime)
+    common = {
+        "Last-Modified": http_date(last_modified),
+        "Cache-Control": f"public, max-age={cache_max_age}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    packed: bytes | None = None
+    if compressible(name) and len(body) >= GZIP_MIN_BYTES:
+        packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+        if len(packed) >= len(body):
+            packed = None
+    if packed is not None:
+        common["Vary"] = "Accept-Encoding"
+    content_type = media_type(name)
+    plain_etag = f'"{digest}"'
+    plain = Representation(
+        body, plain_etag, {"Content-Type": content_type, "ETag": plain_etag, **common}
+    )
+    not_modified = {plain_etag: {"ETag": plain_etag, **common}}
+    packed_rep = None
+    if packed is not None:
+        gz_etag = f'"{digest}-gz"'
+        packed_rep = Representation(
+            packed,
+            gz_etag,
+            {"Content-Type": content_type, "Content-Encoding": "gzip", "ETag": gz_etag, **common},
+        )
+        not_modified[gz_etag] = {"ETag": gz_etag, **common}
+    return Entry(identity, plain, packed_rep, last_modified, not_modified)
+
+
+class FileCache:
+    """Entries for the files under `root`, bounded in total bytes (least recently used out).
+
+    `get` never returns a file outside `root`: on every load the path is resolved (symlinks
+    followed) and must stay inside the resolved root without passing through a dotfile.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        cache_max_age: int,
+        max_bytes: int = 64 * 1024 * 1024,
+        max_file_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.root = os.path.realpath(root)
+        self._prefix = self.root.rstrip(os.sep) + os.sep
+        self._cache_max_age = cache_max_age
+        self._max_bytes = max_bytes
+        self._max_file_bytes = max_file_bytes
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._bytes = 0
+
+    async def get(self, rel: str) -> Entry | None:
+        """The current version of file `rel` (a checked, '/'-separated relative path)."""
+        try:
+            st = os.stat(self._prefix + rel)
+        except (OSError, ValueError):
+            self._forget(rel)
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            self._forget(rel)
+            return None
+        entry = self._entries.get(rel)
+        if entry is not None and entry.identity == (
+            st.st_dev,
+            st.st_ino,
+            st.st_mtime_ns,
+            st.st_size,
+        ):
+            self._entries.move_to_end(rel)
+            return entry
+        if st.st_size > 256 * 1024:
+            entry = await asyncio.to_thread(self._load, rel)
+        else:
+            entry = self._load(rel)
+        self._forget(rel)
+        if entry is not None and entry.size <= self._max_file_bytes:
+            self._store(rel, entry)
+        return entry
+
+    def _load(self, rel: str) -> Entry | None:
+        real = os.path.realpath(self._prefix + rel)
+        if not real.startswith(self._prefix):
+            log.warning("refused %r: resolves outside the output folder", rel)
+            return None
+        if any(part.startswith(".") for part in real[len(self._prefix) :].split(os.sep)):
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(real, flags)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            body = handle.read()
+        identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if len(body) != st.st_size:  # written in place while we read: do not keep it
+            identity = (st.st_dev, st.st_ino, -1, -1)
+        return build_entry(
+            rel,
+            body,
+            mtime=st.st_mtime,
+            cache_max_age=self._cache_max_age,
+            identity=identity,
+        )
+
+    def _store(self, rel: str, entry: Entry) -> None:
+        self._entries[rel] = entry
+        self._bytes += entry.size
+        while self._bytes > self._max_bytes and len(self._entries) > 1:
+            _, old = self._entries.popitem(last=False)
+            self._bytes -= old.size
+
+    def _forget(self, rel: str) -> None:
+        old = self._entries.pop(rel, None)
+        if old is not None:
+            self._bytes -= old.size

@@ -1,0 +1,123 @@
+"""Run the application inside an existing asyncio loop (`feedline serve`, the daemon, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from feeds.serve.app import build_app
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("feeds.serve.access")
+
+
+class ConciseAccessLogger(AbstractAccessLogger):
+    """One line per request: method, path, status, bytes, milliseconds."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %s %.1fms",
+            request.method,
+            request.path_qs,
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
+
+
+class FeedServer:
+    """An aiohttp application bound to a TCP socket; `start` then `stop` (or `async with`).
+
+    Port 0 picks a free port; `port` and `url` tell the one bound. Keep-alive stays on;
+    access logging is off unless asked for (then one line per request via `logging`).
+    """
+
+    def __init__(
+        self, app: web.Application, *, access_log: bool = False, shutdown_timeout: float = 5.0
+    ) -> None:
+        self.app = app
+        self._access_log = access_log
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+        self._host = ""
+        self._port: int | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._runner is not None:
+            raise RuntimeError("the server is already started")
+        runner = web.AppRunner(
+            self.app,
+            access_log=access_log if self._access_log else None,
+            access_log_class=ConciseAccessLogger,
+            handle_signals=False,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, shutdown_timeout=self._shutdown_timeout)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._host = host
+        self._port = int(runner.addresses[0][1])
+        log.info("serving on %s", self.url)
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the server is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}/"
+
+    async def stop(self) -> None:
+        runner, self._runner, self._port = self._runner, None, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FeedServer:
+        if self._runner is None:
+            await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_forever(
+    output_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    cache_max_age: int = 300,
+    extra_routes: Callable[[web.Application], None] | None = None,
+    access_log: bool = False,
+    on_started: Callable[[FeedServer], None] | None = None,
+) -> None:
+    """Serve `output_dir` until cancelled (Ctrl-C in `asyncio.run`), then close cleanly."""
+    app = build_app(output_dir, cache_max_age=cache_max_age, extra_routes=extra_routes)
+    server = FeedServer(app, access_log=access_log)
+    await server.start(host, port)
+    try:
+        if on_started is not None:
+            on_started(server)
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
