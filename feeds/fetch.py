@@ -1,0 +1,305 @@
+"""Polite HTTP fetching for sources: one shared client, conditional GET, bounded bodies.
+
+`Fetcher.get` either returns a `FetchResult` or raises `SourceError` with a one-line message.
+Transient failures (connect errors, timeouts, 5xx, 429) are retried with exponential backoff;
+the sleeps go through an injectable callable so tests never wait. `read_local` gives a local
+file the same size limit and hash-based unchanged detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import importlib.metadata
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from config.schema import FetchSettings
+from feeds.errors import SourceError
+from feeds.sources.base import FetchState, content_hash
+from feeds.sources.sniff import detect_encoding, media_type_and_charset
+
+Sleep = Callable[[float], Awaitable[None]]
+
+BACKOFF_BASE = 1.0
+"""First retry delay in seconds; doubles per attempt."""
+BACKOFF_CAP = 30.0
+"""Longest delay between attempts, including an honoured Retry-After."""
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("feedline")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+def user_agent(contact: str | None) -> str:
+    """`feedline/<version> (+<contact>)`, so site operators know whom to ask."""
+    base = f"feedline/{_version()}"
+    return f"{base} (+{contact})" if contact else base
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host or url
+    except httpx.InvalidURL:
+        return url
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful fetch. `status` is "not_modified" on a 304 (empty body) or when the body
+    hashes the same as last time (body present, nothing new to parse)."""
+
+    status: Literal["ok", "not_modified"]
+    body: bytes
+    url: str
+    encoding: str
+    content_type: str | None
+    state: FetchState
+
+    @property
+    def unchanged(self) -> bool:
+        return self.status == "not_modified"
+
+    def text(self, forced: str | None = None) -> str:
+        return self.body.decode(forced or self.encoding, errors="replace")
+
+
+def accepts(accept: str, media_type: str) -> bool:
+    """Whether `media_type` matches one of the ranges of an Accept header (q > 0)."""
+    for part in accept.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        wanted = pieces[0].lower()
+        if any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in pieces[1:]):
+            continue
+        if wanted in ("*/*", media_type):
+            return True
+        if wanted.endswith("/*") and media_type.startswith(wanted[:-1]):
+            return True
+    return False
+
+
+def _expected(accept: str) -> str:
+    types = [p.split(";")[0].strip() for p in accept.split(",")]
+    return " or ".join(t for t in types if t)
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth retrying."""
+
+    def __init__(self, message: str, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.delay = delay
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """Fetches source URLs politely. Share one per process; `await fetcher.aclose()` at the end.
+
+    At most `settings.concurrency` requests are in flight at once; backoff sleeps do not hold
+    a slot.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], datetime] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._now = now or (lambda: datetime.now(UTC))
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": user_agent(settings.contact)},
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            verify=settings.verify_tls,
+            limits=httpx.Limits(max_connections=max(settings.concurrency, 1) * 2),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get(
+        self, url: str, previous: FetchState, *, accept: str, source_id: str | None = None
+    ) -> FetchResult:
+        """GET `url` conditionally; raise `SourceError` (for `source_id`, default the host)
+        on any failure. `accept` is sent as the Accept header and also checked against the
+        answer's Content-Type."""
+        source_id = source_id or _host(url)
+        attempts = self.settings.retries + 1
+        for attempt in range(attempts):
+            try:
+                async with self._slots:
+                    return await self._attempt(source_id, url, previous, accept)
+            except _Retry as retry:
+                if attempt + 1 >= attempts:
+                    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+                    raise SourceError(source_id, retry.message + tries) from None
+                delay = min(BACKOFF_BASE * 2**attempt, BACKOFF_CAP)
+                if retry.delay is not None:
+                    if retry.delay > BACKOFF_CAP:
+                        raise SourceError(
+                            source_id,
+                            f"{retry.message}; asked to retry after {retry.delay:.0f}s "
+                            f"(longer than {BACKOFF_CAP:.0f}s)",
+                        ) from None
+                    delay = max(delay, retry.delay)
+                await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, source_id: str, url: str, previous: FetchState, accept: str
+    ) -> FetchResult:
+        headers = {"Accept": accept}
+        if previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        timeout = self.settings.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    return await self._receive(source_id, response, previous, accept)
+        except TimeoutError:
+            raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
+        except httpx.TimeoutException:
+            raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
+        except httpx.TooManyRedirects:
+            raise SourceError(
+                source_id,
+                f"too many redirects (more than {self.settings.max_redirects}) from {url}",
+            ) from None
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__context__, ssl.SSLCertVerificationError):
+                raise SourceError(
+                    source_id, f"TLS certificate verification failed for {url}: {exc}"
+                ) from None
+            raise _Retry(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"connection failed fetching {url}: {exc or type(exc).__name__}") from None
+        except httpx.InvalidURL as exc:
+            raise SourceError(source_id, f"invalid URL {url!r}: {exc}") from None
+
+    async def _receive(
+        self, source_id: str, response: httpx.Response, previous: FetchState, accept: str
+    ) -> FetchResult:
+        final = str(response.url)
+        status = response.status_code
+        if status == 304:
+            state = FetchState(
+                etag=response.headers.get("ETag") or previous.etag,
+                last_modified=response.headers.get("Last-Modified") or previous.last_modified,
+                content_hash=previous.content_hash,
+            )
+            return FetchResult("not_modified", b"", final, "utf-8", None, state)
+        if status in RETRY_STATUSES:
+            delay = _retry_after(response.headers.get("Retry-After"), self._now())
+            raise _Retry(f"HTTP {status} from {final}", delay)
+        if not 200 <= status < 300:
+            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+            raise SourceError(source_id, f"HTTP {status}{reason} from {final}")
+        media_type, charset = media_type_and_charset(response.headers.get("Content-Type"))
+        if media_type and not accepts(accept, media_type):
+            raise SourceError(
+                source_id, f"expected {_expected(accept)}, got {media_type} from {final}"
+            )
+        limit = self.settings.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise SourceError(source_id, f"body larger than {format_size(limit)} at {final}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise SourceError(source_id, f"body larger than {format_size(limit)} at {final}")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        digest = content_hash(body)
+        state = FetchState(
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            content_hash=digest,
+        )
+        same = previous.content_hash is not None and previous.content_hash == digest
+        return FetchResult(
+            "not_modified" if same else "ok",
+            body,
+            final,
+            charset or detect_encoding(body),
+            media_type,
+            state,
+        )
+
+
+async def read_local(
+    source_id: str, path: Path, previous: FetchState, *, max_bytes: int
+) -> FetchResult:
+    """Read a local file with the fetcher's size limit and hash-based unchanged detection."""
+
+    def load() -> tuple[bytes, str]:
+        with path.open("rb") as handle:
+            return handle.read(max_bytes + 1), path.resolve().as_uri()
+
+    try:
+        data, uri = await asyncio.to_thread(load)
+    except FileNotFoundError:
+        raise SourceError(source_id, "file not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise SourceError(source_id, "is a folder, not a file", where=str(path)) from None
+    except OSError as exc:
+        raise SourceError(
+            source_id, f"cannot read: {exc.strerror or exc}", where=str(path)
+        ) from None
+    if len(data) > max_bytes:
+        raise SourceError(source_id, f"file larger than {format_size(max_bytes)}", where=str(path))
+    digest = content_hash(data)
+    state = FetchState(content_hash=digest)
+    status: Literal["ok", "not_modified"] = (
+        "not_modified" if previous.content_hash == digest else "ok"
+    )
+    return FetchResult(status, data, uri, detect_encoding(data), None, state)

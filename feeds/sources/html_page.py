@@ -1,0 +1,197 @@
+"""Kind `html`: items cut out of a web page (or a saved page file) with CSS selectors.
+
+Selectors come from `[sources.select]`: `item` (one news item), then, inside it, `title`,
+`link`, `date` and `summary`. `sel@attr` reads an attribute instead of the text (`a@href`,
+`time@datetime`); `@attr` alone reads it from the item element itself. The date selector may
+match several elements (ECL pages list type, date and department as meta items): the first
+that reads as a full date wins. Broken HTML is parsed as browsers would (lexbor).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from config.schema import SelectSettings, SourceSettings
+from feeds.errors import ItemError, SourceError
+from feeds.fetch import Fetcher, FetchResult, read_local
+from feeds.model import Entry
+from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
+from feeds.sources.page_dates import parse_page_date
+
+ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.1"
+
+_ATTR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A CSS selector, optionally reading an attribute (`css@attr`); empty css = the item."""
+
+    css: str
+    attr: str | None
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Selector:
+        match = _ATTR.match(text.strip())
+        if match and "]" not in match.group("attr"):
+            return cls(match.group("css"), match.group("attr"), text)
+        return cls(text.strip(), None, text)
+
+    def nodes(self, scope: LexborNode) -> list[LexborNode]:
+        return [scope] if not self.css else list(scope.css(self.css))
+
+    def values(self, scope: LexborNode) -> list[str]:
+        found = []
+        for node in self.nodes(scope):
+            if self.attr is not None:
+                value = node.attributes.get(self.attr)
+                if value:
+                    found.append(value)
+            else:
+                found.append(node.text(separator=" "))
+        return found
+
+
+def _link_of(node: LexborNode) -> str | None:
+    if node.tag == "a" and node.attributes.get("href"):
+        return node.attributes["href"]
+    inner = node.css_first("a[href]")
+    return inner.attributes.get("href") if inner is not None else None
+
+
+def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
+    base = tree.css_first("base[href]")
+    href = base.attributes.get("href") if base is not None else None
+    return (absolute(href, page_url) or page_url) if href else page_url
+
+
+def _html_of(nodes: list[LexborNode]) -> str:
+    return "".join(node.html or "" for node in nodes)
+
+
+def parse_html_page(
+    source: SourceSettings, text: str, page_url: str
+) -> tuple[list[Entry], list[ItemError]]:
+    """Entries of one page; raises SourceError when the item selector matches nothing."""
+    select = source.select
+    if select is None:
+        raise SourceError(source.id, "an html source needs [sources.select]")
+    tree = LexborHTMLParser(text)
+    base = _base_url(tree, page_url)
+    root = tree.root
+    if root is None:
+        raise SourceError(source.id, f"empty page at {page_url}")
+    items = list(root.css(select.item))
+    if not items:
+        raise SourceError(source.id, f"selector item={select.item!r} matched nothing on {page_url}")
+    zone = ZoneInfo(source.timezone)
+    entries: list[Entry] = []
+    problems: list[ItemError] = []
+    for node in items:
+        try:
+            entries.append(_entry(source, select, node, base, zone))
+        except ItemError as problem:
+            problems.append(problem)
+    if not entries and problems:
+        raise SourceError(
+            source.id,
+            f"selector title={select.title!r} matched nothing in any of the {len(items)} items "
+            f"on {page_url}",
+        )
+    return entries, problems
+
+
+def _entry(
+    source: SourceSettings, select: SelectSettings, node: LexborNode, base: str, zone: ZoneInfo
+) -> Entry:
+    label = collapse(node.text(separator=" "))[:60] or "(empty item)"
+    title_sel = Selector.parse(select.title)
+    title_nodes = title_sel.nodes(node)
+    titles = [collapse(v) for v in title_sel.values(node)]
+    title = next((t for t in titles if t), "")
+    if not title:
+        raise ItemError(source.id, label, f"selector title={select.title!r} matched nothing")
+
+    link: str | None = None
+    if select.link:
+        link_sel = Selector.parse(select.link)
+        for link_node in link_sel.nodes(node):
+            raw = (
+                link_node.attributes.get(link_sel.attr)
+                if link_sel.attr
+                else _link_of(link_node) or link_node.text()
+            )
+            link = absolute(raw, base)
+            if link:
+                break
+    else:
+        for title_node in title_nodes:
+            link = absolute(_link_of(title_node), base)
+            if link:
+                break
+
+    published = None
+    if select.date:
+        for raw in Selector.parse(select.date).values(node):
+            published = parse_page_date(raw, source.language, zone)
+            if published is not None:
+                break
+
+    content = ""
+    summary: str | None = None
+    if select.summary:
+        summary_sel = Selector.parse(select.summary)
+        if summary_sel.attr:
+            summary = collapse(" ".join(summary_sel.values(node))) or None
+            content = escape_text(summary) if summary else ""
+        else:
+            fragment = _html_of(summary_sel.nodes(node))
+            content = sanitise(fragment, base)
+            summary = plain_text(fragment) or None
+    return Entry(
+        title=title,
+        content=content,
+        content_is_html=bool(content),
+        link=link,
+        published=published,
+        summary=summary,
+    )
+
+
+def decode(source: SourceSettings, result: FetchResult) -> str:
+    """The body as text: the source's forced `encoding`, else the detected one."""
+    try:
+        return result.text(source.encoding)
+    except LookupError:
+        raise SourceError(source.id, f"unknown encoding {source.encoding!r}") from None
+
+
+class HtmlPageReader:
+    """Reads kind `html` sources through the shared `Fetcher` (or from `path`)."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self._fetcher = fetcher
+
+    async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        result = await self._load(source, previous)
+        if result.unchanged:
+            return SourceRead(entries=(), state=result.state, unchanged=True)
+        page_url = result.url if source.url is not None else source.page_link
+        entries, problems = parse_html_page(source, decode(source, result), page_url)
+        return SourceRead(entries=tuple(entries), state=result.state, problems=tuple(problems))
+
+    async def _load(self, source: SourceSettings, previous: FetchState) -> FetchResult:
+        if source.url is not None:
+            return await self._fetcher.get(
+                str(source.url), previous, accept=ACCEPT_HTML, source_id=source.id
+            )
+        assert source.path is not None  # the schema requires url or path
+        return await read_local(
+            source.id, source.path, previous, max_bytes=self._fetcher.settings.max_bytes
+        )
