@@ -1,0 +1,191 @@
+"""Compose one reminder email for one recipient.
+
+Structure (reminder, changed, test with an event):
+
+    multipart/mixed
+      multipart/alternative
+        text/plain; charset=utf-8
+        text/html; charset=utf-8
+      text/calendar; method=PUBLISH; charset=utf-8   (deadline.ics, same UID as the site calendar)
+
+An operator alert is a single text/plain part. Built with `email.policy.SMTP` (CRLF, and it
+refuses CR/LF inside header values); every header value from a news item goes through
+`sanitise.header_text` first, and the HTML template autoescapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, parseaddr
+from enum import StrEnum
+
+from feeds.clock import Clock, as_utc
+from feeds.errors import FeedlineError
+from feeds.render.calendar import CalendarEvent, render_calendar
+from scheduler.mail.bodies import render_bodies
+from scheduler.mail.display import closing_display
+from scheduler.mail.sanitise import header_text, http_url, mailto_url, one_line
+
+
+class MessageKind(StrEnum):
+    REMINDER = "reminder"
+    CHANGED = "changed"
+    TEST = "test"
+    ALERT = "alert"
+
+
+class MessageError(FeedlineError):
+    """The message cannot be built (bad recipient, missing field for its kind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderMessage:
+    """Everything one email needs; dispatch fills it from the ledger row.
+
+    `closes_display` is filled from `closes_at` and `timezone` when left empty
+    ("Friday 17 February 2023, 23:59 Brussels time"). `previous_closes_at` is the old closing
+    time of a "changed" notice. Alerts use `alert_subject` and `alert_body` only.
+    """
+
+    kind: MessageKind
+    recipient: str
+    sender: str
+    message_id: str
+    list_id: str
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str | None = None
+    label: str = ""
+    closes_at: datetime | None = None
+    timezone: str = "UTC"
+    closes_display: str = ""
+    previous_closes_at: datetime | None = None
+    item_title: str = ""
+    item_link: str = ""
+    source_title: str = ""
+    offset_text: str = ""
+    event: CalendarEvent | None = field(default=None, repr=False)
+    alert_subject: str = ""
+    alert_body: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MessageKind(self.kind))
+        if self.closes_at is not None:
+            object.__setattr__(self, "closes_at", as_utc(self.closes_at))
+            if not self.closes_display:
+                display = closing_display(self.closes_at, self.timezone)
+                object.__setattr__(self, "closes_display", display)
+        if self.kind is MessageKind.ALERT:
+            if not self.alert_subject.strip():
+                raise MessageError("an alert needs alert_subject")
+            return
+        if self.kind is MessageKind.TEST:
+            return
+        if self.closes_at is None or not (self.label or self.item_title):
+            raise MessageError(f"a {self.kind} message needs closes_at and a label or title")
+        if self.kind is MessageKind.CHANGED and self.previous_closes_at is None:
+            raise MessageError("a changed notice needs previous_closes_at")
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """`<sha256(key)@domain>`: a resend of the same ledger row carries the same Message-ID."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{one_line(domain).replace(' ', '')}>"
+
+
+def subject_for(reminder: ReminderMessage) -> str:
+    name = reminder.label or reminder.item_title
+    if reminder.kind is MessageKind.ALERT:
+        return header_text(reminder.alert_subject)
+    if reminder.kind is MessageKind.TEST:
+        return "Test message from feedline: reminders reach you"
+    if reminder.kind is MessageKind.CHANGED:
+        return header_text(f"Deadline changed: {name}")
+    when = f"Closes in {reminder.offset_text}" if reminder.offset_text else "Closes soon"
+    return header_text(f"{when}: {name}")
+
+
+def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
+    """The finished message; raises `MessageError` on an unusable address or id."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = _address(reminder.sender, "sender")
+    message["To"] = _address(reminder.recipient, "recipient")
+    message["Subject"] = subject_for(reminder)
+    message["Date"] = format_datetime(as_utc(clock.now()))
+    message["Message-ID"] = _message_id(reminder.message_id)
+    message["Auto-Submitted"] = "auto-generated"
+    if reminder.kind is not MessageKind.ALERT:
+        list_id = header_text(reminder.list_id, limit=200).strip("<>")
+        message["List-Id"] = f"<{list_id}>"
+        _add_unsubscribe(message, reminder)
+    text, html = render_bodies(reminder)
+    message.set_content(text, subtype="plain", charset="utf-8")
+    if html is not None:
+        message.add_alternative(html, subtype="html", charset="utf-8")
+    if reminder.event is not None and reminder.kind is not MessageKind.ALERT:
+        ics = render_calendar(
+            [reminder.event], name=header_text(reminder.source_title or "Deadline")
+        )
+        message.add_attachment(
+            ics,
+            maintype="text",
+            subtype="calendar",
+            filename="deadline.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+    for part in message.iter_parts():
+        _drop_inner_mime_version(part)
+    return message
+
+
+def _drop_inner_mime_version(part: MIMEPart) -> None:
+    """The email package stamps MIME-Version on parts it creates; only the top needs it."""
+    del part["MIME-Version"]
+    for child in part.iter_parts():
+        _drop_inner_mime_version(child)
+
+
+def _add_unsubscribe(message: EmailMessage, reminder: ReminderMessage) -> None:
+    targets = [
+        url
+        for url in (http_url(reminder.unsubscribe_url), mailto_url(reminder.unsubscribe_mailto))
+        if url
+    ]
+    if not targets:
+        if reminder.kind is MessageKind.TEST:
+            return
+        raise MessageError("a reminder needs an http(s) unsubscribe_url (RFC 8058)")
+    message["List-Unsubscribe"] = ", ".join(f"<{url}>" for url in targets)
+    if http_url(reminder.unsubscribe_url):
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+def _address(text: str, role: str) -> Address:
+    if text != one_line(text):
+        raise MessageError(f"{role} address {text!r} has control characters or line breaks")
+    display_name, address = parseaddr(text)
+    username, at, domain = address.rpartition("@")
+    if not at or not username or not domain:
+        raise MessageError(f"{role} address {text!r} is not an email address")
+    try:
+        return Address(display_name=display_name, username=username, domain=domain)
+    except (ValueError, IndexError) as exc:
+        raise MessageError(f"{role} address {text!r}: {exc}") from None
+
+
+def _message_id(text: str) -> str:
+    value = text.strip()
+    body = value.removeprefix("<").removesuffix(">")
+    if (
+        value != one_line(value)
+        or not value.startswith("<")
+        or not value.endswith(">")
+        or "@" not in body
+        or any(char in body for char in " <>")
+    ):
+        raise MessageError(f"Message-ID {text!r} is not of the form <id@domain>")
+    return value
