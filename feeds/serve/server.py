@@ -58,9 +58,10 @@ class FeedServer:
             access_log=access_log if self._access_log else None,
             access_log_class=ConciseAccessLogger,
             handle_signals=False,
+            shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=self._shutdown_timeout)
+        site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except BaseException:

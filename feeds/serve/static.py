@@ -73,22 +73,24 @@ class StaticFiles:
         self.resource: web.AbstractResource | None = None
 
     async def get(self, request: web.Request) -> web.Response:
-        tail = request.match_info["tail"]
-        rel = safe_relative(tail)
-        if rel is None:
-            return not_found()
-        entry = await self._cache.get(rel)
+        rel = safe_relative(request.match_info["tail"])
+        entry = None if rel is None else await self._cache.get(rel)
         if entry is None and rel == INDEX:
             entry = self._listing()
         if entry is None:
-            return not_found()
+            return await self._refuse(request, exists=False)
         return respond(request, entry)
 
     async def other(self, request: web.Request) -> web.Response:
-        """Any other method: 405 where something answers GET (a file or an added route)."""
-        allowed = await self._allowed_elsewhere(request)
+        """Any method but GET/HEAD: 405 on a file (Allow: GET, HEAD), else 404."""
         rel = safe_relative(request.match_info["tail"])
-        if rel is not None and (rel == INDEX or await self._cache.get(rel) is not None):
+        exists = rel is not None and (rel == INDEX or await self._cache.get(rel) is not None)
+        return await self._refuse(request, exists=exists)
+
+    async def _refuse(self, request: web.Request, *, exists: bool) -> web.Response:
+        """404, or 405 with Allow when the path is a file or an added route with other methods."""
+        allowed = await self._allowed_elsewhere(request)
+        if exists:
             allowed |= READ_METHODS
         if not allowed:
             return not_found()
