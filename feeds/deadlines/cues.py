@@ -1,0 +1,153 @@
+"""Deadline cues: the words that say a date is a closing date ("open until", "closes on").
+
+A cue is found first; the date it governs must follow it in the same clause (or be the end of
+a range right after a period cue). Paragraphs without any cue word are dismissed by one
+compiled prefilter search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+
+class CueKind(StrEnum):
+    CLOSE = "close"  # a verb or phrase that closes: "closes on", "open until", "no later than"
+    NOUN = "noun"  # "deadline", "closing date", "Frist", "date limite": may stand in a heading
+    BY = "by"  # "responses by", "submit ... by": needs a submission word before it
+    BEFORE = "before"  # bare "before": the day itself is uncertain (on it, or the day before?)
+    PERIOD = "period"  # "feedback period 18 May - 15 June": only a range counts (its end)
+    EXTEND = "extend"  # "has been extended to 31 March": supersedes the earlier date
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    start: int
+    end: int
+    kind: CueKind
+    needs_context: bool  # weak cues ("until", "bis") need a consultation word in the sentence
+
+
+_EN: list[tuple[CueKind, bool, str]] = [
+    (CueKind.EXTEND, False, r"(?:extended|prolonged|postponed|pushed\s+back|moved)"
+     r"(?:\s+(?:by\s+[\w\s-]{1,20}?))?\s+(?:to|until|till|through)(?:\s+(?:the\s+)?(?:end\s+of\s+)?)?"),
+    (CueKind.EXTEND, False, r"(?:new|revised|extended)\s+(?:closing\s+date|deadline)"
+     r"(?:\s+(?:is|will\s+be|of|:))?"),
+    (CueKind.PERIOD, False, r"(?:feedback|consultation|comment(?:ing)?|submission|response|"
+     r"review|engagement|application|exhibition|public\s+comment)\s+(?:period|window|phase)"),
+    (CueKind.PERIOD, True, r"\b(?:runs?|running|open|live)\s+(?:from|between)"),
+    (CueKind.NOUN, False, r"(?:closing|close|end|final|last|due|submission|response)\s+date"),
+    (CueKind.NOUN, False, r"deadlines?"),
+    (CueKind.CLOSE, False, r"(?:clos(?:es|ed|ing)|close|ends?|ended|ending|finish(?:es|ed)?|"
+     r"expires?|expired)(?:\s+(?:at|on|by))?"),
+    (CueKind.CLOSE, False, r"(?:no|not)\s+later\s+than"),
+    (CueKind.CLOSE, False, r"on\s+or\s+before"),
+    (CueKind.CLOSE, False, r"(?:are|is|were|was|be)\s+due(?:\s+(?:on|by|at|in))?"),
+    (CueKind.CLOSE, True, r"(?:until|till|up\s+to\s+and\s+including|through\s+to)"),
+    (CueKind.BY, True, r"by"),
+    (CueKind.BEFORE, True, r"before"),
+]  # fmt: skip
+
+_FR: list[tuple[CueKind, bool, str]] = [
+    (CueKind.EXTEND, False, r"(?:prolong[ée]e?s?|report[ée]e?s?|étendue?s?)\s+(?:jusqu['’]au|au)"),
+    (CueKind.PERIOD, False, r"période\s+de\s+(?:consultation|commentaires|contribution)"),
+    (CueKind.NOUN, False, r"(?:date\s+(?:limite|de\s+clôture|butoir)|délai|échéance)"),
+    (CueKind.CLOSE, False, r"(?:clôtur[ée]e?s?|se\s+clôtur\w*|prend\s+fin|se\s+termine\w*|"
+     r"s['’]achève\w*|ferme\w*)(?:\s+(?:le|au))?"),
+    (CueKind.CLOSE, False, r"au\s+plus\s+tard(?:\s+le)?"),
+    (CueKind.CLOSE, True, r"jusqu['’](?:au|à)"),
+    (CueKind.BEFORE, True, r"avant\s+le"),
+]  # fmt: skip
+
+_DE: list[tuple[CueKind, bool, str]] = [
+    (CueKind.EXTEND, False, r"verlängert\s+(?:bis(?:\s+zum)?|auf\s+den)"),
+    (CueKind.PERIOD, False, r"(?:Konsultations|Beteiligungs|Einreichungs|Kommentierungs)"
+     r"(?:zeitraum|phase|frist)"),
+    (CueKind.NOUN, False, r"(?:Einsendeschluss|Abgabefrist|Stichtag|Fristende|Bewerbungsschluss|"
+     r"Anmeldeschluss|Ende\s+der\s+(?:Frist|Konsultation)|\w*[Ff]rist)(?:\s+(?:ist|endet))?"
+     r"(?:\s+(?:am|der|den))?"),
+    (CueKind.CLOSE, False, r"(?:endet|endete|schließt|läuft\s+aus)(?:\s+am)?"),
+    (CueKind.CLOSE, False, r"spätestens(?:\s+(?:am|bis(?:\s+zum)?))?"),
+    (CueKind.CLOSE, True, r"(?:läuft\s+)?bis(?:\s+(?:zum|einschließlich|Ende))?"),
+]  # fmt: skip
+
+
+def _compile(entries: list[tuple[CueKind, bool, str]]) -> re.Pattern[str]:
+    body = "|".join(f"(?P<c{i}>{pattern})" for i, (_, _, pattern) in enumerate(entries))
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+class CueSet:
+    """The cue patterns of one language (plus English, which notices mix in)."""
+
+    def __init__(self, language: str) -> None:
+        extra = {"fr": _FR, "de": _DE}.get(language, [])
+        self.entries = extra + _EN
+        self.pattern = _compile(self.entries)
+
+    def find(self, sentence: str) -> list[Cue]:
+        cues = []
+        for m in self.pattern.finditer(sentence):
+            index = int((m.lastgroup or "c0")[1:])
+            kind, needs_context, _ = self.entries[index]
+            cues.append(Cue(m.start(), m.end(), kind, needs_context))
+        return cues
+
+
+@cache
+def cues_for(language: str) -> CueSet:
+    return CueSet(language)
+
+
+_PREFILTER_WORDS = [
+    r"clos", r"deadline", r"until", r"till\b", r"later\s+than", r"before", r"\bby\b",
+    r"due\b", r"extended", r"period", r"\bend", r"\bfinish", r"expir", r"date\b", r"runs?\b",
+    r"running", r"\bopen\b", r"\blive\b", r"window", r"phase",
+    r"jusqu", r"avant\s+le", r"plus\s+tard", r"clôtur", r"délai", r"limite", r"fin\b",
+    r"termine", r"prolong", r"échéance", r"achève", r"ferme", r"report",
+    r"\bbis\b", r"frist", r"schluss", r"stichtag", r"endet", r"schließt", r"spätestens",
+    r"verlängert", r"zeitraum", r"läuft",
+]  # fmt: skip
+PREFILTER = re.compile("|".join(_PREFILTER_WORDS), re.IGNORECASE)
+
+# Words that make a sentence about something one responds to (a consultation, a call, ...).
+CONTEXT = re.compile(
+    r"consult|call\s+for|feedback|comment|submission|submit|respon[ds]|views\b|survey|"
+    r"questionnaire|have\s+your\s+say|applica|apply|tender|nominat|proposal|evidence|inquiry|"
+    r"review|expressions?\s+of\s+interest|entries|register|registration|input|contribution|"
+    r"petition|objection|representation|"
+    r"avis|observations|candidat|appel|enquête|contribu|répon|"
+    r"Konsultation|Stellungnahme|Anhörung|Beteiligung|Befragung|Umfrage|Bewerbung|Einreich|"
+    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld",
+    re.IGNORECASE,
+)
+
+# For "by": the submission word or verb the "by" belongs to, in the same clause before it.
+SUBMISSION_BEFORE_BY = re.compile(
+    r"(?:respons|respond|comment|submission|submit|views|feedback|evidence|proposal|"
+    r"applica|apply|nominat|entries|entry|expressions?\s+of\s+interest|questionnaire|survey|"
+    r"send|sent|return|receiv|lodge|provide|complete|register|reply|replies|reach\s+us|"
+    r"contribution|input|get\s+in\s+touch|have\s+your\s+say|made|make)[^.;:]{0,60}$",
+    re.IGNORECASE,
+)
+# A clause between the submission word and "by" that is about something else being done.
+NOT_A_SUBMISSION = re.compile(
+    r"publish|announce|report|decid|decision|outcome|summary|review(?:ed)?\s+by|consider|"
+    r"analys|organis|organiz|led\b|chair|host|prepared|written|funded|supported",
+    re.IGNORECASE,
+)
+# Words between a cue and a date that show the date is about something else.
+BLOCKERS = re.compile(
+    r"publish|launch|opened|\bopens?\s+on|start|began|begin|held|took\s+place|visit|meeting|"
+    r"webinar|workshop|hearing|event|conference|since|after|following|announced|"
+    r"lancé|ouverte?\s+le|publié|Sitzung|veröffentlicht|gestartet|seit",
+    re.IGNORECASE,
+)
+# Subjects that refer back to an earlier sentence ("It", "This call", "The second consultation").
+ANAPHORIC_START = re.compile(
+    r"^\s*(?:it|this|that|these|those|both|the\s+(?:first|second|third|latter|former|"
+    r"same|other)|elle|celle-ci|cette|ces|sie|diese[rs]?|es)\b",
+    re.IGNORECASE,
+)

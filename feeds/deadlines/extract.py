@@ -1,0 +1,255 @@
+"""find_deadlines: cue first, then the date it governs, then its time, zone and label."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from feeds.clock import as_utc
+from feeds.deadlines.cues import (
+    ANAPHORIC_START,
+    BLOCKERS,
+    CONTEXT,
+    NOT_A_SUBMISSION,
+    PREFILTER,
+    SUBMISSION_BEFORE_BY,
+    Cue,
+    CueKind,
+    cues_for,
+)
+from feeds.deadlines.dates import DateMention, grammar_for, resolve
+from feeds.deadlines.labels import label_for
+from feeds.deadlines.sentences import Sentence, split_sentences
+from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
+from feeds.model import Deadline
+
+_MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
+_DEFAULT_MAX_GAP = 110
+_WEAK_UNTIL_MAX_GAP = 45
+_SHORT_SENTENCE_WORDS = 10
+_GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
+_FALLBACK_LABEL = {"de": "Konsultation"}
+_AFTER_DATE_TO_TIME = re.compile(
+    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+)
+_DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    deadline: Deadline
+    kind: CueKind
+    order: int
+
+
+def find_deadlines(
+    text: str,
+    *,
+    reference: date,
+    timezone: str,
+    language: str = "en",
+    reference_is_strong: bool = True,
+) -> list[Deadline]:
+    """Closing dates stated in `text`, in the order written (extensions replace what they move).
+
+    `reference` resolves year-less dates (the first such date on or after it); when it is weak
+    (`reference_is_strong=False`) those deadlines come back with `certain=False`.
+    """
+    ZoneInfo(timezone)  # unknown zones fail here, before any work
+    if not text or PREFILTER.search(text) is None:
+        return []
+    language = (language or "en").lower().split("-")[0].split("_")[0]
+    grammar = grammar_for(language, timezone.startswith("America/"))
+    if not grammar.find(text) or CONTEXT.search(text) is None:
+        return []
+    cues = cues_for(language)
+    sentences = split_sentences(text)
+    found: list[_Found] = []
+    seen: dict[tuple[int, int], int] = {}
+    for index, sentence in enumerate(sentences):
+        if PREFILTER.search(sentence.text) is None:
+            continue
+        sentence_cues = cues.find(sentence.text)
+        dates = grammar.find(sentence.text) if sentence_cues else []
+        if not dates:
+            continue
+        times = find_times(sentence.text)
+        for cue in sentence_cues:
+            mention = _governed_date(sentence.text, cue, dates)
+            if mention is None or not _has_context(sentences, index, cue):
+                continue
+            key = (index, mention.start)
+            if key in seen:
+                if cue.kind is CueKind.EXTEND:
+                    position = seen[key]
+                    found[position] = replace(found[position], kind=CueKind.EXTEND)
+                continue
+            deadline = _deadline(
+                sentences, index, cue, mention, times,
+                reference=reference, timezone=timezone, language=language,
+                reference_is_strong=reference_is_strong,
+            )  # fmt: skip
+            seen[key] = len(found)
+            found.append(_Found(deadline, cue.kind, len(found)))
+    return [f.deadline for f in _apply_extensions(_merge_duplicates(found))]
+
+
+def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
+    if cue.kind is CueKind.BY:
+        clause = SUBMISSION_BEFORE_BY.search(text[: cue.start])
+        if clause is None or NOT_A_SUBMISSION.search(clause.group()):
+            return None
+    if cue.kind is CueKind.NOUN:
+        for mention in dates:
+            if mention.end <= cue.start and _DATE_BEFORE_NOUN.match(text[mention.end : cue.start]):
+                return mention  # "the 17 February deadline"
+    max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
+    if cue.kind is CueKind.CLOSE and cue.needs_context:
+        max_gap = _WEAK_UNTIL_MAX_GAP
+    checked_from = cue.end
+    for mention in dates:
+        if mention.end <= cue.end:
+            continue
+        if mention.start < cue.end:
+            if mention.is_range and mention.start >= cue.start - 60:
+                return mention  # "from 1 March until 30 April": the cue sits inside the range
+            continue
+        gap = text[cue.end : mention.start]
+        if len(gap) > max_gap or ";" in gap:
+            return None
+        if BLOCKERS.search(text[checked_from : mention.start]):
+            checked_from = mention.end
+            continue
+        if cue.kind is CueKind.PERIOD and not mention.is_range:
+            checked_from = mention.end
+            continue
+        return mention
+    return None
+
+
+def _has_context(sentences: Sequence[Sentence], index: int, cue: Cue) -> bool:
+    sentence = sentences[index]
+    if CONTEXT.search(sentence.text):
+        return True
+    if index > 0 and ANAPHORIC_START.match(sentence.text):
+        previous = sentences[index - 1]
+        if previous.paragraph == sentence.paragraph and CONTEXT.search(previous.text):
+            return True
+    if cue.needs_context:
+        return False
+    short = len(sentence.text.split()) <= _SHORT_SENTENCE_WORDS
+    return short or cue.kind in (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND)
+
+
+def _time_for(
+    text: str, cue: Cue, mention: DateMention, times: Sequence[TimeMention]
+) -> TimeMention | None:
+    before = [t for t in times if t.start >= cue.start and t.end <= mention.start]
+    if before:
+        return before[-1]
+    for t in times:
+        if t.start >= mention.end and _AFTER_DATE_TO_TIME.match(text[mention.end : t.start]):
+            return t
+    return None
+
+
+def _deadline(
+    sentences: Sequence[Sentence],
+    index: int,
+    cue: Cue,
+    mention: DateMention,
+    times: Sequence[TimeMention],
+    *,
+    reference: date,
+    timezone: str,
+    language: str,
+    reference_is_strong: bool,
+) -> Deadline:
+    text = sentences[index].text
+    local_date = resolve(mention, reference)
+    certain = mention.year is not None or reference_is_strong
+    if mention.weekday is not None and local_date.weekday() != mention.weekday:
+        certain = False
+    clock = _time_for(text, cue, mention, times)
+    if cue.kind is CueKind.BEFORE and clock is None:
+        certain = False  # "before 5 March": on the 5th, or by the end of the 4th?
+    zone_word = clock.zone_word if clock else None
+    if zone_word is None:
+        zone_word = find_zone_word(text[mention.end : mention.end + 30])
+    zone = zone_for(zone_word, timezone, local_date)
+    at = None if clock is None or clock.end_of_day else clock.at
+    closes_at = datetime.combine(local_date, at or END_OF_DAY, tzinfo=ZoneInfo(zone))
+    label = label_for(sentences, index, cue.start, fallback=_fallback_label(text, cue, language))
+    return Deadline(
+        closes_at=as_utc(closes_at),
+        local_date=local_date,
+        local_time=at,
+        timezone=zone,
+        label=label,
+        evidence=text,
+        certain=certain,
+        all_day=at is None,
+    )
+
+
+def _fallback_label(text: str, cue: Cue, language: str) -> str:
+    if cue.kind is CueKind.PERIOD:
+        phrase = re.match(r"[^\W\d_]+\s+(?:period|window|phase)", text[cue.start : cue.end])
+        if phrase:
+            return phrase.group().lower()
+    return _FALLBACK_LABEL.get(language, "consultation")
+
+
+def _merge_duplicates(found: list[_Found]) -> list[_Found]:
+    """One deadline said twice (a heading and the body) is one deadline."""
+    kept: list[_Found] = []
+    for item in found:
+        twin = next((k for k in kept if _same_moment(k.deadline, item.deadline)), None)
+        if twin is None:
+            kept.append(item)
+            continue
+        if twin.deadline.label in _GENERIC_LABELS and item.deadline.label not in _GENERIC_LABELS:
+            kept[kept.index(twin)] = replace(twin, deadline=replace(
+                twin.deadline, label=item.deadline.label))  # fmt: skip
+        elif (
+            item.deadline.label not in _GENERIC_LABELS
+            and item.deadline.label != twin.deadline.label
+        ):
+            kept.append(item)
+        if item.kind is CueKind.EXTEND and twin in kept:
+            position = kept.index(twin)
+            kept[position] = replace(kept[position], kind=CueKind.EXTEND)
+    return kept
+
+
+def _same_moment(a: Deadline, b: Deadline) -> bool:
+    return a.closes_at == b.closes_at and a.timezone == b.timezone
+
+
+def _apply_extensions(found: list[_Found]) -> list[_Found]:
+    """An extension supersedes the earlier date of the same consultation."""
+    extensions = [f for f in found if f.kind is CueKind.EXTEND]
+    if not extensions:
+        return found
+    result = list(found)
+    for extension in extensions:
+        others = [f for f in result if f.kind is not CueKind.EXTEND]
+        label = extension.deadline.label
+        same = [f for f in others if f.deadline.label == label]
+        if not same and label in _GENERIC_LABELS:
+            labels = {f.deadline.label for f in others}
+            if len(labels) == 1:
+                same = others
+                label = labels.pop()
+        if not same and len(others) == 1 and len(extensions) == 1:
+            same = others
+            label = others[0].deadline.label if label in _GENERIC_LABELS else label
+        for superseded in same:
+            result.remove(superseded)
+        if label != extension.deadline.label:
+            position = result.index(extension)
+            result[position] = replace(extension, deadline=replace(extension.deadline, label=label))
+    return result

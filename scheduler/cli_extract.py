@@ -1,0 +1,129 @@
+"""`feedline extract`: closing dates found in text on stdin, as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from typing import Any, TextIO
+
+import click
+
+from feeds.clock import Clock, FixedClock, SystemClock
+from feeds.deadlines import choose_reference, deadline_to_json, find_deadlines
+from feeds.deadlines.times import is_known_zone
+
+DEFAULT_TIMEZONE = "Europe/Brussels"
+DEFAULT_LANGUAGE = "en"
+
+
+class InputError(click.ClickException):
+    """Bad input on stdin (a line that is not JSON, a bad date in it): exit status 2."""
+
+    exit_code = 2
+
+
+def _parse_date(value: object, where: str) -> date:
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    error = InputError if where.startswith("stdin") else click.UsageError
+    raise error(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _check_zone(value: object, where: str) -> str:
+    if isinstance(value, str) and is_known_zone(value):
+        return value
+    error = InputError if where.startswith("stdin") else click.UsageError
+    raise error(f"{where}: unknown time zone {value!r} (use an IANA name such as Europe/Brussels)")
+
+
+def _clock(now: str | None) -> Clock:
+    if now is None:
+        return SystemClock()
+    try:
+        at = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        return FixedClock(at)
+    except ValueError:
+        raise click.UsageError(
+            f"--now: {now!r} is not an ISO date-time with a zone (e.g. 2023-02-08T09:00Z)"
+        ) from None
+
+
+def _extract(
+    text: str, *, published: date | None, timezone: str, language: str, today: date
+) -> list[dict[str, Any]]:
+    reference, strong = choose_reference(published=published, texts=[text], first_seen=today)
+    found = find_deadlines(
+        text, reference=reference, timezone=timezone, language=language,
+        reference_is_strong=strong,
+    )  # fmt: skip
+    return [deadline_to_json(d) for d in found]
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _jsonl(
+    stream: TextIO, out: TextIO, *, timezone: str, language: str, published: date | None,
+    today: date,
+) -> None:  # fmt: skip
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        where = f"stdin line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: bad JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise InputError(f'{where}: expected an object with a "text" string')
+        line_published = published
+        if record.get("published") is not None:
+            line_published = _parse_date(record["published"], f'{where}, "published"')
+        zone = _check_zone(record.get("timezone") or timezone, f'{where}, "timezone"')
+        lang = record.get("lang") or language
+        if not isinstance(lang, str):
+            raise InputError(f'{where}: "lang" must be a string')
+        result = _extract(
+            record["text"], published=line_published, timezone=zone, language=lang, today=today
+        )
+        out.write(_dump(result) + "\n")
+        out.flush()
+
+
+@click.command("extract")
+@click.option("--published", metavar="YYYY-MM-DD", help="The item's publication date.")
+@click.option(
+    "--timezone", "timezone", default=DEFAULT_TIMEZONE, show_default=True,
+    help="The source's IANA time zone (dates with no time close at the end of the day there).",
+)  # fmt: skip
+@click.option("--lang", "language", default=DEFAULT_LANGUAGE, show_default=True,
+              help="Language of the text: en, fr or de.")  # fmt: skip
+@click.option("--jsonl", is_flag=True,
+              help='Read one JSON object per line {"text", "published", "timezone", "lang"}; '
+                   "write one JSON array per line.")  # fmt: skip
+@click.option("--now", metavar="ISO", help="Pretend it is this instant (for tests).")
+def extract(
+    published: str | None, timezone: str, language: str, jsonl: bool, now: str | None
+) -> None:
+    """Find consultation closing dates in text read from stdin; print them as JSON."""
+    published_date = _parse_date(published, "--published") if published is not None else None
+    zone = _check_zone(timezone, "--timezone")
+    today = _clock(now).now().date()
+    stdin, stdout = sys.stdin, sys.stdout
+    if jsonl:
+        _jsonl(stdin, stdout, timezone=zone, language=language, published=published_date,
+               today=today)  # fmt: skip
+        return
+    result = _extract(
+        stdin.read(), published=published_date, timezone=zone, language=language, today=today
+    )
+    stdout.write(_dump(result) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    extract(sys.argv[1:])
