@@ -1,0 +1,40 @@
+"""Stable item ids: the item URL when there is one, else a `tag:` URI (RFC 4151).
+
+Never a content hash: an edited paragraph must update the item, not make a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlsplit, urlunsplit
+
+from feeds.model import Entry
+from feeds.text import normalise_title
+
+
+def normalise_url(url: str) -> str:
+    """Lower-case scheme and host, drop the fragment; keep path and query as given."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       parts.query, ""))
+
+
+def is_absolute_url(url: str | None) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def tag_uri(authority_url: str, first_seen: date, source_id: str, title: str) -> str:
+    host = urlsplit(authority_url).hostname or "feedline.invalid"
+    return f"tag:{host},{first_seen.isoformat()}:{source_id}/{normalise_title(title)}"
+
+
+def natural_id(entry: Entry) -> str | None:
+    """The id an entry carries itself (feed guid or its own URL); None when it has none."""
+    if entry.guid and (entry.guid.startswith("tag:") or is_absolute_url(entry.guid)):
+        return entry.guid
+    if entry.guid:
+        return None
+    return normalise_url(entry.link) if is_absolute_url(entry.link) else None

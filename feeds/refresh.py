@@ -1,0 +1,185 @@
+"""The refresh pipeline: read sources, store items, extract deadlines, publish feeds.
+
+Stages hand data on; only the readers, the store and the publisher touch the outside world.
+A failing source keeps its last good items and files; the others still build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from config.schema import Settings, SourceSettings
+from feeds.clock import Clock
+from feeds.errors import FeedlineError, ItemError, SourceError
+from feeds.overrides import apply_overrides
+from feeds.publish_site import SitePublisher
+from feeds.render.display import html_to_text
+from feeds.sources.base import SourceRead, SourceReader
+from feeds.store import items as item_store
+from feeds.store import sources as source_store
+from feeds.store.deadlines import DeadlineChange, save_deadlines
+
+log = logging.getLogger(__name__)
+
+DeadlineHook = Callable[[Connection, Sequence[DeadlineChange]], None]
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    source_id: str
+    status: str  # "ok", "unchanged" or "failed"
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    deadline_changes: list[DeadlineChange] = field(default_factory=list)
+    problems: list[ItemError] = field(default_factory=list)
+    error: FeedlineError | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(slots=True)
+class RefreshReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def render_key(settings: Settings, source: SourceSettings) -> str:
+    """Everything in the settings that changes what a source's items or files look like."""
+    parts = [source.model_dump_json(), settings.site.model_dump_json(),
+             "|".join(o.model_dump_json() for o in settings.overrides), "v1"]
+    return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _entry_text(title: str, content: str, is_html: bool) -> str:
+    return f"{title}\n\n{html_to_text(content) if is_html else content}"
+
+
+class Refresher:
+    """Refreshes sources into the store and the output folder."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine, readers: Mapping[str, SourceReader],
+        clock: Clock, *, on_deadlines: DeadlineHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.readers = readers
+        self.clock = clock
+        self.on_deadlines = on_deadlines
+        self.publisher = SitePublisher(settings, engine, clock)
+
+    async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
+        chosen = [s for s in self.settings.sources if only is None or s.id in only]
+        limit = asyncio.Semaphore(self.settings.fetch.concurrency)
+
+        async def one(source: SourceSettings) -> SourceOutcome:
+            async with limit:
+                return await self._refresh_source(source)
+
+        report = RefreshReport(list(await asyncio.gather(*(one(s) for s in chosen))))
+        changed = [o.source_id for o in report.outcomes if o.status == "ok"]
+        deadlines_changed = any(o.deadline_changes for o in report.outcomes)
+        report.files_written = await asyncio.to_thread(
+            self.publisher.publish, changed, deadlines_changed
+        )
+        return report
+
+    async def _refresh_source(self, source: SourceSettings) -> SourceOutcome:
+        reader = self.readers.get(source.kind)
+        if reader is None:
+            return await self._failed(source, SourceError(source.id, f"no reader for {source.kind}"))
+        key = render_key(self.settings, source)
+        with self.engine.connect() as conn:
+            previous = source_store.fetch_state(conn, source.id)
+            same_settings = source_store.render_key(conn, source.id) == key
+        try:
+            read = await reader.read(source, previous)
+        except SourceError as error:
+            return await self._failed(source, error)
+        except Exception as error:  # a reader bug must not take the other sources down
+            log.exception("source %s: unexpected error", source.id)
+            wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
+            return await self._failed(source, wrapped)
+        if read.unchanged and same_settings and self.publisher.has_files(source.id):
+            await asyncio.to_thread(self._mark_unchanged, source, read, key)
+            return SourceOutcome(source.id, "unchanged")
+        if read.unchanged:
+            # The bytes are the same but settings changed (or files are missing): re-read fully.
+            read = await reader.read(source, type(previous)())
+        return await asyncio.to_thread(self._store, source, read, key, same_settings)
+
+    def _mark_unchanged(self, source: SourceSettings, read: SourceRead, key: str) -> None:
+        with self.engine.begin() as conn:
+            source_store.record_success(conn, source.id, read.state, self.clock.now(), key)
+
+    async def _failed(self, source: SourceSettings, error: FeedlineError) -> SourceOutcome:
+        def record() -> int:
+            with self.engine.begin() as conn:
+                return source_store.record_failure(conn, source.id, str(error), self.clock.now())
+
+        failures = await asyncio.to_thread(record)
+        return SourceOutcome(source.id, "failed", error=error, consecutive_failures=failures)
+
+    def _store(
+        self, source: SourceSettings, read: SourceRead, key: str, same_settings: bool
+    ) -> SourceOutcome:
+        from feeds.deadlines import choose_reference, find_deadlines
+
+        now = self.clock.now()
+        zone = ZoneInfo(source.timezone)
+        outcome = SourceOutcome(source.id, "ok", entries=len(read.entries),
+                                problems=list(read.problems))
+        texts = [_entry_text(e.title, e.content, e.content_is_html) for e in read.entries]
+        text_by_title = {e.title: t for e, t in zip(read.entries, texts, strict=True)}
+        page_reference: tuple[date, bool] | None = None
+        with self.engine.begin() as conn:
+            result = item_store.upsert_entries(conn, source, read.entries, now)
+            outcome.new, outcome.updated = result.new, result.updated
+            to_extract = result.stored if not same_settings else result.changed
+            uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
+            for stored in to_extract:
+                entry = stored.entry
+                if entry.published is not None:
+                    reference = (entry.published.astimezone(zone).date(), True)
+                else:
+                    if page_reference is None:
+                        page_reference = choose_reference(
+                            published=None, texts=texts,
+                            first_seen=stored.first_seen.astimezone(zone).date(),
+                        )
+                    reference = page_reference
+                try:
+                    found = find_deadlines(
+                        text_by_title[entry.title], reference=reference[0],
+                        timezone=source.timezone, language=source.language,
+                        reference_is_strong=reference[1],
+                    )
+                except Exception as error:  # never lose the item because extraction failed
+                    log.exception("source %s: extraction failed on %r", source.id, entry.title)
+                    outcome.problems.append(ItemError(source.id, entry.title,
+                                                      f"deadline extraction failed: {error}"))
+                    continue
+                with_origin = apply_overrides(
+                    found, self.settings.overrides, item_id=stored.item_id, title=entry.title,
+                    source_zone=source.timezone,
+                )
+                outcome.deadline_changes += save_deadlines(
+                    conn, stored.item_id, source.id, with_origin, now, uid_domain
+                )
+            if outcome.deadline_changes and self.on_deadlines is not None:
+                self.on_deadlines(conn, outcome.deadline_changes)
+            source_store.record_success(conn, source.id, read.state, now, key)
+        return outcome

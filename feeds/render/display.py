@@ -1,0 +1,75 @@
+"""How deadlines and items read to people: "Closes 17 February 2023, 23:59 Brussels time"."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import nh3
+
+from feeds.model import Deadline, Item
+
+ALLOWED_TAGS = {"p", "a", "em", "strong", "b", "i", "ul", "ol", "li", "br", "blockquote",
+                "h3", "h4", "code", "pre"}
+
+
+def zone_phrase(timezone: str) -> str:
+    """ "Europe/Brussels" -> "Brussels time"; "UTC" -> "UTC"."""
+    if timezone in ("UTC", "Etc/UTC"):
+        return "UTC"
+    city = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time"
+
+
+def local_closing(deadline: Deadline) -> datetime:
+    return deadline.closes_at.astimezone(ZoneInfo(deadline.timezone))
+
+
+def closing_text(deadline: Deadline) -> str:
+    """ "17 February 2023, 23:59 Brussels time" (end of day shows as 23:59)."""
+    local = local_closing(deadline)
+    return f"{local.day} {local:%B %Y, %H:%M} {zone_phrase(deadline.timezone)}"
+
+
+def closing_line(deadline: Deadline) -> str:
+    line = f"Closes {closing_text(deadline)}"
+    if deadline.label:
+        line += f": {deadline.label}"
+    if not deadline.certain:
+        line += " (date to be confirmed)"
+    return line
+
+
+def sanitise_html(fragment: str) -> str:
+    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+
+
+def paragraphs_html(text: str) -> str:
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in re.split(r"\n\s*\n", text)
+                   if p.strip())
+
+
+def item_html(item: Item) -> str:
+    """The item body as safe HTML, with a visible line per deadline on top."""
+    body = sanitise_html(item.content) if item.content_is_html else paragraphs_html(item.content)
+    lines = "".join(
+        f"<p><strong>{html.escape(closing_line(d), quote=False)}</strong></p>"
+        for d in item.deadlines
+    )
+    return lines + body
+
+
+def item_text(item: Item) -> str:
+    """Plain text of the item (for JSON Feed `content_text` and extraction)."""
+    if not item.content_is_html:
+        return item.content
+    return html_to_text(item.content)
+
+
+def html_to_text(fragment: str) -> str:
+    blocks = re.sub(r"(?i)</(?:p|li|h\d|blockquote)>|<br\s*/?>", "\n\n", fragment)
+    stripped = nh3.clean(blocks, tags=set())
+    return re.sub(r"\n{3,}", "\n\n", html.unescape(stripped)).strip()

@@ -1,0 +1,111 @@
+"""`text` sources: a newsroom page saved from a browser as plain text.
+
+Each news item is a short title line followed by its paragraph(s); blocks are separated by
+blank lines. Page chrome is ignored: skip links, logos, language pickers, section headings
+("News"), and everything from the breadcrumb ("Navigation path") on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from config.schema import SourceSettings
+from feeds.errors import ItemError, SourceError
+from feeds.model import Entry
+from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.local import read_local_text
+from feeds.text import clean_line, has_control
+
+_END_OF_LIST = re.compile(
+    r"(?:^|(?<=[.!?…\"”)]))[ \t]*(?:Navigation path|Share this page|Related links|Back to top"
+    r"|Page contents|Additional tools)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CHROME_LINE = re.compile(
+    r"^(?:skip to (?:main )?content|menu|search|close|home|newsroom|news|latest news|"
+    r"press releases?|print|share|.{0,60}\blogo)$",
+    re.IGNORECASE,
+)
+_LANGUAGES = "English|Français|Deutsch|Español|Italiano|Nederlands|Polski|Português|Svenska"
+_LANGUAGE_PICKER = re.compile(rf"^[a-z]{{2}}(?:-[a-z]{{2}})?\s+(?:{_LANGUAGES})$")
+_SENTENCE_END = re.compile(r"[.!?…:;,]['\"”’)]?$")
+MAX_TITLE_CHARS = 200
+MAX_TITLE_WORDS = 30
+
+
+@dataclass
+class _Block:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+
+
+def _is_chrome(line: str) -> bool:
+    """Skip links, logos, menus and language pickers ("en English")."""
+    if _LANGUAGE_PICKER.match(line):
+        return True
+    return len(line.split()) <= 6 and bool(_CHROME_LINE.match(line))
+
+
+def _is_title(line: str) -> bool:
+    return (
+        len(line) <= MAX_TITLE_CHARS
+        and len(line.split()) <= MAX_TITLE_WORDS
+        and not _SENTENCE_END.search(line)
+    )
+
+
+def parse_text_page(source_id: str, text: str) -> tuple[list[Entry], list[ItemError]]:
+    """Split a saved page into entries (page order kept) and the blocks it had to skip."""
+    cut = _END_OF_LIST.search(text)
+    if cut:
+        text = text[: cut.start()]
+    problems: list[ItemError] = []
+    blocks: list[_Block] = []
+    heading: str | None = None  # a title line still waiting for its first paragraph
+    for raw_block in re.split(r"\n[ \t\u00a0]*\n", text):
+        lines = [clean_line(line) for line in raw_block.splitlines()]
+        lines = [line for line in lines if line and not _is_chrome(line)]
+        if not lines:
+            continue
+        if len(lines) == 1 and _is_title(lines[0]):
+            heading = lines[0]  # a heading followed by another heading was a section title
+            continue
+        if _is_title(lines[0]) and len(lines) > 1 and not _is_title(lines[1]):
+            heading, lines = lines[0], lines[1:]
+        paragraph = " ".join(lines)
+        if heading is not None:
+            blocks.append(_Block(heading, [paragraph]))
+            heading = None
+        elif blocks:
+            blocks[-1].paragraphs.append(paragraph)
+        else:
+            problems.append(ItemError(source_id, _preview(paragraph), "paragraph with no title line"))
+    entries = []
+    for block in blocks:
+        if has_control(block.title) or any(has_control(p) for p in block.paragraphs):
+            problems.append(ItemError(source_id, block.title, "control characters removed"))
+        entries.append(Entry(title=block.title, content="\n\n".join(block.paragraphs)))
+    return entries, problems
+
+
+def _preview(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TextPageReader:
+    """Reads a `text` source from its local file."""
+
+    async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        assert source.path is not None
+        local = read_local_text(source.id, source.path, previous, encoding=source.encoding)
+        if local.unchanged:
+            return SourceRead((), local.state, unchanged=True)
+        entries, problems = parse_text_page(source.id, local.text)
+        if not entries:
+            raise SourceError(
+                source.id,
+                "no news items found (expected a title line followed by a paragraph)",
+                where=str(source.path),
+            )
+        return SourceRead(tuple(entries), local.state, problems=tuple(problems))

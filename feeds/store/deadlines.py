@@ -1,0 +1,172 @@
+"""Deadlines of items: reconcile what extraction found with what is stored.
+
+A deadline keeps its row (and calendar UID) while it is the same consultation: matched by its
+label, else by position when the item still has as many deadlines. A changed closing time is a
+move: SEQUENCE goes up and the old time is kept. A deadline the item no longer states is
+withdrawn (inactive), not deleted, so the ledger can cancel what it planned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from feeds.model import Deadline
+from feeds.store.tables import deadlines, items
+from feeds.text import normalise_title
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDeadline:
+    id: int
+    uid: str
+    source_id: str
+    sequence: int
+    active: bool
+    origin: str
+    deadline: Deadline
+    previous_closes_at: datetime | None
+    moved_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineChange:
+    """What happened to one deadline in this refresh: added, moved or withdrawn."""
+
+    kind: str
+    deadline_id: int
+    closes_at: datetime
+    previous_closes_at: datetime | None = None
+
+
+def deadline_uid(item_id: str, label: str, domain: str) -> str:
+    digest = hashlib.sha256(f"{item_id}\x00{normalise_title(label)}".encode()).hexdigest()
+    return f"{digest[:24]}@{domain}"
+
+
+def _row_to_stored(row: Any) -> StoredDeadline:
+    local_time = time.fromisoformat(row.local_time) if row.local_time else None
+    deadline = Deadline(
+        closes_at=row.closes_at, local_date=row.local_date, local_time=local_time,
+        timezone=row.timezone, label=row.label, evidence=row.evidence, certain=row.certain,
+        all_day=row.all_day, item_id=row.item_id,
+    )
+    return StoredDeadline(
+        id=row.id, uid=row.uid, source_id=row.source_id, sequence=row.sequence,
+        active=row.active, origin=row.origin, deadline=deadline,
+        previous_closes_at=row.previous_closes_at, moved_at=row.moved_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(found: Deadline) -> dict[str, Any]:
+    return {
+        "label": found.label, "label_key": normalise_title(found.label),
+        "closes_at": found.closes_at, "local_date": found.local_date,
+        "local_time": found.local_time.isoformat(timespec="minutes") if found.local_time else None,
+        "timezone": found.timezone, "all_day": found.all_day, "evidence": found.evidence,
+        "certain": found.certain,
+    }
+
+
+def save_deadlines(
+    conn: Connection, item_id: str, source_id: str, found: Sequence[tuple[Deadline, str]],
+    now: datetime, uid_domain: str,
+) -> list[DeadlineChange]:
+    """Store the item's deadlines (each with its origin: "extracted" or "override")."""
+    stored = [
+        _row_to_stored(row)
+        for row in conn.execute(
+            select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
+        )
+    ]
+    active = [s for s in stored if s.active]
+    by_label = {normalise_title(s.deadline.label): s for s in stored}
+    pairs: list[tuple[Deadline, str, StoredDeadline | None]] = []
+    unmatched_new: list[tuple[Deadline, str]] = []
+    used: set[int] = set()
+    for deadline, origin in found:
+        match = by_label.get(normalise_title(deadline.label))
+        if match is not None and match.id not in used:
+            used.add(match.id)
+            pairs.append((deadline, origin, match))
+        else:
+            unmatched_new.append((deadline, origin))
+    leftover = [s for s in active if s.id not in used]
+    if len(leftover) == len(unmatched_new):
+        for (deadline, origin), old in zip(unmatched_new, leftover, strict=True):
+            used.add(old.id)
+            pairs.append((deadline, origin, old))
+    else:
+        pairs.extend((deadline, origin, None) for deadline, origin in unmatched_new)
+
+    changes: list[DeadlineChange] = []
+    for deadline, origin, old in pairs:
+        values = {**_values(deadline), "origin": origin, "active": True, "updated_at": now}
+        if old is None:
+            new_id = conn.execute(
+                insert(deadlines).values(
+                    **values, uid=deadline_uid(item_id, deadline.label, uid_domain),
+                    item_id=item_id, source_id=source_id, sequence=0, created_at=now,
+                ).returning(deadlines.c.id)
+            ).scalar_one()
+            changes.append(DeadlineChange("added", new_id, deadline.closes_at))
+            continue
+        moved = old.deadline.closes_at != deadline.closes_at
+        same = (
+            not moved and old.active and old.origin == origin
+            and _values(old.deadline) == _values(deadline)
+        )
+        if same:
+            continue
+        if moved:
+            values.update(sequence=old.sequence + 1, previous_closes_at=old.deadline.closes_at,
+                          moved_at=now)
+        elif old.active:
+            values["sequence"] = old.sequence + 1  # the event text changed: calendars update
+        conn.execute(update(deadlines).where(deadlines.c.id == old.id).values(**values))
+        kind = "moved" if moved and old.active else "added" if not old.active else "edited"
+        changes.append(DeadlineChange(kind, old.id, deadline.closes_at,
+                                      old.deadline.closes_at if moved else None))
+    for old in active:
+        if old.id not in used:
+            conn.execute(
+                update(deadlines).where(deadlines.c.id == old.id).values(
+                    active=False, updated_at=now, sequence=old.sequence + 1)
+            )
+            changes.append(DeadlineChange("withdrawn", old.id, old.deadline.closes_at))
+    return changes
+
+
+def active_deadlines(
+    conn: Connection, *, item_ids: Sequence[str] | None = None, since: datetime | None = None
+) -> list[StoredDeadline]:
+    """Active deadlines, soonest first; of some items, and/or closing at or after `since`."""
+    query = select(deadlines).where(deadlines.c.active.is_(True))
+    if item_ids is not None:
+        query = query.where(deadlines.c.item_id.in_(list(item_ids)))
+    if since is not None:
+        query = query.where(deadlines.c.closes_at >= since)
+    query = query.order_by(deadlines.c.closes_at, deadlines.c.id)
+    return [_row_to_stored(row) for row in conn.execute(query)]
+
+
+def deadline_rows_with_items(
+    conn: Connection, *, since: datetime | None = None
+) -> list[tuple[StoredDeadline, str, str]]:
+    """Active deadlines with their item's title and link, soonest first."""
+    query = (
+        select(deadlines, items.c.title.label("item_title"), items.c.link.label("item_link"))
+        .join(items, items.c.id == deadlines.c.item_id)
+        .where(deadlines.c.active.is_(True))
+        .order_by(deadlines.c.closes_at, deadlines.c.id)
+    )
+    if since is not None:
+        query = query.where(deadlines.c.closes_at >= since)
+    return [(_row_to_stored(row), row.item_title, row.item_link) for row in conn.execute(query)]

@@ -1,0 +1,138 @@
+"""Items: upsert what a source read, keep history, and read the newest for rendering."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from config.schema import SourceSettings
+from feeds.identity import natural_id, normalise_url, tag_uri
+from feeds.model import Entry, Item
+from feeds.store.tables import items
+from feeds.text import normalise_title
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as stored: its id and whether it was new or changed in this read."""
+
+    item_id: str
+    entry: Entry
+    published: datetime
+    first_seen: datetime
+    status: str  # "new", "updated" or "same"
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    stored: list[StoredEntry] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(1 for s in self.stored if s.status == "new")
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for s in self.stored if s.status == "updated")
+
+    @property
+    def changed(self) -> list[StoredEntry]:
+        return [s for s in self.stored if s.status != "same"]
+
+
+def fingerprint(entry: Entry, link: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (entry.title, entry.content, link, str(entry.published), str(entry.updated)):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def upsert_entries(
+    conn: Connection, source: SourceSettings, entries: Sequence[Entry], now: datetime
+) -> UpsertResult:
+    """Insert new entries, update changed ones (`updated` moves, the id never does)."""
+    existing = conn.execute(
+        select(items.c.id, items.c.title_key, items.c.fingerprint, items.c.published,
+               items.c.first_seen, items.c.dated)
+        .where(items.c.source_id == source.id)
+    ).all()
+    by_id = {row.id: row for row in existing}
+    by_title = {row.title_key: row for row in existing if row.id.startswith("tag:")}
+    result = UpsertResult()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    seen_ids: set[str] = set()
+    for position, entry in enumerate(entries):
+        key = normalise_title(entry.title)
+        # Without its own URL an item links to its page, with a fragment so links stay unique.
+        link = normalise_url(entry.link) if entry.link else f"{source.page_link}#{key}"
+        row = None
+        item_id = natural_id(entry)
+        if item_id is not None:
+            row = by_id.get(item_id)
+        else:
+            row = by_title.get(key)
+            item_id = row.id if row else tag_uri(source.page_link, now.date(), source.id,
+                                                  entry.title)
+        if item_id in seen_ids:
+            continue  # the page lists the same item twice: the first (newest) wins
+        seen_ids.add(item_id)
+        item_print = fingerprint(entry, link)
+        values = {
+            "title": entry.title, "title_key": key, "link": link, "content": entry.content,
+            "content_is_html": entry.content_is_html, "fingerprint": item_print, "last_seen": now,
+        }
+        if row is None:
+            # Undated items keep the page order: each is a second older than the one above it.
+            published = entry.published or now - timedelta(seconds=position)
+            inserts.append({**values, "id": item_id, "source_id": source.id,
+                            "published": published, "updated": entry.updated or published,
+                            "first_seen": now, "dated": entry.published is not None})
+            result.stored.append(StoredEntry(item_id, entry, published, now, "new"))
+        elif row.fingerprint != item_print:
+            published = entry.published or row.published
+            updates.append({**values, "b_id": item_id, "published": published,
+                            "updated": entry.updated or now,
+                            "dated": entry.published is not None or row.dated})
+            result.stored.append(StoredEntry(item_id, entry, published, row.first_seen,
+                                             "updated"))
+        else:
+            result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen,
+                                             "same"))
+    if inserts:
+        conn.execute(insert(items), inserts)
+    if updates:
+        conn.execute(
+            update(items).where(items.c.id == bindparam("b_id")),
+            updates,
+        )
+    return result
+
+
+def _row_to_item(row: Any) -> Item:
+    return Item(
+        id=row.id, source_id=row.source_id, title=row.title, link=row.link,
+        content=row.content, content_is_html=row.content_is_html, published=row.published,
+        updated=row.updated, first_seen=row.first_seen, dated=row.dated,
+    )
+
+
+def newest_items(conn: Connection, source_ids: Sequence[str] | None, limit: int) -> list[Item]:
+    """The newest items (of some sources, or all), newest first, stable for equal dates."""
+    query = select(items).order_by(items.c.published.desc(), items.c.id).limit(limit)
+    if source_ids is not None:
+        query = query.where(items.c.source_id.in_(list(source_ids)))
+    return [_row_to_item(row) for row in conn.execute(query)]
+
+
+def items_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(items).where(items.c.id.in_(list(ids))))
+    return {row.id: _row_to_item(row) for row in rows}

@@ -1,0 +1,84 @@
+"""Per-source state: HTTP validators, content hash, health, render key, lease."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from feeds.sources.base import FetchState
+from feeds.store.tables import sources
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source_id: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    alert_open: bool
+
+
+def _ensure(conn: Connection, source_id: str) -> None:
+    exists = conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first()
+    if exists is None:
+        conn.execute(insert(sources).values(id=source_id, consecutive_failures=0,
+                                            alert_open=False))
+
+
+def fetch_state(conn: Connection, source_id: str) -> FetchState:
+    row = conn.execute(
+        select(sources.c.etag, sources.c.last_modified, sources.c.content_hash).where(
+            sources.c.id == source_id
+        )
+    ).first()
+    if row is None:
+        return FetchState()
+    return FetchState(etag=row.etag, last_modified=row.last_modified,
+                      content_hash=row.content_hash)
+
+
+def render_key(conn: Connection, source_id: str) -> str | None:
+    return conn.execute(select(sources.c.render_key).where(sources.c.id == source_id)).scalar()
+
+
+def record_success(
+    conn: Connection, source_id: str, state: FetchState, now: datetime, render: str | None
+) -> None:
+    _ensure(conn, source_id)
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(etag=state.etag, last_modified=state.last_modified,
+                content_hash=state.content_hash, render_key=render, last_attempt=now,
+                last_success=now, consecutive_failures=0)
+    )
+
+
+def record_failure(conn: Connection, source_id: str, error: str, now: datetime) -> int:
+    """Store the failure; return the number of consecutive failures."""
+    _ensure(conn, source_id)
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(last_attempt=now, last_error=error, last_error_at=now,
+                consecutive_failures=sources.c.consecutive_failures + 1)
+    )
+    return int(conn.execute(select(sources.c.consecutive_failures)
+                            .where(sources.c.id == source_id)).scalar_one())
+
+
+def set_alert_open(conn: Connection, source_id: str, is_open: bool) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(alert_open=is_open))
+
+
+def health(conn: Connection) -> list[SourceHealth]:
+    rows = conn.execute(select(sources).order_by(sources.c.id)).all()
+    return [
+        SourceHealth(r.id, r.last_attempt, r.last_success, r.last_error, r.last_error_at,
+                     r.consecutive_failures, r.alert_open)
+        for r in rows
+    ]

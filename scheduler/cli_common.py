@@ -1,0 +1,82 @@
+"""Shared CLI pieces: loading settings, --now, and turning domain errors into one-line exits."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from config.loading import ConfigError, LoadedSettings, load_settings
+from feeds.clock import Clock, FixedClock, SystemClock
+from feeds.errors import FeedlineError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+class NowParam(click.ParamType):
+    """An ISO 8601 instant with a UTC offset; naive times are refused (no guessing zones)."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date-time (e.g. 2023-02-11T09:00:00+01:00)")
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset (add one, e.g. +01:00 or Z)")
+        return parsed
+
+
+NOW = NowParam()
+
+
+def clock_for(now: datetime | None) -> Clock:
+    return FixedClock(now) if now is not None else SystemClock()
+
+
+def load(ctx: click.Context) -> LoadedSettings:
+    config_path = ctx.find_root().params.get("config_path")
+    return load_settings(config_path)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    click.echo(f"feedline: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Domain errors become one line on stderr and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as error:
+            fail(str(error), EXIT_CONFIG)
+        except FeedlineError as error:
+            fail(str(error), EXIT_FAILED)
+        except KeyboardInterrupt:
+            click.echo("feedline: interrupted", err=True)
+            sys.exit(130)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def setup_logging(verbosity: int, log_format: str = "text") -> None:
+    from scheduler.logs import configure_logging
+
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    configure_logging(level, log_format)

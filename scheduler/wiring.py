@@ -1,0 +1,59 @@
+"""Composition root: builds the parts from settings. The CLI and the daemon call this."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from types import TracebackType
+
+from sqlalchemy import Engine
+
+from config.loading import LoadedSettings
+from config.schema import Settings
+from feeds.clock import Clock
+from feeds.fetch import Fetcher
+from feeds.refresh import DeadlineHook, Refresher
+from feeds.sources.base import SourceReader
+from feeds.sources.markdown_page import MarkdownPageReader
+from feeds.sources.registry_fetched import fetched_readers
+from feeds.sources.text_page import TextPageReader
+from scheduler.database import open_database
+
+
+def build_readers(fetcher: Fetcher) -> dict[str, SourceReader]:
+    readers: dict[str, SourceReader] = {"text": TextPageReader(), "markdown": MarkdownPageReader()}
+    readers.update(fetched_readers(fetcher))
+    return readers
+
+
+@dataclass
+class App(AbstractAsyncContextManager["App"]):
+    """The wired parts for one process: settings, database, clock, fetcher, refresher."""
+
+    loaded: LoadedSettings
+    engine: Engine
+    clock: Clock
+    fetcher: Fetcher
+    refresher: Refresher
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.fetcher.aclose()
+        self.engine.dispose()
+
+
+def build_app(
+    loaded: LoadedSettings, clock: Clock, *, on_deadlines: DeadlineHook | None = None
+) -> App:
+    settings = loaded.settings
+    engine = open_database(settings)
+    fetcher = Fetcher(settings.fetch, now=clock.now)
+    refresher = Refresher(settings, engine, build_readers(fetcher), clock,
+                          on_deadlines=on_deadlines)
+    return App(loaded, engine, clock, fetcher, refresher)
