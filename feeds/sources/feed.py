@@ -104,8 +104,9 @@ def _xml_entry(source_id: str, raw: Any, base: str, index: int) -> Entry:
     guid = raw.get("id") or None
     if not title:
         raise ItemError(source_id, str(guid or link or f"entry {index}"), "entry has no title")
-    updated = _struct_time(raw.get("updated_parsed"))
-    published = _struct_time(raw.get("published_parsed")) or updated
+    # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed (and warns)
+    updated = _struct_time(dict.get(raw, "updated_parsed"))
+    published = _struct_time(dict.get(raw, "published_parsed")) or updated
     return Entry(
         title=title,
         content=content,

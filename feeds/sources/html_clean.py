@@ -14,6 +14,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 DROP_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 
 _SPACE = re.compile(r"\s+")
+_BLOCK_END = re.compile(r"</(?:p|li|div|blockquote|h[1-6]|tr|td|th|dd|dt)\s*>|<br\s*/?>", re.I)
 
 
 def collapse(text: str) -> str:
@@ -58,7 +59,8 @@ def sanitise(fragment: str, base: str | None) -> str:
 
 def plain_text(fragment: str) -> str:
     """The text of an HTML fragment, tags dropped, entities decoded, whitespace collapsed."""
-    stripped = nh3.clean(fragment, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+    spaced = _BLOCK_END.sub(lambda m: m.group(0) + " ", fragment)
+    stripped = nh3.clean(spaced, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
     return collapse(html.unescape(stripped))
 
 
