@@ -110,7 +110,8 @@ async def test_a_doctype_naming_an_external_dtd_alone_is_allowed(
     server: LoopbackServer, fetcher: Fetcher
 ) -> None:
     rss = (
-        b'<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
+        b'<?xml version="1.0"?>\n'
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
         b' "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n<rss version="0.91"><channel>'
         b"<title>Old</title><link>https://old.example/</link><description>d</description>"
         b"<item><title>Still here</title><link>https://old.example/1</link></item>"
@@ -125,7 +126,7 @@ async def test_a_page_that_is_not_a_feed_is_an_error(
     server: LoopbackServer, fetcher: Fetcher
 ) -> None:
     url = server.page("/html", data("ecl_newsroom.html"), "text/html")
-    with pytest.raises(SourceError, match="not a well-formed feed|not an RSS, Atom or JSON feed"):
+    with pytest.raises(SourceError, match=r"not a well-formed feed|not an RSS, Atom or JSON feed"):
         await FeedReader(fetcher).read(feed_source(url), FetchState())
 
 
@@ -161,6 +162,6 @@ async def test_a_feed_file(fetcher: Fetcher, tmp_path: Path) -> None:
 async def test_a_pdf_is_not_a_feed(server: LoopbackServer, fetcher: Fetcher) -> None:
     url = server.page("/report.pdf", b"%PDF-1.7", "application/pdf", charset=None)
     with pytest.raises(
-        SourceError, match="expected application/rss\\+xml or .* got application/pdf"
+        SourceError, match=r"expected application/rss\+xml or .* got application/pdf"
     ):
         await FeedReader(fetcher).read(feed_source(url), FetchState())

@@ -156,7 +156,7 @@ async def test_connection_refused_is_reported(make_fetcher: MakeFetcher) -> None
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     fetcher = make_fetcher(retries=0)
-    with pytest.raises(SourceError, match="cannot connect to http://127.0.0.1"):
+    with pytest.raises(SourceError, match=r"cannot connect to http://127\.0\.0\.1"):
         await fetcher.get(f"http://127.0.0.1:{port}/", FetchState(), accept=ACCEPT_HTML)
 
 

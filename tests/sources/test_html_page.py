@@ -115,7 +115,7 @@ async def test_a_title_selector_that_never_matches_fails_the_source(
 ) -> None:
     url = server.page("/en/news", ECL)
     select = SelectSettings(item="article.ecl-content-item", title="h2.nothing")
-    with pytest.raises(SourceError, match="title='h2.nothing' matched nothing in any of the 4"):
+    with pytest.raises(SourceError, match=r"title='h2\.nothing' matched nothing in any of the 4"):
         await HtmlPageReader(fetcher).read(html_source(url, select=select), FetchState())
 
 
