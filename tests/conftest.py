@@ -11,6 +11,8 @@ import pytest
 
 from feeds.clock import FixedClock
 
+pytest_plugins = ["tests.support.smtp"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEED_DIR = REPO.parent / "shared" / "seeds"
 SEED_PAGE = SEED_DIR / "000_c9ecb59b33c2e381.txt"

@@ -1,0 +1,233 @@
+"""SmtpTransport against a real aiosmtpd server on loopback (tests/support/smtp.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from config.schema import MailSettings
+from feeds.clock import FixedClock
+from scheduler.mail.factory import build_transport, smtp_password
+from scheduler.mail.message import build_message, message_id_for
+from scheduler.mail.smtp_transport import SmtpTransport
+from scheduler.mail.transport import (
+    MailConfigError,
+    PermanentMailError,
+    TransientMailError,
+)
+from tests.mail.conftest import DOMAIN, make_reminder
+from tests.support.smtp import PASSWORD, SmtpTestServer
+
+CLOCK = FixedClock(datetime(2023, 2, 10, 9, 0, tzinfo=UTC))
+
+
+def _message(recipient: str = "ann@example.org", key: str = "k") -> EmailMessage:
+    reminder = make_reminder(recipient=recipient, message_id=message_id_for(key, DOMAIN))
+    return build_message(reminder, clock=CLOCK)
+
+
+async def test_plain_delivery_records_envelope_and_bytes(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.settings())
+    message = _message()
+    await transport.send(message)
+    await transport.close()
+    (received,) = smtp_server.handler.messages
+    assert received.sender == "noreply@reminders.example.org"
+    assert received.recipients == ["ann@example.org"]
+    assert received.parsed()["Message-ID"] == message["Message-ID"]
+    assert received.parsed().get_content_type() == "multipart/mixed"
+    assert smtp_server.handler.encrypted == [False]
+
+
+async def test_starttls_with_test_certificate(tls_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(tls_server.settings())
+    await transport.send(_message())
+    await transport.close()
+    assert len(tls_server.handler.messages) == 1  # the server refuses MAIL before STARTTLS
+    assert tls_server.handler.encrypted == [True]
+
+
+async def test_implicit_tls(implicit_tls_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(implicit_tls_server.settings())
+    await transport.send(_message())
+    await transport.close()
+    assert len(implicit_tls_server.handler.messages) == 1
+    assert implicit_tls_server.handler.encrypted == [True]
+
+
+@pytest.mark.parametrize("server_name", ["tls_server", "implicit_tls_server"])
+async def test_untrusted_certificate_is_refused(
+    server_name: str, request: pytest.FixtureRequest
+) -> None:
+    server: SmtpTestServer = request.getfixturevalue(server_name)
+    transport = SmtpTransport(server.settings(ca_file=None))
+    with pytest.raises(TransientMailError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+        await transport.send(_message())
+    await transport.close()
+    assert server.handler.messages == []
+
+
+async def test_verification_can_be_switched_off(tls_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(tls_server.settings(ca_file=None, validate_certs=False))
+    await transport.send(_message())
+    await transport.close()
+    assert len(tls_server.handler.messages) == 1
+
+
+async def test_auth_with_password_from_environment(auth_server: SmtpTestServer) -> None:
+    settings = MailSettings.model_validate(
+        {"transport": "smtp", "smtp": auth_server.settings(password_env="TEST_SMTP_PW")}
+    )
+    transport = build_transport(settings, {"TEST_SMTP_PW": PASSWORD})
+    await transport.send(_message())
+    await transport.close()
+    assert len(auth_server.handler.messages) == 1
+    assert auth_server.handler.sessions[0].authenticated
+
+
+async def test_auth_with_password_file(auth_server: SmtpTestServer, tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text(PASSWORD + "\n")
+    settings = auth_server.settings(password_file=secret)
+    transport = SmtpTransport(settings, password=smtp_password(settings, {}))
+    await transport.send(_message())
+    await transport.close()
+    assert len(auth_server.handler.messages) == 1
+
+
+async def test_wrong_password_is_transient_and_not_shown(auth_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(auth_server.settings(), password="wrong-password")
+    with pytest.raises(TransientMailError, match="login as 'feedline' refused") as caught:
+        await transport.send(_message())
+    await transport.close()
+    assert "wrong-password" not in str(caught.value)
+    assert "wrong-password" not in repr(transport)
+    assert caught.value.code == 535
+
+
+def test_username_without_password_is_a_config_error(auth_server: SmtpTestServer) -> None:
+    settings = MailSettings.model_validate({"transport": "smtp", "smtp": auth_server.settings()})
+    with pytest.raises(MailConfigError, match="no password"):
+        build_transport(settings, {})
+
+
+async def test_421_is_transient_then_delivery_succeeds(smtp_server: SmtpTestServer) -> None:
+    smtp_server.handler.defer_data(1)
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(TransientMailError) as caught:
+        await transport.send(_message())
+    assert caught.value.code == 421
+    await transport.send(_message())
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 1
+
+
+async def test_550_on_rcpt_is_permanent_and_rejects_the_address(
+    smtp_server: SmtpTestServer,
+) -> None:
+    smtp_server.handler.reject_recipient("gone@example.org")
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(PermanentMailError) as caught:
+        await transport.send(_message("gone@example.org"))
+    assert caught.value.code == 550
+    assert caught.value.recipient_rejected
+    assert caught.value.recipient == "gone@example.org"
+    await transport.send(_message())  # the connection is still good for the next one
+    await transport.close()
+    assert [m.recipients for m in smtp_server.handler.messages] == [["ann@example.org"]]
+
+
+async def test_5xx_on_data_is_permanent_without_rejecting_the_address(
+    smtp_server: SmtpTestServer,
+) -> None:
+    smtp_server.handler.defer_data(1, reply="554 5.7.1 Message refused as spam")
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(PermanentMailError) as caught:
+        await transport.send(_message())
+    await transport.close()
+    assert caught.value.code == 554
+    assert not caught.value.recipient_rejected
+
+
+async def test_partial_refusal_is_permanent_for_that_recipient(
+    smtp_server: SmtpTestServer,
+) -> None:
+    smtp_server.handler.reject_recipient("gone@example.org")
+    message = _message()
+    message.replace_header("To", "ann@example.org, gone@example.org")
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(PermanentMailError) as caught:
+        await transport.send(message)
+    await transport.close()
+    assert caught.value.recipient == "gone@example.org"
+    assert caught.value.recipient_rejected
+
+
+async def test_server_down_is_transient_then_back_is_ok(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.settings())
+    await transport.send(_message(key="before"))  # leaves a pooled connection
+    smtp_server.stop()
+    with pytest.raises(TransientMailError, match="cannot connect"):
+        await transport.send(_message(key="down"))
+    smtp_server.start()
+    await transport.send(_message(key="after"))
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 2
+
+
+async def test_dropped_connection_is_transient(smtp_server: SmtpTestServer) -> None:
+    smtp_server.handler.drop_on_data(1)
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(TransientMailError, match=r"Disconnected|EOF"):
+        await transport.send(_message())
+    await transport.send(_message())
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 1
+
+
+async def test_stale_pooled_connection_is_replaced(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.settings(max_connections=1))
+    await transport.send(_message(key="1"))
+    smtp_server.handler.drop_on_data(1)  # the reused connection dies on use, once
+    await transport.send(_message(key="2"))
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 2
+    assert smtp_server.handler.connection_count == 2
+
+
+async def test_connections_are_reused_and_bounded(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.settings(max_connections=3))
+    await asyncio.gather(*(transport.send(_message(key=str(n))) for n in range(30)))
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 30
+    assert 1 <= smtp_server.handler.connection_count <= 3
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A port that accepts TCP connections and never says a word."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+async def test_timeout_is_transient(silent_listener: int) -> None:
+    server = SmtpTestServer(port=silent_listener)  # never started: only for its settings
+    transport = SmtpTransport(server.settings(timeout=0.05))
+    with pytest.raises(TransientMailError, match=r"[Tt]imed? ?out"):
+        await transport.send(_message())
+    await transport.close()
+
+
+async def test_closed_transport_refuses(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.settings())
+    await transport.close()
+    with pytest.raises(TransientMailError, match="closed"):
+        await transport.send(_message())
