@@ -32,11 +32,11 @@ class Cue:
 
 _EN: list[tuple[CueKind, bool, str]] = [
     (CueKind.EXTEND, False, r"(?:extended|prolonged|postponed|pushed\s+back|moved)"
-     r"(?:\s+(?:by\s+[\w\s-]{1,20}?))?\s+(?:to|until|till|through)(?:\s+(?:the\s+)?(?:end\s+of\s+)?)?"),
+     r"(?:\s+(?:by\s+[\w\s-]{1,20}?))?(?:\s+(?:to|until|till|through))?"),
     (CueKind.EXTEND, False, r"(?:new|revised|extended)\s+(?:closing\s+date|deadline)"
      r"(?:\s+(?:is|will\s+be|of|:))?"),
     (CueKind.PERIOD, False, r"(?:feedback|consultation|comment(?:ing)?|submission|response|"
-     r"review|engagement|application|exhibition|public\s+comment)\s+(?:period|window|phase)"),
+     r"review|engagement|application|public\s+comment)\s+(?:period|window|phase)"),
     (CueKind.PERIOD, True, r"\b(?:runs?|running|open|live)\s+(?:from|between)"),
     (CueKind.NOUN, False, r"(?:closing|close|end|final|last|due|submission|response)\s+date"),
     (CueKind.NOUN, False, r"deadlines?"),
@@ -45,6 +45,8 @@ _EN: list[tuple[CueKind, bool, str]] = [
     (CueKind.CLOSE, False, r"(?:no|not)\s+later\s+than"),
     (CueKind.CLOSE, False, r"on\s+or\s+before"),
     (CueKind.CLOSE, False, r"(?:are|is|were|was|be)\s+due(?:\s+(?:on|by|at|in))?"),
+    (CueKind.CLOSE, True, r"(?:responses|comments|submissions|applications|entries|nominations|"
+     r"proposals|feedback|views)\s+(?:(?:are|is)\s+)?(?:due|welcome)(?:\s+(?:on|by|until))?"),
     (CueKind.CLOSE, True, r"(?:until|till|up\s+to\s+and\s+including|through\s+to)"),
     (CueKind.BY, True, r"by"),
     (CueKind.BEFORE, True, r"before"),
@@ -114,17 +116,20 @@ PREFILTER = re.compile("|".join(_PREFILTER_WORDS), re.IGNORECASE)
 
 # Words that make a sentence about something one responds to (a consultation, a call, ...).
 CONTEXT = re.compile(
-    r"consult|call\s+for|feedback|comment|submission|submit|respon[ds]|views\b|survey|"
+    r"consult|call\s+for\s+(?:evidence|input|views|comment|proposal|application|tender|contribution|"
+    r"expression|nomination|submission|paper|idea|participant|expert|interest|information)|"
+    r"feedback|comment|submission|submit|respon[ds]|views\b|survey|"
     r"questionnaire|have\s+your\s+say|applica|apply|tender|nominat|proposal|evidence|inquiry|"
     r"review|expressions?\s+of\s+interest|entries|register|registration|input|contribution|"
-    r"petition|objection|representation|"
+    r"petition|objection|representation|competition|contest|"
     r"avis|observations|candidat|appel|enquête|contribu|répon|"
     r"Konsultation|Stellungnahme|Anhörung|Beteiligung|Befragung|Umfrage|Bewerbung|Einreich|"
-    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld",
+    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld|Wettbewerb|Teilnahme|Einsend",
     re.IGNORECASE,
 )
 
 # For "by": the submission word or verb the "by" belongs to, in the same clause before it.
+CLAUSE_START = re.compile(r"[^.;:]*$")
 SUBMISSION_BEFORE_BY = re.compile(
     r"(?:respons|respond|comment|submission|submit|views|feedback|evidence|proposal|"
     r"applica|apply|nominat|entries|entry|expressions?\s+of\s+interest|questionnaire|survey|"
@@ -135,7 +140,7 @@ SUBMISSION_BEFORE_BY = re.compile(
 # A clause between the submission word and "by" that is about something else being done.
 NOT_A_SUBMISSION = re.compile(
     r"publish|announce|report|decid|decision|outcome|summary|review(?:ed)?\s+by|consider|"
-    r"analys|organis|organiz|led\b|chair|host|prepared|written|funded|supported",
+    r"analys|organis|organiz|led\b|chair|host|prepared|funded|supported",
     re.IGNORECASE,
 )
 # Words between a cue and a date that show the date is about something else.

@@ -12,6 +12,7 @@ from feeds.clock import as_utc
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
     BLOCKERS,
+    CLAUSE_START,
     CONTEXT,
     NOT_A_SUBMISSION,
     PREFILTER,
@@ -99,8 +100,11 @@ def find_deadlines(
 
 def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
     if cue.kind is CueKind.BY:
-        clause = SUBMISSION_BEFORE_BY.search(text[: cue.start])
-        if clause is None or NOT_A_SUBMISSION.search(clause.group()):
+        before = text[: cue.start]
+        clause = CLAUSE_START.search(before)
+        if SUBMISSION_BEFORE_BY.search(before) is None or (
+            clause is not None and NOT_A_SUBMISSION.search(clause.group())
+        ):
             return None
     if cue.kind is CueKind.NOUN:
         for mention in dates:

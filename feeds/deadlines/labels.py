@@ -15,13 +15,15 @@ _CALL_OBJECTS = (
 )
 _STRONG_HEADS = (
     rf"call\s+for\s+(?:{_CALL_OBJECTS})|calls?\s+for\s+(?:{_CALL_OBJECTS})|"
-    r"(?:public\s+)?comment\s+period|feedback\s+period|consultation\s+period|consultations?|"
+    r"(?:public\s+)?comment\s+period|feedback\s+period|consultation\s+period|"
+    r"consultation\s+(?:paper|document)|consultations?|"
     r"call|survey|questionnaire|inquiry|review|petition|tender|competition|grant\s+round|"
-    r"funding\s+round|programme|program|"
+    r"funding\s+round|programme|program|discussion\s+paper|"
+    r"green\s+paper|white\s+paper|"
     r"appel\s+à\s+(?:contributions|candidatures|propositions|commentaires|projets|"
     r"manifestations\s+d['’]intérêt)|enquête\s+publique|enquête|"
-    r"Konsultation|Anhörung|Befragung|Umfrage|Online-Konsultation|Beteiligungsverfahren|"
-    r"Ausschreibung|Aufruf|Wettbewerb"
+    r"[\w-]*(?:Konsultation|Anhörung|Befragung|Umfrage|Beteiligungsverfahren|Ausschreibung|"
+    r"Wettbewerb)|Aufruf"
 )
 _WEAK_HEADS = (
     r"applications|application\s+round|submissions|responses|comments|nominations|entries|"
@@ -37,14 +39,17 @@ _MODIFIERS = (
 )
 _TOPIC_START = (
     r"(?:on|into|about|regarding|concerning|in\s+relation\s+to|relating\s+to|for|of|to|"
-    r"sur|relative\s+à|concernant|portant\s+sur|zu[mr]?|über|für)"
+    r"sur|relative\s+à|relatif\s+à|concernant|portant\s+sur|pour|zu[mr]?|über|für)"
 )
 _TOPIC_STOP = re.compile(
     r"\s+(?:is|are|was|were|will|would|has|have|had|closes?|closed|closing|opens?|opened|runs?|"
     r"remains?|ends?|ended|can|may|might|must|should|shall|which|that|who|where|when|until|"
+    r"asks|seeks|invites|sets|covers|includes|explores|proposes|looks|considers|focuses|"
+    r"examines|wants|gives|gathers|aims|runs|lasts|"
     r"till|by|from|before|after|asking|seeking|inviting|aims?|launched|in\s+the|in\s+a|"
     r"with\s+a|with\s+the|and\s+key|and\s+the|and\s+a|as\s+well|at|on\s+\d|no\s+later|"
-    r"est|sont|sera|jusqu|avant|au\s+plus|qui|dont|ist|sind|wird|läuft|endet|bis|die|der|"
+    r"est|sont|sera|était|devait|doit|doivent|a|avait|se|jusqu|avant|au\s+plus|qui|dont|"
+    r"ist|sind|wird|läuft|endet|bis|die|der|"
     r"das|noch)\b"
     r"|[,;:.!?()\[\]\"“”–—]|\s-\s|\s\d"
 )
@@ -79,6 +84,7 @@ class _Phrase:
     label: str
     strong: bool
     descriptive: bool  # has a topic or a compound head ("call for evidence")
+    has_topic: bool
     anaphoric: bool
 
 
@@ -99,7 +105,8 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
         if topic:
             preposition = text[m.end() : topic_start]
             label = f"{label} {preposition.strip()} {topic}"
-        if label.split()[0] not in _GERMAN_NOUNS and not label.split()[0].isupper():
+        first = label.split()[0]
+        if not first.isupper() and not _GERMAN_HEAD.search(first):
             label = label[0].lower() + label[1:]
         anaphoric = bool(_ANAPHORIC.search(text[max(0, m.start() - 20) : m.start()]))
         found.append(
@@ -108,17 +115,18 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
                 label,
                 strong=bool(m.group("strong")),
                 descriptive=bool(topic) or " " in head,
+                has_topic=bool(topic),
                 anaphoric=anaphoric and not topic,
             )
         )
     return found
 
 
-_GERMAN_NOUNS = frozenset(
-    {"Konsultation", "Anhörung", "Befragung", "Umfrage", "Online-Konsultation", "Ausschreibung",
-     "Aufruf", "Wettbewerb", "Beteiligungsverfahren", "Stellungnahmen", "Bewerbungen",
-     "Einreichungen", "Anmeldungen", "Vorschläge"}
-)  # fmt: skip
+_GERMAN_HEAD = re.compile(
+    r"(?:Konsultation|Anhörung|Befragung|Umfrage|Ausschreibung|Aufruf|Wettbewerb|verfahren|"
+    r"Stellungnahmen|Bewerbungen|Einreichungen|Anmeldungen|Vorschläge)$",
+    re.IGNORECASE,
+)
 
 
 def _topic(raw: str | None) -> str:
@@ -132,7 +140,7 @@ def _topic(raw: str | None) -> str:
     topic = _TRAILING_FILLER.sub("", " ".join(words))
     if not topic or topic.lower() in {"the", "a", "an", "it", "this", "you", "your", "all"}:
         return ""
-    if re.match(r"(?:the\s+)?(?:public|views|people|you|us|everyone|all)\b", topic, re.I):
+    if re.fullmatch(r"(?:the\s+)?(?:public|views|people|you|us|everyone|all|them)", topic, re.I):
         return ""
     return topic
 
@@ -151,22 +159,30 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
     if not candidates:
         if descriptive_anywhere:
             return descriptive_anywhere[0].label
-        if _starts_anaphoric(text):
-            earlier = _look_back(sentences, index, head=None)
-            if earlier is not None:
-                return earlier
         strong = [p for p in anywhere if p.strong]
-        return (strong or anywhere)[0].label if anywhere else fallback
+        if strong:
+            return strong[0].label
+        earlier = _look_back(sentences, index, head=None)
+        if earlier is None and not anywhere:
+            earlier = _look_back(sentences, index, head=None, descriptive_only=False)
+        if earlier is not None:
+            return earlier
+        return anywhere[0].label if anywhere else fallback
     chosen = candidates[-1]
-    if chosen.descriptive:
+    if chosen.has_topic:
         return chosen.label
-    if not chosen.strong and descriptive_anywhere:
-        return descriptive_anywhere[0].label
+    if not chosen.strong:
+        if descriptive_anywhere:
+            return descriptive_anywhere[0].label
+        earlier = _look_back(sentences, index, head=None)
+        return earlier if earlier is not None else chosen.label
     earlier = _look_back(sentences, index, head=_head_word(chosen.label))
     if earlier is None and chosen.anaphoric:
         earlier = _look_back(sentences, index, head=None)
     if earlier is not None:
         return earlier
+    if chosen.descriptive:
+        return chosen.label
     after = [p for p in descriptive_anywhere if p.start > cue_start]
     return after[0].label if after else chosen.label
 
@@ -179,12 +195,18 @@ def _starts_anaphoric(text: str) -> bool:
     return bool(re.match(r"\s*(?:it|this|that|elle|sie|es)\b", text, re.IGNORECASE))
 
 
-def _look_back(sentences: Sequence[Sentence], index: int, *, head: str | None) -> str | None:
+def _look_back(
+    sentences: Sequence[Sentence], index: int, *, head: str | None, descriptive_only: bool = True
+) -> str | None:
     """The nearest descriptive phrase in the three sentences before (with `head`, if given)."""
     for earlier in range(index - 1, max(-1, index - 4), -1):
-        phrases = [p for p in _phrases(sentences[earlier].text) if p.strong and p.descriptive]
+        phrases = [
+            p
+            for p in _phrases(sentences[earlier].text)
+            if p.strong and (p.descriptive or not descriptive_only)
+        ]
         if head is not None:
-            phrases = [p for p in phrases if head in p.label.lower().split()]
+            phrases = [p for p in phrases if p.has_topic and head in p.label.lower().split()]
         if phrases:
             return phrases[-1].label
     return None

@@ -134,6 +134,13 @@ def _abbreviations(zone: str, year: int) -> frozenset[str]:
     return frozenset(datetime(year, month, 15, 12, tzinfo=info).tzname() or "" for month in (1, 7))
 
 
+_NAMES_A_PLACE = re.compile(
+    r"Brussels|Bruxelles|Brüssel|Paris|London|Luxembourg|Berlin|Canberra|Sydney|Melbourne|"
+    r"Adelaide|Perth|Brisbane|Queensland|Dublin|Irish|UK|British|belge|deutscher|New\s+Zealand",
+    re.IGNORECASE,
+)
+
+
 def zone_for(word: str | None, source_zone: str, on: date) -> str:
     """The IANA zone a zone word means; the source's own zone when it is of the same family.
 
@@ -146,7 +153,7 @@ def zone_for(word: str | None, source_zone: str, on: date) -> str:
     if family is None:
         return source_zone
     default, abbreviations = family
-    if default == source_zone:
+    if default == source_zone or _NAMES_A_PLACE.search(word):
         return default
     try:
         source_abbreviations = _abbreviations(source_zone, on.year)
