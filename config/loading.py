@@ -68,8 +68,9 @@ def load_settings(
         default_file = embedded_default_dir() / DEFAULT_NAME
         raw = _read_toml(default_file, "embedded default")
         settings = _validate(_apply_env(raw, env), "embedded default")
-        return LoadedSettings(_resolve(settings, sources=default_file.parent, state=here),
-                              "embedded default", True)
+        return LoadedSettings(
+            _resolve(settings, sources=default_file.parent, state=here), "embedded default", True
+        )
     shown = str(path)
     if not path.is_file():
         raise ConfigError(shown, None, "no such file (give --config PATH or create feedline.toml)")
@@ -93,13 +94,15 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """`FEEDLINE_SECTION__KEY=value` sets [section] key; FEEDLINE_DATABASE_URL is a shortcut."""
-    merged = {key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()}
+    merged = {
+        key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()
+    }
     if env.get(f"{ENV_PREFIX}DATABASE_URL"):
         merged.setdefault("site", {})["database_url"] = env[f"{ENV_PREFIX}DATABASE_URL"]
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         if section == "sources" or not key:
             continue
         table = merged.setdefault(section, {})
@@ -136,13 +139,15 @@ def _key_path(raw: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     for step in loc:
         if isinstance(step, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{step}]"]
-        elif step in ("function-after", "function-before") or "[" in str(step) and "]" in str(step):
+        elif step in ("function-after", "function-before") or (
+            "[" in str(step) and "]" in str(step)
+        ):
             continue
         else:
             parts.append(str(step))
     key = ".".join(parts)
     if key.startswith("sources[") and "." in key:
-        index = int(key[len("sources["): key.index("]")])
+        index = int(key[len("sources[") : key.index("]")])
         sources = raw.get("sources")
         if isinstance(sources, list) and index < len(sources) and isinstance(sources[index], dict):
             source_id = sources[index].get("id")

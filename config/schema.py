@@ -5,8 +5,8 @@ The field descriptions are the reference documentation (`feedline config schema`
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -32,7 +32,9 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Brussels)")
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Brussels)"
+        ) from None
     return name
 
 

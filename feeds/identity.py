@@ -15,8 +15,9 @@ from feeds.text import normalise_title
 def normalise_url(url: str) -> str:
     """Lower-case scheme and host, drop the fragment; keep path and query as given."""
     parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       parts.query, ""))
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, "")
+    )
 
 
 def is_absolute_url(url: str | None) -> bool:
@@ -37,4 +38,6 @@ def natural_id(entry: Entry) -> str | None:
         return entry.guid
     if entry.guid:
         return None
-    return normalise_url(entry.link) if is_absolute_url(entry.link) else None
+    if entry.link is not None and is_absolute_url(entry.link):
+        return normalise_url(entry.link)
+    return None

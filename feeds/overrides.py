@@ -28,15 +28,25 @@ def override_deadline(override: OverrideSettings, item_id: str, source_zone: str
     zone_name = override.timezone or source_zone
     local = datetime.combine(override.date, override.time or END_OF_DAY, tzinfo=ZoneInfo(zone_name))
     return Deadline(
-        closes_at=local, local_date=override.date, local_time=override.time, timezone=zone_name,
-        label=override.label or "consultation", evidence="set by the operator (config override)",
-        certain=True, all_day=override.time is None, item_id=item_id,
+        closes_at=local,
+        local_date=override.date,
+        local_time=override.time,
+        timezone=zone_name,
+        label=override.label or "consultation",
+        evidence="set by the operator (config override)",
+        certain=True,
+        all_day=override.time is None,
+        item_id=item_id,
     )
 
 
 def apply_overrides(
-    found: Sequence[Deadline], overrides: Sequence[OverrideSettings], *, item_id: str,
-    title: str, source_zone: str,
+    found: Sequence[Deadline],
+    overrides: Sequence[OverrideSettings],
+    *,
+    item_id: str,
+    title: str,
+    source_zone: str,
 ) -> list[tuple[Deadline, str]]:
     """The item's deadlines after overrides, each with its origin ("extracted"/"override")."""
     result: list[tuple[Deadline, str]] = [(d, "extracted") for d in found]

@@ -51,21 +51,28 @@ class SitePublisher:
         with self.engine.connect() as conn:
             for source in todo:
                 info = FeedInfo(
-                    title=source.title, self_url_base=str(site.base_url),
-                    page_link=source.page_link, description=source.title,
-                    language=source.language, author=source.title,
+                    title=source.title,
+                    self_url_base=str(site.base_url),
+                    page_link=source.page_link,
+                    description=source.title,
+                    language=source.language,
+                    author=source.title,
                 )
                 written += self._write_feeds(source.id, info, self._items(conn, [source.id]))
             if todo or not self.has_files(MERGED):
                 ids = [s.id for s in self.settings.sources]
                 info = FeedInfo(
-                    title=site.title, self_url_base=str(site.base_url),
-                    page_link=str(site.base_url), description=f"{site.title}: all sources",
-                    language=site.language, author=site.title,
+                    title=site.title,
+                    self_url_base=str(site.base_url),
+                    page_link=str(site.base_url),
+                    description=f"{site.title}: all sources",
+                    language=site.language,
+                    author=site.title,
                 )
                 written += self._write_feeds(MERGED, info, self._items(conn, ids))
-            missing = not (self.out / CALENDAR_FILE).is_file() or not (
-                self.out / INDEX_FILE).is_file()
+            missing = (
+                not (self.out / CALENDAR_FILE).is_file() or not (self.out / INDEX_FILE).is_file()
+            )
             if todo or deadlines_changed or missing:
                 written += self._write_calendar_and_index(conn)
         return written
@@ -78,8 +85,7 @@ class SitePublisher:
         for stored in active_deadlines(conn, item_ids=[i.id for i in found]):
             by_item.setdefault(stored.deadline.item_id, []).append(stored.deadline)
         return [
-            dataclasses.replace(item, deadlines=tuple(by_item.get(item.id, ())))
-            for item in found
+            dataclasses.replace(item, deadlines=tuple(by_item.get(item.id, ()))) for item in found
         ]
 
     def _write_feeds(self, base_name: str, info: FeedInfo, items: Sequence[Item]) -> list[str]:
@@ -97,9 +103,13 @@ class SitePublisher:
         rows = deadline_rows_with_items(conn)[-CALENDAR_MAX_EVENTS:]
         events = [
             CalendarEvent(
-                uid=stored.uid, sequence=stored.sequence, summary=stored.deadline.label,
-                url=link, description=f"{closing_line(stored.deadline)}\n\n{title}\n{link}",
-                closes_at=stored.deadline.closes_at, stamp=stored.updated_at,
+                uid=stored.uid,
+                sequence=stored.sequence,
+                summary=stored.deadline.label,
+                url=link,
+                description=f"{closing_line(stored.deadline)}\n\n{title}\n{link}",
+                closes_at=stored.deadline.closes_at,
+                stamp=stored.updated_at,
             )
             for stored, title, link in rows
         ]
@@ -110,10 +120,12 @@ class SitePublisher:
         feeds = [FeedLinks(site.title + " (all sources)", "", MERGED)] + [
             FeedLinks(s.title, s.page_link, s.id) for s in self.settings.sources
         ]
-        upcoming = [UpcomingDeadline(s, t, link) for s, t, link in rows
-                    if s.deadline.closes_at >= now]
-        page = render_index(title=site.title, base_url=str(site.base_url), feeds=feeds,
-                            upcoming=upcoming)
+        upcoming = [
+            UpcomingDeadline(s, t, link) for s, t, link in rows if s.deadline.closes_at >= now
+        ]
+        page = render_index(
+            title=site.title, base_url=str(site.base_url), feeds=feeds, upcoming=upcoming
+        )
         if write_atomic(self.out / INDEX_FILE, page):
             written.append(INDEX_FILE)
         return written

@@ -58,8 +58,12 @@ class RefreshReport:
 
 def render_key(settings: Settings, source: SourceSettings) -> str:
     """Everything in the settings that changes what a source's items or files look like."""
-    parts = [source.model_dump_json(), settings.site.model_dump_json(),
-             "|".join(o.model_dump_json() for o in settings.overrides), "v1"]
+    parts = [
+        source.model_dump_json(),
+        settings.site.model_dump_json(),
+        "|".join(o.model_dump_json() for o in settings.overrides),
+        "v1",
+    ]
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -71,8 +75,13 @@ class Refresher:
     """Refreshes sources into the store and the output folder."""
 
     def __init__(
-        self, settings: Settings, engine: Engine, readers: Mapping[str, SourceReader],
-        clock: Clock, *, on_deadlines: DeadlineHook | None = None,
+        self,
+        settings: Settings,
+        engine: Engine,
+        readers: Mapping[str, SourceReader],
+        clock: Clock,
+        *,
+        on_deadlines: DeadlineHook | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -100,7 +109,9 @@ class Refresher:
     async def _refresh_source(self, source: SourceSettings) -> SourceOutcome:
         reader = self.readers.get(source.kind)
         if reader is None:
-            return await self._failed(source, SourceError(source.id, f"no reader for {source.kind}"))
+            return await self._failed(
+                source, SourceError(source.id, f"no reader for {source.kind}")
+            )
         key = render_key(self.settings, source)
         with self.engine.connect() as conn:
             previous = source_store.fetch_state(conn, source.id)
@@ -140,8 +151,9 @@ class Refresher:
 
         now = self.clock.now()
         zone = ZoneInfo(source.timezone)
-        outcome = SourceOutcome(source.id, "ok", entries=len(read.entries),
-                                problems=list(read.problems))
+        outcome = SourceOutcome(
+            source.id, "ok", entries=len(read.entries), problems=list(read.problems)
+        )
         texts = [_entry_text(e.title, e.content, e.content_is_html) for e in read.entries]
         text_by_title = {e.title: t for e, t in zip(read.entries, texts, strict=True)}
         page_reference: tuple[date, bool] | None = None
@@ -157,23 +169,30 @@ class Refresher:
                 else:
                     if page_reference is None:
                         page_reference = choose_reference(
-                            published=None, texts=texts,
+                            published=None,
+                            texts=texts,
                             first_seen=stored.first_seen.astimezone(zone).date(),
                         )
                     reference = page_reference
                 try:
                     found = find_deadlines(
-                        text_by_title[entry.title], reference=reference[0],
-                        timezone=source.timezone, language=source.language,
+                        text_by_title[entry.title],
+                        reference=reference[0],
+                        timezone=source.timezone,
+                        language=source.language,
                         reference_is_strong=reference[1],
                     )
                 except Exception as error:  # never lose the item because extraction failed
                     log.exception("source %s: extraction failed on %r", source.id, entry.title)
-                    outcome.problems.append(ItemError(source.id, entry.title,
-                                                      f"deadline extraction failed: {error}"))
+                    outcome.problems.append(
+                        ItemError(source.id, entry.title, f"deadline extraction failed: {error}")
+                    )
                     continue
                 with_origin = apply_overrides(
-                    found, self.settings.overrides, item_id=stored.item_id, title=entry.title,
+                    found,
+                    self.settings.overrides,
+                    item_id=stored.item_id,
+                    title=entry.title,
                     source_zone=source.timezone,
                 )
                 outcome.deadline_changes += save_deadlines(

@@ -22,8 +22,13 @@ def _version() -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Settings file (default: $FEEDLINE_CONFIG, ./feedline.toml, embedded default).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Settings file (default: $FEEDLINE_CONFIG, ./feedline.toml, embedded default).",
+)
 @click.version_option(_version(), "--version", prog_name="feedline")
 def cli(config_path: str | None) -> None:
     """feedline: newsroom pages to feeds, consultation deadlines, and email reminders."""
@@ -44,16 +49,19 @@ def print_report(report: RefreshReport, *, quiet: bool) -> None:
                 f"{sum(1 for c in outcome.deadline_changes if c.kind == k)} deadline(s) {k}"
                 for k in sorted(moves)
             )
-            click.echo(f"{outcome.source_id}: {outcome.entries} items "
-                       f"({outcome.new} new, {outcome.updated} updated)"
-                       + (f"; {changes}" if changes else ""))
+            click.echo(
+                f"{outcome.source_id}: {outcome.entries} items "
+                f"({outcome.new} new, {outcome.updated} updated)"
+                + (f"; {changes}" if changes else "")
+            )
     for outcome in report.outcomes:
         for problem in outcome.problems:
             click.echo(f"warning: {problem}", err=True)
     if not quiet:
         if report.files_written:
-            click.echo(f"wrote {len(report.files_written)} file(s): "
-                       + ", ".join(report.files_written))
+            click.echo(
+                f"wrote {len(report.files_written)} file(s): " + ", ".join(report.files_written)
+            )
         else:
             click.echo("no file changed")
 
@@ -70,17 +78,13 @@ def build(ctx: click.Context, quiet: bool, verbose: bool, now: datetime | None) 
     loaded = load(ctx)
 
     async def run() -> RefreshReport:
-        async with build_app(loaded, clock_for(now), on_deadlines=_ledger_hook(loaded)) as app:
+        async with build_app(loaded, clock_for(now), on_deadlines=None) as app:
             return await app.refresher.refresh()
 
     report = asyncio.run(run())
     print_report(report, quiet=quiet)
     if report.failed:
         ctx.exit(1)
-
-
-def _ledger_hook(loaded: object) -> None:
-    return None
 
 
 @cli.group("config")
@@ -101,16 +105,26 @@ def config_check(ctx: click.Context) -> None:
     problems = 0
     for source in settings.sources:
         where = str(source.url or source.path)
-        click.echo(f"source {source.id} ({source.kind}): {where} -> {source.id}.rss, "
-                   f"{source.id}.atom, {source.id}.json")
+        click.echo(
+            f"source {source.id} ({source.kind}): {where} -> {source.id}.rss, "
+            f"{source.id}.atom, {source.id}.json"
+        )
         if source.path is not None and source.url is None and not source.path.exists():
-            click.echo(f"feedline: error: source {source.id!r}: path: {source.path}: "
-                       "no such file or folder", err=True)
+            click.echo(
+                f"feedline: error: source {source.id!r}: path: {source.path}: "
+                "no such file or folder",
+                err=True,
+            )
             problems += 1
     click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html")
-    click.echo(f"mail:     {settings.mail.transport}"
-               + (f" -> {settings.mail.file.dir}" if settings.mail.transport == "file"
-                  else f" -> {settings.mail.smtp.host}:{settings.mail.smtp.port}"))
+    click.echo(
+        f"mail:     {settings.mail.transport}"
+        + (
+            f" -> {settings.mail.file.dir}"
+            if settings.mail.transport == "file"
+            else f" -> {settings.mail.smtp.host}:{settings.mail.smtp.port}"
+        )
+    )
     if problems:
         ctx.exit(2)
 

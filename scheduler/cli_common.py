@@ -22,12 +22,14 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
-class NowParam(click.ParamType):
+class NowParam(click.ParamType[datetime, Any]):
     """An ISO 8601 instant with a UTC offset; naive times are refused (no guessing zones)."""
 
     name = "ISO-8601"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:

@@ -75,12 +75,16 @@ def open_database(settings: Settings) -> Engine:
         try:
             settings.site.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create data_dir {settings.site.data_dir}: {exc.strerror}")
+            raise StoreError(
+                f"cannot create data_dir {settings.site.data_dir}: {exc.strerror}"
+            ) from None
     engine = create_db_engine(url)
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open the database {engine.url!r}: {exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise StoreError(
+            f"cannot open the database {engine.url!r}: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
     return engine

@@ -34,19 +34,27 @@ class DeadlineRow:
     def as_line(self) -> str:
         d = self.stored.deadline
         flag = "" if d.certain else "  [uncertain: check the year]"
-        return (f"{humanise(d.closes_at - self.now):>14}  {closing_text(d)}  {d.label}\n"
-                f"{'':>16}{self.item_title} [{self.stored.source_id}]{flag}")
+        return (
+            f"{humanise(d.closes_at - self.now):>14}  {closing_text(d)}  {d.label}\n"
+            f"{'':>16}{self.item_title} [{self.stored.source_id}]{flag}"
+        )
 
     def as_json(self) -> dict[str, Any]:
         d = self.stored.deadline
         return {
-            "uid": self.stored.uid, "closes_at": local_closing(d).isoformat(),
+            "uid": self.stored.uid,
+            "closes_at": local_closing(d).isoformat(),
             "closes_in_seconds": int((d.closes_at - self.now).total_seconds()),
             "date": d.local_date.isoformat(),
             "time": d.local_time.isoformat(timespec="minutes") if d.local_time else None,
-            "timezone": d.timezone, "label": d.label, "certain": d.certain,
-            "evidence": d.evidence, "origin": self.stored.origin,
-            "item": self.item_title, "link": self.item_link, "source": self.stored.source_id,
+            "timezone": d.timezone,
+            "label": d.label,
+            "certain": d.certain,
+            "evidence": d.evidence,
+            "origin": self.stored.origin,
+            "item": self.item_title,
+            "link": self.item_link,
+            "source": self.stored.source_id,
             "sequence": self.stored.sequence,
         }
 

@@ -41,7 +41,9 @@ class App(AbstractAsyncContextManager["App"]):
         return self.loaded.settings
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.fetcher.aclose()
@@ -54,6 +56,7 @@ def build_app(
     settings = loaded.settings
     engine = open_database(settings)
     fetcher = Fetcher(settings.fetch, now=clock.now)
-    refresher = Refresher(settings, engine, build_readers(fetcher), clock,
-                          on_deadlines=on_deadlines)
+    refresher = Refresher(
+        settings, engine, build_readers(fetcher), clock, on_deadlines=on_deadlines
+    )
     return App(loaded, engine, clock, fetcher, refresher)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,5 +52,5 @@ def postgres_url_or_skip() -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    yield postgres_url_or_skip()
+def postgres_url() -> str:
+    return postgres_url_or_skip()

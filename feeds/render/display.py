@@ -11,8 +11,23 @@ import nh3
 
 from feeds.model import Deadline, Item
 
-ALLOWED_TAGS = {"p", "a", "em", "strong", "b", "i", "ul", "ol", "li", "br", "blockquote",
-                "h3", "h4", "code", "pre"}
+ALLOWED_TAGS = {
+    "p",
+    "a",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "ul",
+    "ol",
+    "li",
+    "br",
+    "blockquote",
+    "h3",
+    "h4",
+    "code",
+    "pre",
+}
 
 
 def zone_phrase(timezone: str) -> str:
@@ -43,23 +58,42 @@ def closing_line(deadline: Deadline) -> str:
 
 
 def sanitise_html(fragment: str) -> str:
-    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
 
 
 def paragraphs_html(text: str) -> str:
-    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in re.split(r"\n\s*\n", text)
-                   if p.strip())
+    return "".join(
+        f"<p>{html.escape(p, quote=False)}</p>" for p in re.split(r"\n\s*\n", text) if p.strip()
+    )
+
+
+def _deadline_lines(item: Item) -> str:
+    return "".join(
+        f"<p><strong>{html.escape(closing_line(d), quote=False)}</strong></p>"
+        for d in item.deadlines
+    )
+
+
+def _body_html(item: Item) -> str:
+    return sanitise_html(item.content) if item.content_is_html else paragraphs_html(item.content)
 
 
 def item_html(item: Item) -> str:
     """The item body as safe HTML, with a visible line per deadline on top."""
-    body = sanitise_html(item.content) if item.content_is_html else paragraphs_html(item.content)
-    lines = "".join(
-        f"<p><strong>{html.escape(closing_line(d), quote=False)}</strong></p>"
-        for d in item.deadlines
-    )
-    return lines + body
+    return _deadline_lines(item) + _body_html(item)
+
+
+def item_summary_html(item: Item) -> str:
+    """The deadline lines and the first paragraph: what a reader shows in a list."""
+    body = _body_html(item)
+    first = body.split("</p>", 1)[0] + "</p>" if body.startswith("<p>") else body
+    return _deadline_lines(item) + first
 
 
 def item_text(item: Item) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedGenerator
 
 from feeds.model import Item
-from feeds.render.display import item_html
+from feeds.render.display import item_html, item_summary_html
 from feeds.text import clean_line, strip_control
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,10 +59,8 @@ def _generator(info: FeedInfo, items: Sequence[Item], self_url: str, mime: str) 
         entry.link(href=item.link, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
-        body = strip_control(item_html(item))
-        entry.content(body, type="html")
-        first = body.split("</p>", 1)[0] + "</p>" if "</p>" in body else body
-        entry.summary(first, type="html")
+        entry.content(strip_control(item_html(item)), type="html")
+        entry.summary(strip_control(item_summary_html(item)), type="html")
     return feed
 
 

@@ -33,11 +33,16 @@ class UpcomingDeadline:
 
 
 def render_index(
-    *, title: str, base_url: str, feeds: Sequence[FeedLinks],
+    *,
+    title: str,
+    base_url: str,
+    feeds: Sequence[FeedLinks],
     upcoming: Sequence[UpcomingDeadline],
 ) -> bytes:
     page = _ENV.get_template("index.html.j2").render(
-        title=title, base_url=base_url, feeds=feeds,
+        title=title,
+        base_url=base_url,
+        feeds=feeds,
         upcoming=[(u, closing_text(u.stored.deadline)) for u in upcoming],
     )
     return page.encode("utf-8")

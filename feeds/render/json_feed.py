@@ -26,8 +26,12 @@ def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> b
         if item.deadlines:
             entry["_feedline"] = {
                 "deadlines": [
-                    {"closes_at": d.closes_at.isoformat(), "label": d.label,
-                     "certain": d.certain, "text": closing_line(d)}
+                    {
+                        "closes_at": d.closes_at.isoformat(),
+                        "label": d.label,
+                        "certain": d.certain,
+                        "text": closing_line(d),
+                    }
                     for d in item.deadlines
                 ]
             }

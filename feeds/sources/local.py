@@ -24,7 +24,8 @@ def read_local_text(
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:
             raise SourceError(
-                source_id, f"file is {size:,} bytes, over the {MAX_SOURCE_BYTES:,} byte limit",
+                source_id,
+                f"file is {size:,} bytes, over the {MAX_SOURCE_BYTES:,} byte limit",
                 where=str(path),
             )
         data = path.read_bytes()

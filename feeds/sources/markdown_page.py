@@ -52,9 +52,7 @@ def _parse_date_line(line: str, zone: ZoneInfo) -> datetime | None:
 
 def _paragraph_html(paragraph: str) -> str:
     escaped = html.escape(paragraph, quote=False)
-    linked = _INLINE_LINK.sub(
-        lambda m: f'<a href="{html.escape(m[2])}">{m[1]}</a>', escaped
-    )
+    linked = _INLINE_LINK.sub(lambda m: f'<a href="{html.escape(m[2])}">{m[1]}</a>', escaped)
     emphasised = _EMPHASIS.sub(
         lambda m: f"<strong>{m[2]}</strong>" if m[1] else f"<em>{m[4]}</em>", linked
     )

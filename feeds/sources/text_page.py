@@ -38,6 +38,7 @@ MAX_TITLE_WORDS = 30
 class _Block:
     title: str
     paragraphs: list[str] = field(default_factory=list)
+    had_control: bool = False
 
 
 def _is_chrome(line: str) -> bool:
@@ -63,27 +64,33 @@ def parse_text_page(source_id: str, text: str) -> tuple[list[Entry], list[ItemEr
     problems: list[ItemError] = []
     blocks: list[_Block] = []
     heading: str | None = None  # a title line still waiting for its first paragraph
+    heading_control = False
     for raw_block in re.split(r"\n[ \t\u00a0]*\n", text):
+        control = has_control(raw_block)
         lines = [clean_line(line) for line in raw_block.splitlines()]
         lines = [line for line in lines if line and not _is_chrome(line)]
         if not lines:
             continue
         if len(lines) == 1 and _is_title(lines[0]):
             heading = lines[0]  # a heading followed by another heading was a section title
+            heading_control = control
             continue
         if _is_title(lines[0]) and len(lines) > 1 and not _is_title(lines[1]):
-            heading, lines = lines[0], lines[1:]
+            heading, lines, heading_control = lines[0], lines[1:], False
         paragraph = " ".join(lines)
         if heading is not None:
-            blocks.append(_Block(heading, [paragraph]))
+            blocks.append(_Block(heading, [paragraph], control or heading_control))
             heading = None
         elif blocks:
             blocks[-1].paragraphs.append(paragraph)
+            blocks[-1].had_control |= control
         else:
-            problems.append(ItemError(source_id, _preview(paragraph), "paragraph with no title line"))
+            problems.append(
+                ItemError(source_id, _preview(paragraph), "paragraph with no title line")
+            )
     entries = []
     for block in blocks:
-        if has_control(block.title) or any(has_control(p) for p in block.paragraphs):
+        if block.had_control:
             problems.append(ItemError(source_id, block.title, "control characters removed"))
         entries.append(Entry(title=block.title, content="\n\n".join(block.paragraphs)))
     return entries, problems

@@ -53,31 +53,51 @@ def deadline_uid(item_id: str, label: str, domain: str) -> str:
 def _row_to_stored(row: Any) -> StoredDeadline:
     local_time = time.fromisoformat(row.local_time) if row.local_time else None
     deadline = Deadline(
-        closes_at=row.closes_at, local_date=row.local_date, local_time=local_time,
-        timezone=row.timezone, label=row.label, evidence=row.evidence, certain=row.certain,
-        all_day=row.all_day, item_id=row.item_id,
+        closes_at=row.closes_at,
+        local_date=row.local_date,
+        local_time=local_time,
+        timezone=row.timezone,
+        label=row.label,
+        evidence=row.evidence,
+        certain=row.certain,
+        all_day=row.all_day,
+        item_id=row.item_id,
     )
     return StoredDeadline(
-        id=row.id, uid=row.uid, source_id=row.source_id, sequence=row.sequence,
-        active=row.active, origin=row.origin, deadline=deadline,
-        previous_closes_at=row.previous_closes_at, moved_at=row.moved_at,
+        id=row.id,
+        uid=row.uid,
+        source_id=row.source_id,
+        sequence=row.sequence,
+        active=row.active,
+        origin=row.origin,
+        deadline=deadline,
+        previous_closes_at=row.previous_closes_at,
+        moved_at=row.moved_at,
         updated_at=row.updated_at,
     )
 
 
 def _values(found: Deadline) -> dict[str, Any]:
     return {
-        "label": found.label, "label_key": normalise_title(found.label),
-        "closes_at": found.closes_at, "local_date": found.local_date,
+        "label": found.label,
+        "label_key": normalise_title(found.label),
+        "closes_at": found.closes_at,
+        "local_date": found.local_date,
         "local_time": found.local_time.isoformat(timespec="minutes") if found.local_time else None,
-        "timezone": found.timezone, "all_day": found.all_day, "evidence": found.evidence,
+        "timezone": found.timezone,
+        "all_day": found.all_day,
+        "evidence": found.evidence,
         "certain": found.certain,
     }
 
 
 def save_deadlines(
-    conn: Connection, item_id: str, source_id: str, found: Sequence[tuple[Deadline, str]],
-    now: datetime, uid_domain: str,
+    conn: Connection,
+    item_id: str,
+    source_id: str,
+    found: Sequence[tuple[Deadline, str]],
+    now: datetime,
+    uid_domain: str,
 ) -> list[DeadlineChange]:
     """Store the item's deadlines (each with its origin: "extracted" or "override")."""
     stored = [
@@ -100,9 +120,9 @@ def save_deadlines(
             unmatched_new.append((deadline, origin))
     leftover = [s for s in active if s.id not in used]
     if len(leftover) == len(unmatched_new):
-        for (deadline, origin), old in zip(unmatched_new, leftover, strict=True):
-            used.add(old.id)
-            pairs.append((deadline, origin, old))
+        for (deadline, origin), stale in zip(unmatched_new, leftover, strict=True):
+            used.add(stale.id)
+            pairs.append((deadline, origin, stale))
     else:
         pairs.extend((deadline, origin, None) for deadline, origin in unmatched_new)
 
@@ -111,34 +131,47 @@ def save_deadlines(
         values = {**_values(deadline), "origin": origin, "active": True, "updated_at": now}
         if old is None:
             new_id = conn.execute(
-                insert(deadlines).values(
-                    **values, uid=deadline_uid(item_id, deadline.label, uid_domain),
-                    item_id=item_id, source_id=source_id, sequence=0, created_at=now,
-                ).returning(deadlines.c.id)
+                insert(deadlines)
+                .values(
+                    **values,
+                    uid=deadline_uid(item_id, deadline.label, uid_domain),
+                    item_id=item_id,
+                    source_id=source_id,
+                    sequence=0,
+                    created_at=now,
+                )
+                .returning(deadlines.c.id)
             ).scalar_one()
             changes.append(DeadlineChange("added", new_id, deadline.closes_at))
             continue
         moved = old.deadline.closes_at != deadline.closes_at
         same = (
-            not moved and old.active and old.origin == origin
+            not moved
+            and old.active
+            and old.origin == origin
             and _values(old.deadline) == _values(deadline)
         )
         if same:
             continue
         if moved:
-            values.update(sequence=old.sequence + 1, previous_closes_at=old.deadline.closes_at,
-                          moved_at=now)
+            values.update(
+                sequence=old.sequence + 1, previous_closes_at=old.deadline.closes_at, moved_at=now
+            )
         elif old.active:
             values["sequence"] = old.sequence + 1  # the event text changed: calendars update
         conn.execute(update(deadlines).where(deadlines.c.id == old.id).values(**values))
         kind = "moved" if moved and old.active else "added" if not old.active else "edited"
-        changes.append(DeadlineChange(kind, old.id, deadline.closes_at,
-                                      old.deadline.closes_at if moved else None))
+        changes.append(
+            DeadlineChange(
+                kind, old.id, deadline.closes_at, old.deadline.closes_at if moved else None
+            )
+        )
     for old in active:
         if old.id not in used:
             conn.execute(
-                update(deadlines).where(deadlines.c.id == old.id).values(
-                    active=False, updated_at=now, sequence=old.sequence + 1)
+                update(deadlines)
+                .where(deadlines.c.id == old.id)
+                .values(active=False, updated_at=now, sequence=old.sequence + 1)
             )
             changes.append(DeadlineChange("withdrawn", old.id, old.deadline.closes_at))
     return changes

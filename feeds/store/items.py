@@ -58,9 +58,14 @@ def upsert_entries(
 ) -> UpsertResult:
     """Insert new entries, update changed ones (`updated` moves, the id never does)."""
     existing = conn.execute(
-        select(items.c.id, items.c.title_key, items.c.fingerprint, items.c.published,
-               items.c.first_seen, items.c.dated)
-        .where(items.c.source_id == source.id)
+        select(
+            items.c.id,
+            items.c.title_key,
+            items.c.fingerprint,
+            items.c.published,
+            items.c.first_seen,
+            items.c.dated,
+        ).where(items.c.source_id == source.id)
     ).all()
     by_id = {row.id: row for row in existing}
     by_title = {row.title_key: row for row in existing if row.id.startswith("tag:")}
@@ -78,33 +83,51 @@ def upsert_entries(
             row = by_id.get(item_id)
         else:
             row = by_title.get(key)
-            item_id = row.id if row else tag_uri(source.page_link, now.date(), source.id,
-                                                  entry.title)
+            item_id = (
+                row.id if row else tag_uri(source.page_link, now.date(), source.id, entry.title)
+            )
         if item_id in seen_ids:
             continue  # the page lists the same item twice: the first (newest) wins
         seen_ids.add(item_id)
         item_print = fingerprint(entry, link)
         values = {
-            "title": entry.title, "title_key": key, "link": link, "content": entry.content,
-            "content_is_html": entry.content_is_html, "fingerprint": item_print, "last_seen": now,
+            "title": entry.title,
+            "title_key": key,
+            "link": link,
+            "content": entry.content,
+            "content_is_html": entry.content_is_html,
+            "fingerprint": item_print,
+            "last_seen": now,
         }
         if row is None:
             # Undated items keep the page order: each is a second older than the one above it.
             published = entry.published or now - timedelta(seconds=position)
-            inserts.append({**values, "id": item_id, "source_id": source.id,
-                            "published": published, "updated": entry.updated or published,
-                            "first_seen": now, "dated": entry.published is not None})
+            inserts.append(
+                {
+                    **values,
+                    "id": item_id,
+                    "source_id": source.id,
+                    "published": published,
+                    "updated": entry.updated or published,
+                    "first_seen": now,
+                    "dated": entry.published is not None,
+                }
+            )
             result.stored.append(StoredEntry(item_id, entry, published, now, "new"))
         elif row.fingerprint != item_print:
             published = entry.published or row.published
-            updates.append({**values, "b_id": item_id, "published": published,
-                            "updated": entry.updated or now,
-                            "dated": entry.published is not None or row.dated})
-            result.stored.append(StoredEntry(item_id, entry, published, row.first_seen,
-                                             "updated"))
+            updates.append(
+                {
+                    **values,
+                    "b_id": item_id,
+                    "published": published,
+                    "updated": entry.updated or now,
+                    "dated": entry.published is not None or row.dated,
+                }
+            )
+            result.stored.append(StoredEntry(item_id, entry, published, row.first_seen, "updated"))
         else:
-            result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen,
-                                             "same"))
+            result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen, "same"))
     if inserts:
         conn.execute(insert(items), inserts)
     if updates:
@@ -117,9 +140,16 @@ def upsert_entries(
 
 def _row_to_item(row: Any) -> Item:
     return Item(
-        id=row.id, source_id=row.source_id, title=row.title, link=row.link,
-        content=row.content, content_is_html=row.content_is_html, published=row.published,
-        updated=row.updated, first_seen=row.first_seen, dated=row.dated,
+        id=row.id,
+        source_id=row.source_id,
+        title=row.title,
+        link=row.link,
+        content=row.content,
+        content_is_html=row.content_is_html,
+        published=row.published,
+        updated=row.updated,
+        first_seen=row.first_seen,
+        dated=row.dated,
     )
 
 

@@ -25,8 +25,7 @@ class SourceHealth:
 def _ensure(conn: Connection, source_id: str) -> None:
     exists = conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first()
     if exists is None:
-        conn.execute(insert(sources).values(id=source_id, consecutive_failures=0,
-                                            alert_open=False))
+        conn.execute(insert(sources).values(id=source_id, consecutive_failures=0, alert_open=False))
 
 
 def fetch_state(conn: Connection, source_id: str) -> FetchState:
@@ -37,8 +36,7 @@ def fetch_state(conn: Connection, source_id: str) -> FetchState:
     ).first()
     if row is None:
         return FetchState()
-    return FetchState(etag=row.etag, last_modified=row.last_modified,
-                      content_hash=row.content_hash)
+    return FetchState(etag=row.etag, last_modified=row.last_modified, content_hash=row.content_hash)
 
 
 def render_key(conn: Connection, source_id: str) -> str | None:
@@ -52,9 +50,15 @@ def record_success(
     conn.execute(
         update(sources)
         .where(sources.c.id == source_id)
-        .values(etag=state.etag, last_modified=state.last_modified,
-                content_hash=state.content_hash, render_key=render, last_attempt=now,
-                last_success=now, consecutive_failures=0)
+        .values(
+            etag=state.etag,
+            last_modified=state.last_modified,
+            content_hash=state.content_hash,
+            render_key=render,
+            last_attempt=now,
+            last_success=now,
+            consecutive_failures=0,
+        )
     )
 
 
@@ -64,11 +68,18 @@ def record_failure(conn: Connection, source_id: str, error: str, now: datetime) 
     conn.execute(
         update(sources)
         .where(sources.c.id == source_id)
-        .values(last_attempt=now, last_error=error, last_error_at=now,
-                consecutive_failures=sources.c.consecutive_failures + 1)
+        .values(
+            last_attempt=now,
+            last_error=error,
+            last_error_at=now,
+            consecutive_failures=sources.c.consecutive_failures + 1,
+        )
     )
-    return int(conn.execute(select(sources.c.consecutive_failures)
-                            .where(sources.c.id == source_id)).scalar_one())
+    return int(
+        conn.execute(
+            select(sources.c.consecutive_failures).where(sources.c.id == source_id)
+        ).scalar_one()
+    )
 
 
 def set_alert_open(conn: Connection, source_id: str, is_open: bool) -> None:
@@ -78,7 +89,14 @@ def set_alert_open(conn: Connection, source_id: str, is_open: bool) -> None:
 def health(conn: Connection) -> list[SourceHealth]:
     rows = conn.execute(select(sources).order_by(sources.c.id)).all()
     return [
-        SourceHealth(r.id, r.last_attempt, r.last_success, r.last_error, r.last_error_at,
-                     r.consecutive_failures, r.alert_open)
+        SourceHealth(
+            r.id,
+            r.last_attempt,
+            r.last_success,
+            r.last_error,
+            r.last_error_at,
+            r.consecutive_failures,
+            r.alert_open,
+        )
         for r in rows
     ]

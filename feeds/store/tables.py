@@ -130,7 +130,11 @@ reminders = Table(
     Column("last_error", Text),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint(
-        "deadline_id", "subscriber_id", "offset_seconds", "kind", "planned_closes_at",
+        "deadline_id",
+        "subscriber_id",
+        "offset_seconds",
+        "kind",
+        "planned_closes_at",
         name="uq_reminders_key",
     ),
     Index("ix_reminders_status_next", "status", "next_attempt_at"),

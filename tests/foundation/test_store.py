@@ -1,0 +1,87 @@
+"""The item store on SQLite and PostgreSQL: identity, updates, history, migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+
+from config.schema import SourceSettings
+from feeds.model import Entry
+from feeds.store.items import newest_items, upsert_entries
+from feeds.store.tables import metadata
+from tests.support.db import engine  # noqa: F401  (fixture)
+
+NOW = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+SOURCE = SourceSettings.model_validate(
+    {
+        "id": "river",
+        "kind": "text",
+        "path": "p.txt",
+        "title": "River",
+        "link": "https://river.example.org/news",
+    }
+)
+
+
+def test_migrations_give_exactly_the_declared_schema(engine: Engine) -> None:  # noqa: F811
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_items_without_url_get_tag_ids_that_survive_edits(engine: Engine) -> None:  # noqa: F811
+    entries = [Entry("First title", "Body one."), Entry("Second title", "Body two.")]
+    with engine.begin() as conn:
+        result = upsert_entries(conn, SOURCE, entries, NOW)
+    assert result.new == 2
+    ids = [s.item_id for s in result.stored]
+    assert ids[0] == "tag:river.example.org,2024-03-05:river/first-title"
+    later = NOW + timedelta(days=3)
+    edited = [Entry("First title", "Body one, edited."), Entry("Second title", "Body two.")]
+    with engine.begin() as conn:
+        again = upsert_entries(conn, SOURCE, edited, later)
+    assert [s.item_id for s in again.stored] == ids
+    assert [s.status for s in again.stored] == ["updated", "same"]
+    with engine.connect() as conn:
+        stored = {i.title: i for i in newest_items(conn, ["river"], 10)}
+    assert stored["First title"].updated == later
+    assert stored["First title"].published == NOW  # page order kept: the first is newest
+    assert stored["Second title"].published == NOW - timedelta(seconds=1)
+
+
+def test_items_with_urls_use_them_and_keep_history(engine: Engine) -> None:  # noqa: F811
+    first = [
+        Entry(
+            "A",
+            "a",
+            link="https://river.example.org/a#top",
+            published=datetime(2024, 3, 1, 9, tzinfo=UTC),
+        )
+    ]
+    with engine.begin() as conn:
+        upsert_entries(conn, SOURCE, first, NOW)
+    second = [
+        Entry(
+            "B",
+            "b",
+            link="https://River.example.org/b",
+            published=datetime(2024, 3, 4, 9, tzinfo=UTC),
+        )
+    ]
+    with engine.begin() as conn:
+        upsert_entries(conn, SOURCE, second, NOW + timedelta(days=1))
+    with engine.connect() as conn:
+        items = newest_items(conn, ["river"], 10)
+    assert [i.id for i in items] == ["https://river.example.org/b", "https://river.example.org/a"]
+    assert all(i.published.tzinfo is not None for i in items)
+
+
+def test_a_page_listing_an_item_twice_keeps_one(engine: Engine, tmp_path: Path) -> None:  # noqa: F811
+    entries = [Entry("Same title", "one"), Entry("Same title", "two")]
+    with engine.begin() as conn:
+        result = upsert_entries(conn, SOURCE, entries, NOW)
+    assert result.new == 1
