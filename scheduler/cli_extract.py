@@ -18,7 +18,7 @@ DEFAULT_LANGUAGE = "en"
 
 
 class InputError(click.ClickException):
-    """Bad input on stdin (a line that is not JSON, a bad date in it): exit status 2."""
+    """Bad input (an option value, a stdin line that is not JSON): one line, exit status 2."""
 
     exit_code = 2
 
@@ -29,15 +29,15 @@ def _parse_date(value: object, where: str) -> date:
             return date.fromisoformat(value)
     except ValueError:
         pass
-    error = InputError if where.startswith("stdin") else click.UsageError
-    raise error(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
+    raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
 
 
 def _check_zone(value: object, where: str) -> str:
     if isinstance(value, str) and is_known_zone(value):
         return value
-    error = InputError if where.startswith("stdin") else click.UsageError
-    raise error(f"{where}: unknown time zone {value!r} (use an IANA name such as Europe/Brussels)")
+    raise InputError(
+        f"{where}: unknown time zone {value!r} (use an IANA name such as Europe/Brussels)"
+    )
 
 
 def _clock(now: str | None) -> Clock:
@@ -47,7 +47,7 @@ def _clock(now: str | None) -> Clock:
         at = datetime.fromisoformat(now.replace("Z", "+00:00"))
         return FixedClock(at)
     except ValueError:
-        raise click.UsageError(
+        raise InputError(
             f"--now: {now!r} is not an ISO date-time with a zone (e.g. 2023-02-08T09:00Z)"
         ) from None
 
