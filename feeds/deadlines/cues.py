@@ -112,10 +112,25 @@ _PREFILTER_WORDS = [
     r"\bbis\b", r"frist", r"schluss", r"stichtag", r"endet", r"schließt", r"spätestens",
     r"verlängert", r"zeitraum", r"läuft",
 ]  # fmt: skip
-PREFILTER = re.compile("|".join(_PREFILTER_WORDS), re.IGNORECASE)
+
+
+def _lowercase_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile for lower-cased text: ~3x faster than re.IGNORECASE on long alternations."""
+    if re.search(r"\\[SWDB]", pattern):
+        raise ValueError("an upper-case escape would change meaning when lower-cased")
+    return re.compile(pattern.lower())
+
+
+_PREFILTER = _lowercase_pattern("|".join(_PREFILTER_WORDS))
+
+
+def has_cue_word(text: str) -> bool:
+    """The quick test: could `text` hold a deadline cue at all? (microseconds per paragraph)"""
+    return _PREFILTER.search(text.lower()) is not None
+
 
 # Words that make a sentence about something one responds to (a consultation, a call, ...).
-CONTEXT = re.compile(
+_CONTEXT = _lowercase_pattern(
     r"consult|call\s+for\s+(?:evidence|input|views|comment|proposal|application|tender|contribution|"
     r"expression|nomination|submission|paper|idea|participant|expert|interest|information)|"
     r"feedback|comment|submission|submit|respon[ds]|views\b|survey|"
@@ -124,9 +139,14 @@ CONTEXT = re.compile(
     r"petition|objection|representation|competition|contest|"
     r"avis|observations|candidat|appel|enquête|contribu|répon|"
     r"Konsultation|Stellungnahme|Anhörung|Beteiligung|Befragung|Umfrage|Bewerbung|Einreich|"
-    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld|Wettbewerb|Teilnahme|Einsend",
-    re.IGNORECASE,
+    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld|Wettbewerb|Teilnahme|Einsend"
 )
+
+
+def has_context(text: str) -> bool:
+    """Whether `text` speaks of something one responds to (a consultation, a call, ...)."""
+    return _CONTEXT.search(text.lower()) is not None
+
 
 # For "by": the submission word or verb the "by" belongs to, in the same clause before it.
 CLAUSE_START = re.compile(r"[^.;:]*$")

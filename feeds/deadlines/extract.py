@@ -13,13 +13,13 @@ from feeds.deadlines.cues import (
     ANAPHORIC_START,
     BLOCKERS,
     CLAUSE_START,
-    CONTEXT,
     NOT_A_SUBMISSION,
-    PREFILTER,
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
     cues_for,
+    has_context,
+    has_cue_word,
 )
 from feeds.deadlines.dates import DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
@@ -60,19 +60,17 @@ def find_deadlines(
     (`reference_is_strong=False`) those deadlines come back with `certain=False`.
     """
     ZoneInfo(timezone)  # unknown zones fail here, before any work
-    if not text or PREFILTER.search(text) is None:
+    if not text or not has_cue_word(text):
         return []
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
-    if not grammar.find(text) or CONTEXT.search(text) is None:
+    if grammar.pattern.search(text) is None or not has_context(text):
         return []
     cues = cues_for(language)
     sentences = split_sentences(text)
     found: list[_Found] = []
     seen: dict[tuple[int, int], int] = {}
     for index, sentence in enumerate(sentences):
-        if PREFILTER.search(sentence.text) is None:
-            continue
         sentence_cues = cues.find(sentence.text)
         dates = grammar.find(sentence.text) if sentence_cues else []
         if not dates:
@@ -136,11 +134,11 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
 
 def _has_context(sentences: Sequence[Sentence], index: int, cue: Cue) -> bool:
     sentence = sentences[index]
-    if CONTEXT.search(sentence.text):
+    if has_context(sentence.text):
         return True
     if index > 0 and ANAPHORIC_START.match(sentence.text):
         previous = sentences[index - 1]
-        if previous.paragraph == sentence.paragraph and CONTEXT.search(previous.text):
+        if previous.paragraph == sentence.paragraph and has_context(previous.text):
             return True
     if cue.needs_context:
         return False
