@@ -37,6 +37,10 @@ _AFTER_DATE_TO_TIME = re.compile(
     r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
 )
 _DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
+_TIME_OR_PUNCTUATION = re.compile(
+    r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
+)
+_RANGE_WORD = re.compile(r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +112,17 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
         for mention in dates:
             if mention.end <= cue.start and _DATE_BEFORE_NOUN.match(text[mention.end : cue.start]):
                 return mention  # "the 17 February deadline"
+    if cue.kind is CueKind.TRAILING:
+        earlier = [m for m in dates if m.end <= cue.start]
+        if earlier and _TIME_OR_PUNCTUATION.match(text[earlier[-1].end : cue.start]):
+            return earlier[-1]  # "by 30 November 2022 at the latest"
+        return None
     max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
     if cue.kind is CueKind.CLOSE and cue.needs_context:
         max_gap = _WEAK_UNTIL_MAX_GAP
     checked_from = cue.end
-    for mention in dates:
-        if mention.end <= cue.end:
-            continue
+    for position, mention in enumerate(dates):
         if mention.start < cue.end:
-            if mention.is_range and mention.start >= cue.start - 60:
-                return mention  # "from 1 March until 30 April": the cue sits inside the range
             continue
         gap = text[cue.end : mention.start]
         if len(gap) > max_gap or ";" in gap:
@@ -126,9 +131,18 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
             checked_from = mention.end
             continue
         if cue.kind is CueKind.PERIOD and not mention.is_range:
-            checked_from = mention.end
-            continue
+            return _range_end(text, mention, dates[position + 1 :])
         return mention
+    return None
+
+
+def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) -> DateMention | None:
+    """ "from 9:30am on 1 February 2022 to 11:45pm on 29 March 2022": the second date."""
+    if not later:
+        return None
+    between = text[opening.end : later[0].start]
+    if len(between) <= 40 and _RANGE_WORD.search(between):
+        return later[0]
     return None
 
 
@@ -143,7 +157,7 @@ def _has_context(sentences: Sequence[Sentence], index: int, cue: Cue) -> bool:
     if cue.needs_context:
         return False
     short = len(sentence.text.split()) <= _SHORT_SENTENCE_WORDS
-    return short or cue.kind in (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND)
+    return short or cue.kind in (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
 
 
 def _time_for(
