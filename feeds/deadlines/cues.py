@@ -174,7 +174,23 @@ NOT_A_SUBMISSION = re.compile(
 BLOCKERS = re.compile(
     r"publish|launch|opened|\bopens?\s+on|start|began|begin|held|took\s+place|visit|meeting|"
     r"webinar|workshop|hearing|event|conference|since|after|following|announced|"
+    r"member\s+states|comply|transpos|into\s+force|"
     r"lancé|ouverte?\s+le|publié|Sitzung|veröffentlicht|gestartet|seit",
+    re.IGNORECASE,
+)
+# Legal obligations with a date ("businesses have until ... to comply") are not consultations.
+OBLIGATION = re.compile(
+    r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",
+    re.IGNORECASE,
+)
+# Signing up for an event is not responding to a consultation.
+EVENT_REGISTRATION = re.compile(
+    r"(?:regist|sign\s+up|book|inscri|anmeld)\w*[^.;]{0,40}?"
+    r"(?:webinar|event|workshop|conference|meeting|seminar|session|hearing|"
+    r"webinaire|atelier|réunion|Veranstaltung|Tagung|Workshop|Sitzung)"
+    r"|(?:webinar|event|workshop|conference|meeting|seminar|session|hearing|"
+    r"webinaire|atelier|réunion|Veranstaltung|Tagung|Sitzung)\w*[^.;]{0,40}?"
+    r"(?:regist|sign\s+up|book|inscri|anmeld)",
     re.IGNORECASE,
 )
 # Subjects that refer back to an earlier sentence ("It", "This call", "The second consultation").

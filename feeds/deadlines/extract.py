@@ -13,7 +13,9 @@ from feeds.deadlines.cues import (
     ANAPHORIC_START,
     BLOCKERS,
     CLAUSE_START,
+    EVENT_REGISTRATION,
     NOT_A_SUBMISSION,
+    OBLIGATION,
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
@@ -83,6 +85,8 @@ def find_deadlines(
         for cue in sentence_cues:
             mention = _governed_date(sentence.text, cue, dates)
             if mention is None or not _has_context(sentences, index, cue):
+                continue
+            if EVENT_REGISTRATION.search(sentence.text) or OBLIGATION.search(sentence.text):
                 continue
             key = (index, mention.start)
             if key in seen:

@@ -18,7 +18,7 @@ _STRONG_HEADS = (
     r"(?:public\s+)?comment\s+period|feedback\s+period|consultation\s+period|"
     r"consultation\s+(?:paper|document)|consultations?|"
     r"call|survey|questionnaire|inquiry|review|petition|tenders?|competition|grant\s+round|"
-    r"funding\s+round|programme|program|discussion\s+paper|"
+    r"funding\s+round|programme|program|discussion\s+paper|grant\s+scheme|scheme|"
     r"green\s+paper|white\s+paper|"
     r"appel\s+à\s+(?:contributions|candidatures|propositions|commentaires|projets|"
     r"manifestations\s+d['’]intérêt)|enquête\s+publique|enquête|"
@@ -46,6 +46,7 @@ _TOPIC_STOP = re.compile(
     r"remains?|ends?|ended|can|may|might|must|should|shall|which|that|who|where|when|until|"
     r"asks|seeks|invites|sets|covers|includes|explores|proposes|looks|considers|focuses|"
     r"examines|wants|gives|gathers|aims|runs|lasts|published|issued|announced|adopted|dated|"
+    r"itself|also|now|still|currently|stays|"
     r"till|by|from|before|after|asking|seeking|inviting|aims?|launched|in\s+the|in\s+a|"
     r"with\s+a|with\s+the|and\s+key|and\s+the|and\s+a|as\s+well|at|on\s+\d|no\s+later|"
     r"est|sont|sera|était|devait|doit|doivent|a|avait|se|jusqu|avant|au\s+plus|qui|dont|"
@@ -189,10 +190,6 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
 
 def _head_word(label: str) -> str:
     return label.split()[-1].lower()
-
-
-def _starts_anaphoric(text: str) -> bool:
-    return bool(re.match(r"\s*(?:it|this|that|elle|sie|es)\b", text, re.IGNORECASE))
 
 
 def _look_back(
