@@ -1,1 +1,1 @@
-"""scheduler: time. The daemon, reminders, the delivery ledger, mail, and the CLI (composition root)."""
+"""scheduler: time. The daemon, reminders, the delivery ledger, mail; the CLI (composition root)."""

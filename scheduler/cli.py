@@ -11,6 +11,7 @@ import click
 
 from feeds.refresh import RefreshReport
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.reminders_app import ledger_hook
 from scheduler.wiring import build_app
 
 
@@ -78,7 +79,10 @@ def build(ctx: click.Context, quiet: bool, verbose: bool, now: datetime | None) 
     loaded = load(ctx)
 
     async def run() -> RefreshReport:
-        async with build_app(loaded, clock_for(now), on_deadlines=None) as app:
+        clock = clock_for(now)
+        async with build_app(
+            loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)
+        ) as app:
             return await app.refresher.refresh()
 
     report = asyncio.run(run())
@@ -153,8 +157,10 @@ def deadlines(ctx: click.Context, show_all: bool, as_json: bool, now: datetime |
 
 def _register() -> None:
     from scheduler.cli_extract import extract
+    from scheduler.cli_reminders import mail_group, remind, subscribers
 
-    cli.add_command(extract)
+    for command in (extract, remind, subscribers, mail_group):
+        cli.add_command(command)
 
 
 _register()

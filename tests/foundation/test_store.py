@@ -13,7 +13,6 @@ from config.schema import SourceSettings
 from feeds.model import Entry
 from feeds.store.items import newest_items, upsert_entries
 from feeds.store.tables import metadata
-from tests.support.db import engine  # noqa: F401  (fixture)
 
 NOW = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 SOURCE = SourceSettings.model_validate(
@@ -27,13 +26,13 @@ SOURCE = SourceSettings.model_validate(
 )
 
 
-def test_migrations_give_exactly_the_declared_schema(engine: Engine) -> None:  # noqa: F811
+def test_migrations_give_exactly_the_declared_schema(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
-def test_items_without_url_get_tag_ids_that_survive_edits(engine: Engine) -> None:  # noqa: F811
+def test_items_without_url_get_tag_ids_that_survive_edits(engine: Engine) -> None:
     entries = [Entry("First title", "Body one."), Entry("Second title", "Body two.")]
     with engine.begin() as conn:
         result = upsert_entries(conn, SOURCE, entries, NOW)
@@ -53,7 +52,7 @@ def test_items_without_url_get_tag_ids_that_survive_edits(engine: Engine) -> Non
     assert stored["Second title"].published == NOW - timedelta(seconds=1)
 
 
-def test_items_with_urls_use_them_and_keep_history(engine: Engine) -> None:  # noqa: F811
+def test_items_with_urls_use_them_and_keep_history(engine: Engine) -> None:
     first = [
         Entry(
             "A",
@@ -80,7 +79,7 @@ def test_items_with_urls_use_them_and_keep_history(engine: Engine) -> None:  # n
     assert all(i.published.tzinfo is not None for i in items)
 
 
-def test_a_page_listing_an_item_twice_keeps_one(engine: Engine, tmp_path: Path) -> None:  # noqa: F811
+def test_a_page_listing_an_item_twice_keeps_one(engine: Engine, tmp_path: Path) -> None:
     entries = [Entry("Same title", "one"), Entry("Same title", "two")]
     with engine.begin() as conn:
         result = upsert_entries(conn, SOURCE, entries, NOW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,27 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from scheduler.database import create_db_engine, upgrade
-from tests.conftest import postgres_url_or_skip
+
+POSTGRES_URL = os.environ.get(
+    "FEEDLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_url_or_skip() -> str:
+    """The test PostgreSQL URL; skip with a reason outside CI, fail loudly in CI."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    return POSTGRES_URL
 
 
 def sqlite_engine(folder: Path) -> Engine:
@@ -46,3 +67,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return postgres_url_or_skip()

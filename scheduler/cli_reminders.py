@@ -1,0 +1,232 @@
+"""`feedline remind`, `feedline subscribers ...` and `feedline mail test`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from config.durations import parse_duration
+from feeds.clock import Clock
+from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.database import open_database
+from scheduler.ledger import claims
+from scheduler.ledger.dispatch import PassSummary
+from scheduler.ledger.planning import plan
+from scheduler.ledger.subscribers import (
+    SubscriberError,
+    add_subscriber,
+    list_subscribers,
+    parse_offsets,
+    read_import_file,
+    remove_subscriber,
+)
+from scheduler.reminders_app import build_dispatcher, ledger_hook, never_refreshed
+from scheduler.wiring import build_app
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; change nothing.")
+@click.option("--now", type=NOW, default=None, help="Pretend it is this instant (ISO 8601).")
+@click.option("--verbose", "-v", is_flag=True, help="Log each message.")
+@click.pass_context
+@handle_errors
+def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: bool) -> None:
+    """One reminder pass: plan, send what is due, print a summary."""
+    setup_logging(1 if verbose else 0)
+    loaded = load(ctx)
+    clock = clock_for(now)
+    summary = asyncio.run(_remind(loaded.settings, loaded, clock, dry_run))
+    if summary is not None:
+        click.echo(summary.line())
+        if summary.failed:
+            ctx.exit(1)
+
+
+async def _remind(
+    settings: object,
+    loaded: object,
+    clock: Clock,
+    dry_run: bool,
+) -> PassSummary | None:
+    from config.loading import LoadedSettings
+
+    assert isinstance(loaded, LoadedSettings)
+    async with build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)) as app:
+        if never_refreshed(app.settings, app.engine):
+            click.echo("no source read yet: refreshing sources first", err=True)
+            await app.refresher.refresh()
+        dispatcher = build_dispatcher(app.settings, app.engine, clock)
+        try:
+            if dry_run:
+                _dry_run(dispatcher, clock)
+                return None
+            return await dispatcher.run_pass()
+        finally:
+            await dispatcher.transport.close()
+
+
+def _dry_run(dispatcher: object, clock: Clock) -> None:
+    from scheduler.ledger.dispatch import ReminderDispatcher
+
+    assert isinstance(dispatcher, ReminderDispatcher)
+    now = clock.now()
+    with dispatcher.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            plan(conn, now, dispatcher.offsets)
+            send, expire = claims.preview(conn, now)
+            outgoing = dispatcher.composer.load(conn, send)
+        finally:
+            transaction.rollback()
+    for item in outgoing:
+        if item.message is None:
+            click.echo(f"would drop #{item.row_id}: {item.stale_reason}")
+        else:
+            click.echo(f"would send #{item.row_id} to {item.recipient}: {item.message['Subject']}")
+    click.echo(
+        f"dry run: would send {len([o for o in outgoing if o.message])}, "
+        f"expire {len(expire)}; nothing was changed"
+    )
+
+
+@click.group()
+def subscribers() -> None:
+    """Manage who gets reminders."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--source", "source_ids", multiple=True, help="Only this source (repeatable).")
+@click.option("--offsets", default=None, help="Reminder offsets, e.g. 7d,1d,3h.")
+@click.option("--now", type=NOW, default=None, hidden=True)
+@click.pass_context
+@handle_errors
+def subscribers_add(
+    ctx: click.Context,
+    email: str,
+    source_ids: tuple[str, ...],
+    offsets: str | None,
+    now: datetime | None,
+) -> None:
+    """Add a subscriber (an existing address is updated)."""
+    settings = load(ctx).settings
+    known = {s.id for s in settings.sources}
+    unknown = [s for s in source_ids if s not in known]
+    if unknown:
+        raise SubscriberError(
+            f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"
+        )
+    chosen_offsets = parse_offsets(offsets) if offsets else ()
+    clock = clock_for(now)
+    engine = open_database(settings)
+    try:
+        with engine.begin() as conn:
+            person, created = add_subscriber(
+                conn, email, clock.now(), sources=source_ids, offsets=chosen_offsets
+            )
+            default = [parse_duration(o) for o in settings.reminders.offsets]
+            planned = plan(conn, clock.now(), default, subscriber_ids=[person.id])
+    finally:
+        engine.dispose()
+    click.echo(
+        f"{'added' if created else 'updated'} {person.email} ({planned} reminder(s) planned)"
+    )
+
+
+@subscribers.command("list")
+@click.pass_context
+@handle_errors
+def subscribers_list(ctx: click.Context) -> None:
+    """List subscribers."""
+    settings = load(ctx).settings
+    engine = open_database(settings)
+    try:
+        with engine.connect() as conn:
+            people = list_subscribers(conn)
+    finally:
+        engine.dispose()
+    if not people:
+        click.echo("no subscribers")
+    for person in people:
+        offsets = (
+            ",".join(
+                f"{int(o.total_seconds() // 3600)}h" if o.days == 0 else f"{o.days}d"
+                for o in person.offsets
+            )
+            or "default"
+        )
+        click.echo(
+            f"{person.email}\t{person.status}\tsources: "
+            f"{','.join(person.sources) or 'all'}\toffsets: {offsets}"
+        )
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_context
+@handle_errors
+def subscribers_remove(ctx: click.Context, email: str) -> None:
+    """Remove a subscriber and their planned reminders."""
+    settings = load(ctx).settings
+    engine = open_database(settings)
+    try:
+        with engine.begin() as conn:
+            removed = remove_subscriber(conn, email)
+    finally:
+        engine.dispose()
+    if not removed:
+        raise SubscriberError(f"no subscriber {email!r}")
+    click.echo(f"removed {email}")
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(path_type=Path))
+@click.option("--now", type=NOW, default=None, hidden=True)
+@click.pass_context
+@handle_errors
+def subscribers_import(ctx: click.Context, csv_file: Path, now: datetime | None) -> None:
+    """Import subscribers from a CSV with a header: email[,sources][,offsets]."""
+    settings = load(ctx).settings
+    rows, errors = read_import_file(csv_file, [s.id for s in settings.sources])
+    for error in errors:
+        click.echo(f"feedline: skipped: {error}", err=True)
+    clock = clock_for(now)
+    engine = open_database(settings)
+    added = updated = 0
+    try:
+        with engine.begin() as conn:
+            ids = []
+            for row in rows:
+                person, created = add_subscriber(
+                    conn, row.email, clock.now(), sources=row.sources, offsets=row.offsets
+                )
+                ids.append(person.id)
+                added, updated = added + created, updated + (not created)
+            default = [parse_duration(o) for o in settings.reminders.offsets]
+            plan(conn, clock.now(), default, subscriber_ids=ids)
+    finally:
+        engine.dispose()
+    click.echo(f"imported {added} new, {updated} updated, {len(errors)} skipped")
+    if errors:
+        ctx.exit(1)
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Mail transport tools."""
+
+
+@mail_group.command("test")
+@click.argument("email")
+@click.pass_context
+@handle_errors
+def mail_test(ctx: click.Context, email: str) -> None:
+    """Send one test message through the configured transport."""
+    from scheduler.mail_test import send_test_message
+
+    settings = load(ctx).settings
+    where = asyncio.run(send_test_message(settings, email))
+    click.echo(f"test message to {email} handed to {where}")

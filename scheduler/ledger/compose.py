@@ -1,0 +1,185 @@
+"""From a claimed ledger row to a finished message: load the context, fill the template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, select
+
+from config.schema import Settings
+from feeds.clock import Clock
+from feeds.render.calendar import CalendarEvent
+from feeds.render.display import closing_line
+from feeds.store.deadlines import StoredDeadline
+from feeds.store.tables import deadlines, items, reminders, subscribers
+from scheduler.mail.message import MessageKind, ReminderMessage, build_message, message_id_for
+from scheduler.tokens import sign
+
+UNSUBSCRIBE = "unsubscribe"
+
+
+def offset_text(offset: timedelta) -> str:
+    """7 days, 1 day, 36 hours, 3 hours, 30 minutes."""
+    seconds = int(offset.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            amount = seconds // size
+            return f"{amount} {unit}{'' if amount == 1 else 's'}"
+    hours = seconds / 3600
+    return f"{hours:.1f} hours" if hours >= 1 else f"{seconds // 60} minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One claimed row, ready to send (or to be dropped when its deadline changed since)."""
+
+    row_id: int
+    recipient: str
+    subscriber_id: int
+    message: EmailMessage | None
+    message_id: str
+    stale_reason: str | None = None
+
+
+class Composer:
+    def __init__(self, settings: Settings, signing_key: bytes, clock: Clock) -> None:
+        self.settings = settings
+        self.signing_key = signing_key
+        self.clock = clock
+        self.sender = settings.mail.from_
+        self.domain = parseaddr(self.sender)[1].rpartition("@")[2] or "feedline.invalid"
+        self.list_id = settings.mail.list_id or f"reminders.{self.domain}"
+        self.source_titles = {s.id: s.title for s in settings.sources}
+
+    def unsubscribe_url(self, email: str) -> str:
+        token = sign(self.signing_key, UNSUBSCRIBE, email)
+        return f"{self.settings.site.base_url}unsubscribe?token={quote(token)}"
+
+    def load(self, conn: Connection, row_ids: list[int]) -> list[Outgoing]:
+        query = (
+            select(
+                reminders,
+                deadlines.c.uid,
+                deadlines.c.label,
+                deadlines.c.closes_at,
+                deadlines.c.timezone,
+                deadlines.c.active,
+                deadlines.c.sequence,
+                deadlines.c.source_id,
+                deadlines.c.previous_closes_at,
+                deadlines.c.updated_at.label("deadline_updated"),
+                deadlines.c.local_date,
+                deadlines.c.local_time,
+                deadlines.c.all_day,
+                deadlines.c.evidence,
+                deadlines.c.certain,
+                deadlines.c.item_id,
+                deadlines.c.origin,
+                deadlines.c.moved_at,
+                items.c.title.label("item_title"),
+                items.c.link.label("item_link"),
+                subscribers.c.email,
+            )
+            .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
+            .join(items, items.c.id == deadlines.c.item_id)
+            .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
+            .where(reminders.c.id.in_(row_ids))
+        )
+        rows = {row.id: row for row in conn.execute(query)}
+        return [self._outgoing(rows[row_id]) for row_id in row_ids if row_id in rows]
+
+    def _outgoing(self, row: Any) -> Outgoing:
+        key = "|".join(
+            [
+                row.uid,
+                row.email,
+                row.kind,
+                str(row.offset_seconds),
+                row.planned_closes_at.isoformat(),
+            ]
+        )
+        message_id = message_id_for(key, self.domain)
+        if not row.active:
+            return Outgoing(
+                row.id, row.email, row.subscriber_id, None, message_id, "the deadline was withdrawn"
+            )
+        if row.closes_at != row.planned_closes_at:
+            return Outgoing(
+                row.id,
+                row.email,
+                row.subscriber_id,
+                None,
+                message_id,
+                "the deadline moved; re-planned for the new time",
+            )
+        stored = _stored(row)
+        event = CalendarEvent(
+            uid=row.uid,
+            sequence=row.sequence,
+            summary=row.label,
+            url=row.item_link,
+            description=f"{closing_line(stored.deadline)}\n\n{row.item_title}\n{row.item_link}",
+            closes_at=row.closes_at,
+            stamp=row.deadline_updated,
+        )
+        kind = MessageKind.CHANGED if row.kind == "changed" else MessageKind.REMINDER
+        reminder = ReminderMessage(
+            kind=kind,
+            recipient=row.email,
+            sender=self.sender,
+            message_id=message_id,
+            list_id=self.list_id,
+            unsubscribe_url=self.unsubscribe_url(row.email),
+            unsubscribe_mailto=self.settings.mail.unsubscribe_mailto,
+            label=row.label,
+            closes_at=row.closes_at,
+            timezone=row.timezone,
+            previous_closes_at=row.previous_closes_at if kind is MessageKind.CHANGED else None,
+            item_title=row.item_title,
+            item_link=row.item_link,
+            source_title=self.source_titles.get(row.source_id, row.source_id),
+            offset_text=offset_text(timedelta(seconds=row.offset_seconds)),
+            event=event,
+        )
+        return Outgoing(
+            row.id,
+            row.email,
+            row.subscriber_id,
+            build_message(reminder, clock=self.clock),
+            message_id,
+        )
+
+
+def _stored(row: Any) -> StoredDeadline:
+    from datetime import time
+
+    from feeds.model import Deadline
+
+    deadline = Deadline(
+        closes_at=row.closes_at,
+        local_date=row.local_date,
+        local_time=time.fromisoformat(row.local_time) if row.local_time else None,
+        timezone=row.timezone,
+        label=row.label,
+        evidence=row.evidence,
+        certain=row.certain,
+        all_day=row.all_day,
+        item_id=row.item_id,
+    )
+    return StoredDeadline(
+        row.deadline_id,
+        row.uid,
+        row.source_id,
+        row.sequence,
+        row.active,
+        row.origin,
+        deadline,
+        row.previous_closes_at,
+        row.moved_at,
+        row.deadline_updated,
+    )

@@ -1,0 +1,186 @@
+"""One reminder pass: plan, settle, claim due rows, send each, record each outcome.
+
+Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
+(at-least-once is the honest limit), and the resend carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from config.durations import parse_duration
+from config.schema import Settings
+from feeds.clock import Clock
+from scheduler.ledger import claims
+from scheduler.ledger.compose import Composer, Outgoing
+from scheduler.ledger.planning import plan
+from scheduler.ledger.subscribers import SubscriberStatus, set_status
+from scheduler.mail.transport import MailTransport, PermanentMailError, TransientMailError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PassSummary:
+    planned: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    dropped: int = 0
+    next_due: datetime | None = None
+    sent_ids: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        due = self.next_due.isoformat() if self.next_due else "nothing pending"
+        return (
+            f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
+            f"expired {self.expired}; next due: {due}"
+        )
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ReminderDispatcher:
+    """Runs reminder passes against the ledger with one mail transport."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        transport: MailTransport,
+        clock: Clock,
+        signing_key: bytes,
+        *,
+        owner: str | None = None,
+        batch_size: int = 200,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.transport = transport
+        self.clock = clock
+        self.owner = owner or default_owner()
+        self.batch_size = batch_size
+        self.composer = Composer(settings, signing_key, clock)
+        reminders = settings.reminders
+        self.offsets = [parse_duration(o) for o in reminders.offsets]
+        self.lease = parse_duration(reminders.lease)
+        self.retry_base = parse_duration(reminders.retry_base)
+        self.retry_max = parse_duration(reminders.retry_max)
+        self.stopping = asyncio.Event()
+
+    def plan_all(self) -> int:
+        with self.engine.begin() as conn:
+            return plan(conn, self.clock.now(), self.offsets)
+
+    async def run_pass(self) -> PassSummary:
+        summary = PassSummary(planned=self.plan_all())
+        while not self.stopping.is_set():
+            now = self.clock.now()
+            with self.engine.begin() as conn:
+                summary.expired += claims.settle(conn, now)
+                row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
+            if not row_ids:
+                break
+            with self.engine.connect() as conn:
+                outgoing = self.composer.load(conn, row_ids)
+            await asyncio.gather(*(self._deliver(item, summary) for item in outgoing))
+        with self.engine.connect() as conn:
+            summary.next_due = claims.next_due(conn)
+        return summary
+
+    def release(self) -> int:
+        with self.engine.begin() as conn:
+            return claims.release(conn, self.owner, self.clock.now())
+
+    def _backoff(self, attempts: int) -> timedelta:
+        delay: timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
+        return min(delay, self.retry_max)
+
+    async def _deliver(self, item: Outgoing, summary: PassSummary) -> None:
+        if item.message is None:
+            with self.engine.begin() as conn:
+                claims.mark_final(
+                    conn,
+                    item.row_id,
+                    self.owner,
+                    claims.SUPERSEDED,
+                    item.stale_reason or "stale",
+                    self.clock.now(),
+                )
+            summary.dropped += 1
+            return
+        if self.stopping.is_set():
+            return  # released on shutdown, untouched
+        try:
+            await self.transport.send(item.message)
+        except TransientMailError as error:
+            self._record_transient(item, str(error), summary)
+            return
+        except PermanentMailError as error:
+            self._record_permanent(item, error, summary)
+            return
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            held = claims.mark_sent(conn, item.row_id, self.owner, item.message_id, now)
+        if not held:
+            log.warning(
+                "reminder %s was sent but its lease had passed to another sender", item.row_id
+            )
+        summary.sent += 1
+        summary.sent_ids.append(item.row_id)
+        log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
+
+    def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            from sqlalchemy import select
+
+            from feeds.store.tables import reminders
+
+            attempts = conn.execute(
+                select(reminders.c.attempts).where(reminders.c.id == item.row_id)
+            ).scalar_one()
+            if attempts >= self.settings.reminders.max_attempts:
+                claims.mark_final(
+                    conn,
+                    item.row_id,
+                    self.owner,
+                    claims.FAILED,
+                    f"gave up after {attempts} attempts: {error}",
+                    now,
+                )
+                summary.failed += 1
+                log.error("reminder %s failed for good: %s", item.row_id, error)
+                return
+            retry_at = now + self._backoff(attempts)
+            claims.mark_retry(conn, item.row_id, self.owner, error, retry_at, now)
+        summary.retried += 1
+        log.warning(
+            "reminder %s will be retried at %s: %s", item.row_id, retry_at.isoformat(), error
+        )
+
+    def _record_permanent(
+        self, item: Outgoing, error: PermanentMailError, summary: PassSummary
+    ) -> None:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            claims.mark_final(conn, item.row_id, self.owner, claims.FAILED, str(error), now)
+            if error.recipient_rejected:
+                set_status(conn, item.recipient, SubscriberStatus.BOUNCED, now)
+        summary.failed += 1
+        log.error(
+            "reminder %s failed: %s%s",
+            item.row_id,
+            error,
+            " (subscriber deactivated)" if error.recipient_rejected else "",
+        )
