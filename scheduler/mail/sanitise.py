@@ -12,12 +12,15 @@ import unicodedata
 from urllib.parse import urlsplit
 
 _BLANKS = re.compile(r"\s+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEADER_MAX = 150
 
 
 def one_line(text: str) -> str:
     """Every run of whitespace (incl. CR, LF, TAB, U+2028, U+2029, U+0085) becomes one space;
     control and format characters (Cc, Cf, Cs, Co, Cn except spaces) are dropped."""
+    if text.isascii():  # fast path: the only controls are C0 and DEL
+        return _BLANKS.sub(" ", _ASCII_CONTROL.sub(" ", text)).strip()
     kept = "".join(
         char if not unicodedata.category(char).startswith("C") else " "
         for char in text
