@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -231,7 +231,7 @@ async def run_transport_build(run: Run) -> int:
         await transport.close()
 
 
-SCENARIOS: dict[str, tuple[str, Callable[[Run], Awaitable[int]]]] = {
+SCENARIOS: dict[str, tuple[str, Callable[[Run], Coroutine[Any, Any, int]]]] = {
     "limit": ("(a) aiosmtplib, reused connections", run_limit),
     "naive": ("(b) new connection per message", run_naive),
     "transport": ("(c) SmtpTransport, pre-built", run_transport),

@@ -139,8 +139,7 @@ def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
     message["Message-ID"] = _message_id(reminder.message_id)
     message["Auto-Submitted"] = "auto-generated"
     if reminder.kind is not MessageKind.ALERT:
-        list_id = header_text(reminder.list_id, limit=200).strip("<>")
-        message["List-Id"] = f"<{list_id}>"
+        message["List-Id"] = _list_id(reminder.list_id)
         _add_unsubscribe(message, reminder)
     text, html = render_bodies(reminder)
     message.set_content(text, subtype="plain", charset="utf-8")
@@ -182,6 +181,16 @@ def _add_unsubscribe(message: EmailMessage, reminder: ReminderMessage) -> None:
     message["List-Unsubscribe"] = ", ".join(f"<{url}>" for url in targets)
     if http_url(reminder.unsubscribe_url):
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+def _list_id(text: str) -> str:
+    """RFC 2919: `<list.example.org>` or `Name <list.example.org>`; a bare id is wrapped."""
+    value = header_text(text, limit=250)
+    if "<" in value and value.endswith(">"):
+        return value
+    if not value or any(char in value for char in " <>"):
+        raise MessageError(f"List-Id {text!r} is not a list id like reminders.example.org")
+    return f"<{value}>"
 
 
 def _address(text: str, role: str) -> Address:

@@ -83,6 +83,24 @@ def test_every_header() -> None:
     assert message["MIME-Version"] == "1.0"
 
 
+@pytest.mark.parametrize(
+    ("given", "header"),
+    [
+        ("reminders.example.org", "<reminders.example.org>"),
+        ("<reminders.example.org>", "<reminders.example.org>"),
+        ("Reminders <reminders.example.org>", "Reminders <reminders.example.org>"),
+    ],
+)
+def test_list_id_forms(given: str, header: str) -> None:
+    assert _wire(build_message(make_reminder(list_id=given), clock=CLOCK))["List-Id"] == header
+
+
+@pytest.mark.parametrize("given", ["", "not a list id"])
+def test_bad_list_id_is_refused(given: str) -> None:
+    with pytest.raises(MessageError, match="List-Id"):
+        build_message(make_reminder(list_id=given), clock=CLOCK)
+
+
 def test_wire_format_is_crlf() -> None:
     data = build_message(make_reminder(), clock=CLOCK).as_bytes()
     assert b"\n" not in data.replace(b"\r\n", b"")
