@@ -21,8 +21,9 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses
 from enum import StrEnum
+from zoneinfo import ZoneInfoNotFoundError
 
 from feeds.clock import Clock, as_utc
 from feeds.errors import FeedlineError
@@ -97,7 +98,10 @@ class ReminderMessage:
         if self.closes_at is not None:
             object.__setattr__(self, "closes_at", as_utc(self.closes_at))
             if not self.closes_display:
-                display = closing_display(self.closes_at, self.timezone)
+                try:
+                    display = closing_display(self.closes_at, self.timezone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise MessageError(f"unknown time zone {self.timezone!r}") from None
                 object.__setattr__(self, "closes_display", display)
         if self.kind is MessageKind.ALERT:
             if not self.alert_subject.strip():
@@ -196,7 +200,10 @@ def _list_id(text: str) -> str:
 def _address(text: str, role: str) -> Address:
     if text != one_line(text):
         raise MessageError(f"{role} address {text!r} has control characters or line breaks")
-    display_name, address = parseaddr(text)
+    found = getaddresses([text])
+    if len(found) != 1:
+        raise MessageError(f"{role} {text!r} must be exactly one address")
+    display_name, address = found[0]
     username, at, domain = address.rpartition("@")
     if not at or not username or not domain:
         raise MessageError(f"{role} address {text!r} is not an email address")

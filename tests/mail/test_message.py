@@ -176,6 +176,19 @@ def test_address_and_id_with_line_breaks_are_refused(change: str) -> None:
         build_message(make_reminder(**{change: value}), clock=CLOCK)
 
 
+@pytest.mark.parametrize(
+    "recipient", ["ann@example.org, bob@example.org", "not an address", "", "@example.org"]
+)
+def test_recipient_must_be_one_address(recipient: str) -> None:
+    with pytest.raises(MessageError):
+        build_message(make_reminder(recipient=recipient), clock=CLOCK)
+
+
+def test_unknown_zone_is_a_message_error() -> None:
+    with pytest.raises(MessageError, match="time zone"):
+        make_reminder(timezone="Mars/Olympus_Mons")
+
+
 def test_long_subject_is_capped() -> None:
     message = build_message(make_reminder(label="word " * 100), clock=CLOCK)
     subject = str(message["Subject"])
