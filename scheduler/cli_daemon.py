@@ -1,0 +1,169 @@
+"""`feedline run`, `feedline once`, `feedline serve` and `feedline status`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+import click
+
+from feeds.clock import OffsetClock, SystemClock
+from feeds.serve.server import serve_forever
+from scheduler.alerts import send_source_alerts
+from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.daemon import Daemon
+from scheduler.health import health_report
+from scheduler.reminders_app import build_dispatcher, ledger_hook, signing_key
+from scheduler.web import DaemonRoutes
+from scheduler.wiring import build_app
+
+LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines for people or for machines.",
+)
+
+
+@click.command()
+@click.option(
+    "--now",
+    type=NOW,
+    default=None,
+    help="Start the clock at this instant and let it run on (demos).",
+)
+@click.option("--no-serve", is_flag=True, help="Do not start the HTTP server.")
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
+@LOG_FORMAT
+@click.pass_context
+@handle_errors
+def run(
+    ctx: click.Context, now: datetime | None, no_serve: bool, verbose: bool, log_format: str
+) -> None:
+    """Run the daemon: refresh on schedule, send reminders on time, serve the feeds."""
+    setup_logging(1 if verbose else 0, log_format)
+    loaded = load(ctx)
+    clock = OffsetClock(now) if now is not None else SystemClock()
+
+    async def main() -> None:
+        hook = ledger_hook(loaded.settings, clock)
+        async with build_app(loaded, clock, on_deadlines=hook) as app:
+            dispatcher = build_dispatcher(app.settings, app.engine, clock)
+            routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
+            await Daemon(app, dispatcher, routes, serve=not no_serve).run()
+
+    asyncio.run(main())
+
+
+@click.command()
+@click.option("--now", type=NOW, default=None, help="Pretend it is this instant (ISO 8601).")
+@click.option("--verbose", "-v", is_flag=True, help="Log each step.")
+@LOG_FORMAT
+@click.pass_context
+@handle_errors
+def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: str) -> None:
+    """Refresh every source and send due reminders once, then exit (for cron).
+
+    Exit status: 0 all well; 1 a source failed or a reminder failed for good.
+    """
+    from scheduler.cli import print_report
+
+    setup_logging(1 if verbose else -1, log_format)
+    loaded = load(ctx)
+    clock = clock_for(now)
+
+    async def main() -> int:
+        async with build_app(
+            loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)
+        ) as app:
+            report = await app.refresher.refresh()
+            print_report(report, quiet=False)
+            dispatcher = build_dispatcher(app.settings, app.engine, clock)
+            try:
+                await send_source_alerts(
+                    app.settings, app.engine, dispatcher.transport, clock, report.outcomes
+                )
+                summary = await dispatcher.run_pass()
+            finally:
+                await dispatcher.transport.close()
+            click.echo(f"reminders: {summary.line()}")
+            return 1 if report.failed or summary.failed else 0
+
+    ctx.exit(asyncio.run(main()))
+
+
+@click.command()
+@click.option("--host", default=None, help="Override [server] host.")
+@click.option("--port", type=int, default=None, help="Override [server] port.")
+@click.option("--access-log", is_flag=True, help="Log each request.")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bool) -> None:
+    """Serve the output folder (and /healthz, /unsubscribe) without scheduling."""
+    setup_logging(0)
+    loaded = load(ctx)
+    settings = loaded.settings
+    clock = SystemClock()
+    from scheduler.database import open_database
+
+    engine = open_database(settings)
+    routes = DaemonRoutes(settings, engine, clock, signing_key(settings))
+    try:
+        asyncio.run(
+            serve_forever(
+                settings.site.output_dir,
+                host=host or settings.server.host,
+                port=settings.server.port if port is None else port,
+                cache_max_age=settings.server.cache_max_age,
+                extra_routes=routes.add_to,
+                access_log=access_log,
+                on_started=lambda server: click.echo(
+                    f"serving {settings.site.output_dir} on {server.url}", err=True
+                ),
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="The /healthz document.")
+@click.option("--now", type=NOW, default=None, help="Pretend it is this instant (ISO 8601).")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
+    """Each source's last success and error, and the reminder ledger. Exit 1 when failing."""
+    from scheduler.database import open_database
+
+    settings = load(ctx).settings
+    engine = open_database(settings)
+    try:
+        report = health_report(settings, engine, clock_for(now))
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report.body, indent=2))
+    else:
+        body = report.body
+        click.echo(f"status: {body['status']}")
+        for problem in body["problems"]:
+            click.echo(f"  problem: {problem}")
+        for source in body["sources"]:
+            line = (
+                f"source {source['id']}: last success {source['last_success'] or 'never'}"
+                f", {source['consecutive_failures']} failure(s) in a row"
+            )
+            if source["last_error"]:
+                line += f"; last error: {source['last_error']}"
+            click.echo(line)
+        r = body["reminders"]
+        click.echo(
+            f"reminders: {r['pending']} pending, {r['sent']} sent, {r['failed']} failed;"
+            f" next due {r['next_due'] or 'none'}"
+        )
+    if not report.healthy:
+        ctx.exit(1)

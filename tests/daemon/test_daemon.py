@@ -1,0 +1,191 @@
+"""The daemon as a real subprocess: serving, scheduled refresh, reminders on time, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import create_engine, select
+
+from feeds.store.tables import reminders
+from tests.daemon.process import DaemonProcess
+from tests.foundation.helpers import run_cli
+from tests.support.smtp import SmtpTestServer, free_port
+
+pytestmark = pytest.mark.slow
+
+PAGE = """\
+News
+
+Consultation on river water quality opens
+
+The consultation on river water quality is open until 30 April 2024. Anyone may respond.
+
+Minister visits flood defences
+
+On 2 March 2024 the minister visited the new flood defences in the valley.
+"""
+DUE_7D = "2024-04-23T23:59:59+02:00"
+
+
+def write_config(tmp_path: Path, smtp_port: int, http_port: int, *, lease: str = "5m") -> Path:
+    (tmp_path / "news.txt").write_text(PAGE)
+    config = tmp_path / "feedline.toml"
+    config.write_text(f"""
+[site]
+title = "Daemon test"
+base_url = "http://127.0.0.1:{http_port}/"
+
+[[sources]]
+id = "river"
+kind = "text"
+path = "news.txt"
+title = "River news"
+link = "https://river.example.org/news"
+every = "1s"
+
+[reminders]
+offsets = ["7d", "1d"]
+lease = "{lease}"
+
+[mail]
+from = "Reminders <reminders@example.org>"
+transport = "smtp"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+timeout = 5
+
+[server]
+port = {http_port}
+""")
+    return config
+
+
+def wait_until(condition: object, timeout: float = 20.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_daemon_serves_refreshes_and_stops_on_sigterm(
+    tmp_path: Path, smtp_server: SmtpTestServer
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path, smtp_server.port, port)
+    base = f"http://127.0.0.1:{port}/"
+    with DaemonProcess(config) as daemon:
+        daemon.wait_message("published")
+        with httpx.Client(base_url=base, timeout=10) as client:
+            full = client.get("/all.rss")
+            assert full.status_code == 200
+            assert full.headers["content-type"] == "application/rss+xml; charset=utf-8"
+            parsed = feedparser.parse(full.content)
+            assert parsed.bozo == 0
+            assert parsed.feed.links[0].href == base + "all.rss" or any(
+                link.href == base + "all.rss" for link in parsed.feed.links
+            )
+            assert len(parsed.entries) == 2
+            again = client.get("/all.rss", headers={"If-None-Match": full.headers["etag"]})
+            assert again.status_code == 304
+            since = client.get(
+                "/all.rss", headers={"If-Modified-Since": full.headers["last-modified"]}
+            )
+            assert since.status_code == 304
+            health = client.get("/healthz")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            index = client.get("/")
+            assert 'rel="alternate"' in index.text and "deadlines.ics" in index.text
+            (tmp_path / "news.txt").write_text(
+                "Bridge reopens after repairs\n\nThe old bridge reopened today.\n\n" + PAGE
+            )
+            daemon.wait_message("refreshed river: 3 items, 1 new")
+            wait_until(lambda: "Bridge reopens" in client.get("/all.rss").text)
+            assert (
+                client.get("/all.rss", headers={"If-None-Match": full.headers["etag"]}).status_code
+                == 200
+            )
+        started = time.monotonic()
+        assert daemon.terminate() == 0
+        assert time.monotonic() - started < 10
+        assert "stopped" in daemon.messages()
+
+
+def test_daemon_sends_a_due_reminder_on_time(tmp_path: Path, smtp_server: SmtpTestServer) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port())
+    assert run_cli("subscribers", "add", "ana@example.org", config=config).exit_code == 0
+    with DaemonProcess(config, "--now", "2024-04-23T23:59:57+02:00") as daemon:
+        daemon.wait_message("published")
+        daemon.wait_message("reminders: sent 1")
+        wait_until(lambda: len(smtp_server.handler.messages) == 1)
+        message = smtp_server.handler.messages[0].parsed()
+        assert message["Subject"].startswith("Closes in 7 days")
+        sent_line = daemon.wait_message("sent reminder")
+        assert daemon.terminate() == 0
+    assert len(smtp_server.handler.messages) == 1
+    assert sent_line["level"] == "info"
+
+
+class HoldFirstData:
+    """An SMTP handler that keeps the first DATA waiting forever (the sender dies meanwhile)."""
+
+    def __init__(self) -> None:
+        self.first_arrived = threading.Event()
+        self.accepted: list[bytes] = []
+        self._held = False
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self._held:
+            self._held = True
+            self.first_arrived.set()
+            await asyncio.Event().wait()  # never answers
+        self.accepted.append(bytes(envelope.content or b""))
+        return "250 OK"
+
+
+@pytest.fixture
+def holding_server() -> Iterator[tuple[HoldFirstData, int]]:
+    handler = HoldFirstData()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_killed_mid_send_and_restarted_the_reminder_goes_out_once(
+    tmp_path: Path, holding_server: tuple[HoldFirstData, int]
+) -> None:
+    handler, smtp_port = holding_server
+    config = write_config(tmp_path, smtp_port, free_port(), lease="2s")
+    run_cli("subscribers", "add", "ana@example.org", config=config)
+    with DaemonProcess(config, "--now", "2024-04-24T09:00:00+02:00") as first:
+        assert handler.first_arrived.wait(30)
+        first.kill()  # SIGKILL while the message is in flight
+    with DaemonProcess(config, "--now", "2024-04-24T09:00:01+02:00") as second:
+        wait_until(lambda: len(handler.accepted) == 1)
+        second.wait_message("sent reminder")
+        assert second.terminate() == 0
+    assert len(handler.accepted) == 1
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'feedline.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(reminders.c.status, reminders.c.attempts).where(
+                reminders.c.offset_seconds == 7 * 86400
+            )
+        ).all()
+    engine.dispose()
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]
