@@ -156,8 +156,8 @@ def deadlines(ctx: click.Context, show_all: bool, as_json: bool, now: datetime |
 
 
 def _register() -> None:
-    from scheduler.cli_extract import extract
     from scheduler.cli_daemon import once, run, serve, status
+    from scheduler.cli_extract import extract
     from scheduler.cli_reminders import mail_group, remind, subscribers
 
     for command in (extract, remind, subscribers, mail_group, run, once, serve, status):

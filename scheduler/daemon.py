@@ -10,6 +10,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import UTC, datetime, timedelta
@@ -103,10 +104,8 @@ class Daemon:
             if summary and summary.next_due is not None:
                 delay = min(delay, max(summary.next_due - self.app.clock.now(), timedelta(0)))
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_or_stop(), timeout=delay.total_seconds())
-            except TimeoutError:
-                pass
 
     async def _wake_or_stop(self) -> None:
         stop = asyncio.ensure_future(self.stopped.wait())
