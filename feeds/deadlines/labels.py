@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from feeds.deadlines.cues import ANAPHORIC_START
 from feeds.deadlines.sentences import Sentence
 
 _CALL_OBJECTS = (
@@ -41,18 +42,36 @@ _TOPIC_START = (
     r"(?:on|into|about|regarding|concerning|in\s+relation\s+to|relating\s+to|for|of|to|"
     r"sur|relative\s+à|relatif\s+à|concernant|portant\s+sur|pour|zu[mr]?|über|für)"
 )
+# Where a topic ends: the verb after the subject ("... on corruption stays open until"), a
+# relative clause, a time or place phrase, punctuation, a line break, an address or a link.
+_SUBJECT_VERBS_EN = (
+    r"is|are|was|were|will|would|has|have|had|been|being|does|did|"
+    r"closes?|closed|closing|opens?|opened|runs?|ran|running|remains?|remained|stays?|stayed|"
+    r"ends?|ended|expires?|expired|finish(?:es|ed)?|conclude[sd]?|continues?|continued|"
+    r"lasts?|lasted|goes|went|starts?|started|begins?|began|kicks|kicked|"
+    r"can|could|may|might|must|should|shall|needs?|"
+    r"asks|seeks|sought|invites|invited|sets|covers|includes|explores|proposes|looks|considers|"
+    r"focuses|examines|wants|gives|gathers|aims?|accepts|accepted|welcomes|receives|received|"
+    r"requires|offers|allows|published|issued|announced|adopted|dated|launched"
+)
+_SUBJECT_VERBS_FR = (
+    r"est|sont|sera|seront|était|étaient|devait|doit|doivent|peut|peuvent|a|ont|avait|aura|"
+    r"reste|restera|restent|demeure|demeurera|court|courra|dure|durera|prend|prendra|"
+    r"débute|commence|ferme|fermera|ouverte?s?|se|s['’]"
+)
+_SUBJECT_VERBS_DE = (
+    r"ist|sind|war|waren|wird|werden|wurde|wurden|bleibt|bleiben|läuft|laufen|lief|dauert|"
+    r"endet|endete|schließt|findet|geht|steht|startet|beginnt|hat|haben|kann|können|muss|müssen|"
+    r"soll|sollen|noch"
+)
 _TOPIC_STOP = re.compile(
-    r"\s+(?:is|are|was|were|will|would|has|have|had|closes?|closed|closing|opens?|opened|runs?|"
-    r"remains?|ends?|ended|can|may|might|must|should|shall|which|that|who|where|when|until|"
-    r"asks|seeks|invites|sets|covers|includes|explores|proposes|looks|considers|focuses|"
-    r"examines|wants|gives|gathers|aims|runs|lasts|published|issued|announced|adopted|dated|"
-    r"itself|also|now|still|currently|stays|"
-    r"till|by|from|before|after|asking|seeking|inviting|aims?|launched|in\s+the|in\s+a|"
+    rf"\s+(?:{_SUBJECT_VERBS_EN}|{_SUBJECT_VERBS_FR}|{_SUBJECT_VERBS_DE}|"
+    r"which|that|who|where|when|until|itself|also|now|still|currently|"
+    r"till|by|from|before|after|asking|seeking|inviting|in\s+the|in\s+a|"
     r"with\s+a|with\s+the|and\s+key|and\s+the|and\s+a|as\s+well|at|on\s+\d|no\s+later|"
-    r"est|sont|sera|était|devait|doit|doivent|a|avait|se|jusqu|avant|au\s+plus|qui|dont|"
-    r"ist|sind|wird|läuft|endet|bis|die|der|"
-    r"das|noch)\b"
-    r"|[,;:.!?()\[\]\"“”–—]|\s-\s|\s\d"
+    r"jusqu|avant|au\s+plus|qui|dont|bis|die|der|das)\b"
+    r"|[\r\n\x85\u2028\u2029]|[^\s@]*@|\S*(?:https?:|www\.)"
+    r"|[,;:.!?()\[\]<>{}|\"“”–—]|\s-\s|\s\d"
 )
 _HEAD = re.compile(
     rf"(?<!\w)(?P<mod>{_MODIFIERS})(?:(?P<strong>{_STRONG_HEADS})|(?P<weak>{_WEAK_HEADS}))(?!\w)"
@@ -76,7 +95,67 @@ _TRAILING_FILLER = re.compile(
     r"(?:\s+(?:the|a|an|and|or|of|to|for|on|in|with|le|la|les|des|du|de|et|der|die|das|und))+$",
     re.IGNORECASE,
 )
-_MAX_TOPIC_WORDS = 9
+_MAX_TOPIC_WORDS = 12
+_MAX_LABEL_CHARS = 90
+_ORDINAL_RANK = {
+    "first": 1, "erste": 1, "ersten": 1, "erster": 1, "erstes": 1, "premier": 1, "première": 1,
+    "second": 2, "zweite": 2, "zweiten": 2, "zweiter": 2, "zweites": 2, "deuxième": 2,
+    "seconde": 2, "third": 3, "dritte": 3, "dritten": 3, "dritter": 3, "troisième": 3,
+}  # fmt: skip
+_ORDINAL = re.compile(rf"(?<!\w)(?:{'|'.join(_ORDINAL_RANK)})(?!\w)", re.IGNORECASE)
+# A sentence about one of several things: "The second call will ...", "The first is on ...".
+_ORDINAL_SUBJECT = re.compile(
+    rf"^\W*(?:the|la|le|die|der|das)\s+(?P<ordinal>{'|'.join(_ORDINAL_RANK)})(?!\w)",
+    re.IGNORECASE,
+)
+# Capitalised words just before a head: "the EU Anti-trafficking Directive consultation".
+_PROPER_BEFORE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w'’-]*\s+){1,4}$")
+_DETERMINERS = frozenset(
+    {
+        "the", "this", "that", "these", "those", "a", "an", "our", "its", "their", "your", "his",
+        "her", "my", "all", "both", "two", "le", "la", "les", "l", "un", "une", "des", "ce",
+        "cette", "ces", "der", "die", "das", "den", "dem", "ein", "eine", "diese", "dieser",
+        "dieses",
+    }
+)  # fmt: skip
+# A topic stated before the head: "The first is on corruption with a call for evidence".
+_FRONTED_TOPIC = re.compile(
+    r"\b(?:is|are|was|were|will\s+be)\s+(?P<prep>on|about|into|concerning|regarding)\s+"
+    r"(?P<topic>[^,;:.()]{1,80}?)\s+(?:with|through|via|by\s+way\s+of)\s+(?:a|an|the|its|their)"
+    r"\s+$",
+    re.IGNORECASE,
+)
+# A topic stated after the subject: "The second consultation is about bus fares".
+_STATED_TOPIC = re.compile(
+    r"\b(?:(?:is|are|was|will\s+be)\s+(?P<prep>on|about|into|concerning|regarding)|concerns|"
+    r"covers|deals\s+with|focuses\s+on|looks\s+at)\s+",
+    re.IGNORECASE,
+)
+# A purpose stated for a call: "... to provide access to security-related information ...".
+_PURPOSE = re.compile(
+    r"\bto\s+(?:provide|give|improve|ensure|enable|support|facilitate|strengthen|address|"
+    r"tackle|reduce|protect|prevent|combat|fight|modernise|modernize|simplify|harmonise|"
+    r"harmonize|boost|promote|expand|secure|guarantee|regulate|reform)\s+",
+    re.IGNORECASE,
+)
+_LEADING_ARTICLES = re.compile(
+    r"^(?:(?:the|this|that|these|those|a|an|le|la|les|l['’]|un|une|ce|cette|ces|"
+    r"der|die|das|den|dem|ein|eine|diese[rsnm]?)(?:\s+|(?<=['’])))+",
+    re.IGNORECASE,
+)
+_ADDRESS_OR_LINK = re.compile(r"[^\s@]*@\S*|\S*(?:https?:|www\.)\S*|\S+\.(?:com|net|org)\b\S*")
+_BARE = re.compile(rf"(?:{_MODIFIERS})(?:{_STRONG_HEADS}|{_WEAK_HEADS})", re.IGNORECASE)
+_INVITATION = re.compile(
+    r"(?<!\w)(?:(?:are|is|we['’]re)\s+consulting|consults|have\s+your\s+say|"
+    r"(?:seek(?:s|ing)?|want(?:s)?|invit(?:es?|ing)|request(?:s|ing)?)\s+(?:your\s+|the\s+)?"
+    r"(?:public\s+)?(?:views|comments?|feedback|input|evidence|submissions)|"
+    r"(?:views|comments|feedback)\s+(?:are\s+)?(?:sought|invited|requested))\s+(?:on|about)\s+",
+    re.IGNORECASE,
+)
+_LINE_BREAK = re.compile(r"[\r\n\x85\u2028\u2029]")
+_HEADER_FIELD = re.compile(r"\s*\b[\w-]+\s*:.*$")  # "Bcc: ...", "To: ...", and anything after
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\ufeff]+")
+_SENTENCE_START = re.compile(r"(?:^|[:|•\"“(]|\s[-–—])\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +166,8 @@ class _Phrase:
     descriptive: bool  # has a topic or a compound head ("call for evidence")
     has_topic: bool
     anaphoric: bool
+    ordinal: int | None = None  # "the second consultation": which of several earlier ones
+    end: int = 0  # where the phrase (with its topic) ends
 
 
 def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
@@ -95,32 +176,61 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
         if limit is not None and m.start() >= limit:
             break
         head = re.sub(r"\s+", " ", (m.group("strong") or m.group("weak"))).strip()
-        modifiers = _DROP_MODIFIERS.sub("", re.sub(r"\s+", " ", m.group("mod")).strip())
+        raw_modifiers = re.sub(r"\s+", " ", m.group("mod")).strip()
+        modifiers = _DROP_MODIFIERS.sub("", raw_modifiers)
         head += re.sub(r"\s+", " ", m.group("post") or "")
-        lead = _TOPIC_LEAD.match(text, m.end()) if m.group("strong") else None
+        lead = _TOPIC_LEAD.match(text, m.end())
         topic_start = lead.end() if lead else m.end()
         topic_end = len(text) if limit is None else max(limit, topic_start)
         topic = _topic(text[topic_start:topic_end]) if lead else ""
-        words = [w for w in (modifiers, head) if w]
-        label = " ".join(words)
+        preposition = text[m.end() : topic_start].strip()
+        if not topic and m.group("strong"):
+            fronted = _FRONTED_TOPIC.search(text, max(0, m.start() - 120), m.start())
+            if fronted:
+                topic = _topic(fronted.group("topic"))
+                preposition = fronted.group("prep").lower()
+        proper = _proper_words(text, m.start(), head)
+        common = " ".join(_common_case(w) for w in f"{modifiers} {head}".split())
+        label = f"{proper} {common}" if proper else common
         if topic:
-            preposition = text[m.end() : topic_start]
-            label = f"{label} {preposition.strip()} {topic}"
-        first = label.split()[0]
-        if not first.isupper() and not _GERMAN_HEAD.search(first):
-            label = label[0].lower() + label[1:]
+            label = f"{label} {preposition} {topic}"
         anaphoric = bool(_ANAPHORIC.search(text[max(0, m.start() - 20) : m.start()]))
+        ordinal = _ORDINAL.search(f"{text[max(0, m.start() - 12) : m.start()]} {raw_modifiers}")
+        rank = _ORDINAL_RANK[ordinal.group().lower()] if ordinal else None
         found.append(
             _Phrase(
                 m.start(),
                 label,
                 strong=bool(m.group("strong")),
-                descriptive=bool(topic) or " " in head,
+                descriptive=bool(topic) or " " in head or bool(proper),
                 has_topic=bool(topic),
                 anaphoric=anaphoric and not topic,
+                ordinal=rank,
+                end=topic_start + len(topic) if topic and lead else m.end(),
             )
         )
     return found
+
+
+def _proper_words(text: str, start: int, head: str) -> str:
+    """Names and acronyms right before the head ("EU Anti-trafficking Directive"), if any."""
+    if _GERMAN_HEAD.search(head):
+        return ""  # every German noun is capitalised: not a sign of a name
+    before = _PROPER_BEFORE.search(text, max(0, start - 80), start)
+    if before is None:
+        return ""
+    words = before.group().split()
+    offset = before.start()
+    kept: list[str] = []
+    for position, word in enumerate(words):
+        if word.lower() in _DETERMINERS or word.endswith(("'s", "’s", "'", "’")):
+            kept = []
+            continue
+        at_start = position == 0 and _SENTENCE_START.search(text, 0, offset) is not None
+        if at_start and not _is_acronym(word):
+            continue
+        kept.append(word)
+    return " ".join(kept)
 
 
 _GERMAN_HEAD = re.compile(
@@ -130,6 +240,18 @@ _GERMAN_HEAD = re.compile(
 )
 
 
+def _is_acronym(word: str) -> bool:
+    return len(word) >= 2 and word[0].isupper() and word[1].isupper()
+
+
+def _common_case(word: str) -> str:
+    """Heads and modifiers are common words ("Public Consultation" -> "public consultation");
+    acronyms, German nouns and "European" keep their capitals."""
+    if _is_acronym(word) or _GERMAN_HEAD.search(word) or word.startswith("Europ"):
+        return word
+    return word.lower()
+
+
 def _topic(raw: str | None) -> str:
     if not raw:
         return ""
@@ -137,7 +259,9 @@ def _topic(raw: str | None) -> str:
     topic = raw[: stop.start()] if stop else raw
     words = topic.split()
     if len(words) > _MAX_TOPIC_WORDS:
-        return ""
+        if stop is not None and len(words) > _MAX_TOPIC_WORDS + 8:
+            return ""  # a run-on clause, not a topic
+        words = words[:_MAX_TOPIC_WORDS]  # a long name: keep its head, cut at a word
     topic = _TRAILING_FILLER.sub("", " ".join(words))
     if not topic or topic.lower() in {"the", "a", "an", "it", "this", "you", "your", "all"}:
         return ""
@@ -150,11 +274,44 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
     """The label of the deadline whose cue starts at `cue_start` in sentence `index`.
 
     The nearest subject before the cue; a bare or anaphoric one ("This call", "the
-    consultation") is resolved to the nearest preceding descriptive phrase when there is one.
+    consultation") is resolved to the nearest preceding descriptive phrase when there is one,
+    an ordinal one ("the second consultation") to the sentence that introduced "the second".
+    The result is fit for a mail subject: one line, no addresses or links, at most 90 chars.
     """
+    label = _label(sentences, index, cue_start, fallback=fallback)
+    if _BARE.fullmatch(label):
+        invited = _invited_topic(sentences, index)
+        if invited is not None:
+            label = f"{label} on {invited}"
+    return clean_label(label) or fallback
+
+
+def _invited_topic(sentences: Sequence[Sentence], index: int) -> str | None:
+    """ "We are consulting on X", "Have your say on X", "invites comment on X": X."""
+    paragraph = sentences[index].paragraph
+    text = sentences[index].text
+    # "This consultation closes ..." or a bare "Feedback period ..." line may follow the
+    # paragraph that says what it is about; anything else stays within its own paragraph.
+    crosses = ANAPHORIC_START.match(text) is not None or len(text.split()) <= 10
+    for earlier in range(index, max(-1, index - 3), -1):
+        sentence = sentences[earlier]
+        if sentence.paragraph != paragraph and not crosses:
+            return None
+        invited = _INVITATION.search(sentence.text)
+        if invited is not None:
+            topic = _topic(sentence.text[invited.end() :])
+            if topic:
+                return topic
+    return None
+
+
+def _label(sentences: Sequence[Sentence], index: int, cue_start: int, *, fallback: str) -> str:
     text = sentences[index].text
     before = _phrases(text, limit=cue_start)
-    candidates = [p for p in before if p.strong] or before
+    strong_before = [p for p in before if p.strong]
+    candidates = [  # not a head inside another's topic ("consultation on the review of ...")
+        p for p in strong_before if not any(q.start < p.start < q.end for q in strong_before)
+    ] or before
     anywhere = _phrases(text)
     descriptive_anywhere = [p for p in anywhere if p.strong and p.descriptive]
     if not candidates:
@@ -172,6 +329,10 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
     chosen = candidates[-1]
     if chosen.has_topic:
         return chosen.label
+    if chosen.ordinal is not None and chosen.strong:
+        introduced = _by_ordinal(sentences, index, chosen)
+        if introduced is not None:
+            return introduced
     if not chosen.strong:
         if descriptive_anywhere:
             return descriptive_anywhere[0].label
@@ -186,6 +347,51 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
         return chosen.label
     after = [p for p in descriptive_anywhere if p.start > cue_start]
     return after[0].label if after else chosen.label
+
+
+def _by_ordinal(sentences: Sequence[Sentence], index: int, chosen: _Phrase) -> str | None:
+    """ "the second public consultation": what the sentence starting "The second ..." said."""
+    paragraph = sentences[index].paragraph
+    for earlier in range(index - 1, max(-1, index - 4), -1):
+        sentence = sentences[earlier]
+        if sentence.paragraph != paragraph:
+            return None
+        subject = _ORDINAL_SUBJECT.match(sentence.text)
+        if subject is None or _ORDINAL_RANK[subject.group("ordinal").lower()] != chosen.ordinal:
+            continue
+        described = [p for p in _phrases(sentence.text) if p.strong and p.has_topic]
+        if described:
+            return described[0].label
+        stated = _STATED_TOPIC.search(sentence.text, subject.end())
+        if stated is not None:
+            topic = _topic(sentence.text[stated.end() :])
+            if topic:
+                return f"{chosen.label} {(stated.group('prep') or 'on').lower()} {topic}"
+        purposes = list(_PURPOSE.finditer(sentence.text, subject.end()))
+        if purposes:
+            topic = _topic(sentence.text[purposes[-1].end() :])
+            if topic:
+                return f"{chosen.label} on {topic}"
+        return None
+    return None
+
+
+def clean_label(label: str) -> str:
+    """One short line: cut at a line break, a header-like field, an address or a link; no
+    leading article; at most 90 characters, cut at a word boundary. Empty if nothing is left."""
+    label = _LINE_BREAK.split(label, maxsplit=1)[0]
+    header = _HEADER_FIELD.search(label)
+    if header is not None:
+        label = label[: header.start()]
+    address = _ADDRESS_OR_LINK.search(label)
+    if address is not None:
+        label = label[: address.start()]
+    label = " ".join(_UNPRINTABLE.sub(" ", label).split())
+    label = _LEADING_ARTICLES.sub("", label)
+    if len(label) > _MAX_LABEL_CHARS:
+        head = label[: _MAX_LABEL_CHARS + 1]
+        label = head.rsplit(" ", 1)[0] if " " in head else head[:_MAX_LABEL_CHARS]
+    return _TRAILING_FILLER.sub("", label).rstrip(" ,;:-–—(")
 
 
 def _head_word(label: str) -> str:

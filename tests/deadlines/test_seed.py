@@ -34,8 +34,15 @@ def test_seed_consultations_close_end_of_day_brussels(seed_page: Path) -> None:
         local = deadline.closes_at.astimezone(ZoneInfo("Europe/Brussels"))
         assert local.time() == time(23, 59, 59)
         assert deadline.evidence in item
-    assert found[0].label.startswith("call for evidence")
-    assert "consultation" in found[1].label
+    # "The first is on corruption with a call for evidence ... This call is open until ..."
+    assert found[0].label == "call for evidence on corruption"
+    # "The second call will develop ... to provide access to security-related information for
+    # frontline officers in the EU ... the second public consultation is open until ..."
+    assert found[1].label == (
+        "public consultation on access to security-related information for frontline officers"
+    )
+    for deadline in found:
+        assert len(deadline.label) <= 90
 
 
 def test_seed_other_items_have_no_deadlines(seed_page: Path) -> None:
@@ -55,3 +62,5 @@ def test_seed_whole_page_at_once(seed_page: Path) -> None:
         text, reference=reference, timezone="Europe/Brussels", reference_is_strong=strong
     )
     assert [d.local_date.isoformat() for d in found] == ["2023-02-17", "2023-03-18"]
+    assert "corruption" in found[0].label
+    assert "security-related information for frontline officers" in found[1].label
