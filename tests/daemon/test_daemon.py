@@ -189,3 +189,31 @@ def test_killed_mid_send_and_restarted_the_reminder_goes_out_once(
         ).all()
     engine.dispose()
     assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]
+
+
+def test_serve_alone_serves_the_built_folder(tmp_path: Path, smtp_server: SmtpTestServer) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    config = write_config(tmp_path, smtp_server.port, port)
+    assert run_cli("build", config=config).exit_code == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "--config", str(config), "serve"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert f"on http://127.0.0.1:{port}/" in line
+        response = httpx.get(f"http://127.0.0.1:{port}/river.atom", timeout=10)
+        assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert feedparser.parse(response.content).bozo == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/../feedline.toml").status_code == 404
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

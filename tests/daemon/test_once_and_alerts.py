@@ -1,0 +1,61 @@
+"""`feedline once` for cron, operator alerts after repeated failures, and `feedline status`."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+from tests.foundation.helpers import PAGE, run_cli, site_block, source_block, write_config
+
+
+def config_with_alerts(tmp_path: Path) -> Path:
+    (tmp_path / "good.txt").write_text(PAGE)
+    (tmp_path / "flaky.txt").write_text(PAGE.replace("river", "lake"))
+    return write_config(
+        tmp_path,
+        site_block()
+        + source_block("good", "good.txt")
+        + source_block("flaky", "flaky.txt")
+        + '[alerts]\nafter_failures = 3\noperator = "ops@example.org"\n',
+    )
+
+
+def outbox_subjects(tmp_path: Path) -> list[str]:
+    subjects = []
+    for path in sorted((tmp_path / "outbox").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        subjects.append(str(message["Subject"]))
+    return subjects
+
+
+def test_once_exit_codes_alert_once_and_recovery(tmp_path: Path) -> None:
+    config = config_with_alerts(tmp_path)
+    first = run_cli("once", config=config, now="2024-03-01T10:00:00+00:00")
+    assert first.exit_code == 0, first.output
+    assert "reminders: sent 0" in first.stdout
+    (tmp_path / "flaky.txt").unlink()
+    for minute in range(1, 6):
+        result = run_cli("once", config=config, now=f"2024-03-01T10:{minute:02d}:00+00:00")
+        assert result.exit_code == 1
+        assert "flaky: FAILED" in result.stderr and "file not found" in result.stderr
+    assert outbox_subjects(tmp_path) == ["feedline: source flaky has failed 3 times"]
+    status = run_cli("status", config=config, now="2024-03-01T11:30:00+00:00")
+    assert status.exit_code == 1
+    assert "source flaky" in status.stdout and "file not found" in status.stdout
+    (tmp_path / "flaky.txt").write_text(PAGE)
+    recovered = run_cli("once", config=config, now="2024-03-01T11:40:00+00:00")
+    assert recovered.exit_code == 0
+    assert outbox_subjects(tmp_path)[-1] == "feedline: source flaky has recovered"
+    assert len(outbox_subjects(tmp_path)) == 2
+    assert run_cli("status", config=config, now="2024-03-01T11:41:00+00:00").exit_code == 0
+    alert = sorted((tmp_path / "outbox").glob("*.eml"))[0].read_text()
+    assert "To: ops@example.org" in alert
+
+
+def test_status_json(tmp_path: Path) -> None:
+    config = config_with_alerts(tmp_path)
+    run_cli("once", config=config, now="2024-03-01T10:00:00+00:00")
+    result = run_cli("status", "--json", config=config, now="2024-03-01T10:01:00+00:00")
+    assert result.exit_code == 0
+    assert '"status": "ok"' in result.stdout
