@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select, update
 from feeds.clock import FixedClock
 from feeds.serve.app import build_app
 from feeds.serve.server import FeedServer
-from feeds.store.sources import record_failure, record_success
 from feeds.sources.base import FetchState
+from feeds.store.sources import record_failure, record_success
 from feeds.store.tables import reminders, subscribers
 from scheduler.ledger.compose import Composer
 from scheduler.tokens import sign
