@@ -105,3 +105,12 @@ def test_config_check_reports_a_missing_source_file(tmp_path: Path) -> None:
     result = run_cli("config", "check", config=path)
     assert result.exit_code == 2
     assert "source 'river': path" in result.stderr and "missing.txt" in result.stderr
+
+
+def test_documented_example_is_valid() -> None:
+    from tests.conftest import REPO
+
+    loaded = load_settings(REPO / "config" / "feedline.example.toml", env={})
+    kinds = [s.kind for s in loaded.settings.sources]
+    assert kinds == ["text", "html", "feed", "items"]
+    assert loaded.settings.overrides[0].action == "set"
