@@ -229,6 +229,7 @@ class Fetcher:
         final = str(response.url)
         status = response.status_code
         if status == 304:
+            await response.aread()  # empty; finishing it keeps the connection alive for reuse
             state = FetchState(
                 etag=response.headers.get("ETag") or previous.etag,
                 last_modified=response.headers.get("Last-Modified") or previous.last_modified,

@@ -110,12 +110,12 @@ def parse_html_page(
 def _entry(
     source: SourceSettings, select: SelectSettings, node: LexborNode, base: str, zone: ZoneInfo
 ) -> Entry:
-    label = collapse(node.text(separator=" "))[:60] or "(empty item)"
     title_sel = Selector.parse(select.title)
     title_nodes = title_sel.nodes(node)
     titles = [collapse(v) for v in title_sel.values(node)]
     title = next((t for t in titles if t), "")
     if not title:
+        label = collapse(node.text(separator=" "))[:60] or "(empty item)"
         raise ItemError(source.id, label, f"selector title={select.title!r} matched nothing")
 
     link: str | None = None

@@ -15,7 +15,7 @@ not listed as 10 February 23:00 UTC. A stated time is used as given.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
@@ -87,6 +87,16 @@ _PHRASES = (
     re.compile(r"[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}" + _TIME),
     re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{4}" + _TIME),
 )
+_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_ENGLISH_MONTHS = {
+    name.lower()[:size]: number
+    for number, name in enumerate(MONTH_NAMES, start=1)
+    for size in (3, len(name))
+} | {"sept": 9}
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 
@@ -100,7 +110,7 @@ def _to_english(text: str, language: str) -> str:
         word = match.group(0)
         key = word.rstrip(".").lower()
         if key in months:
-            return date(2000, months[key], 1).strftime("%B")
+            return MONTH_NAMES[months[key] - 1]
         if key in filler:
             return " "
         if key == "er":  # "1er février"
@@ -143,14 +153,31 @@ def _strict(text: str, zone: ZoneInfo) -> datetime | None:
     return first
 
 
+def _day_month_year(text: str, zone: ZoneInfo) -> datetime | None:
+    """Fast path for the common "11 February 2026" / "06 Feb 2026" shape (no time)."""
+    match = _DMY.match(text)
+    if match is None:
+        return None
+    month = _ENGLISH_MONTHS.get(match.group(2).lower())
+    if month is None:
+        return None
+    try:
+        return datetime(int(match.group(3)), month, int(match.group(1)), 12, 0, tzinfo=zone)
+    except ValueError:
+        return None
+
+
 def parse_page_date(text: str, language: str, zone: ZoneInfo) -> datetime | None:
     """An aware datetime for a date label in `language`, or None when it holds no full date."""
     value = " ".join(text.split()).strip(" ,;:-|")
-    if not value:
-        return None
+    if not _YEAR.search(value):
+        return None  # no four-digit year: not a date we accept (and skips "News article")
     if _ISO.match(value):
         return _strict(value, zone)
     english = " ".join(_to_english(value, language).split())
+    fast = _day_month_year(english, zone)
+    if fast is not None:
+        return fast
     found = _strict(english, zone) if len(english) <= MAX_LABEL else None
     if found is not None or len(value) > MAX_LABEL:
         return found
