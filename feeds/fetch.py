@@ -100,6 +100,17 @@ def _expected(accept: str) -> str:
     return " or ".join(t for t in types if t)
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class _Retry(Exception):
     """An attempt failed in a way worth retrying."""
 
@@ -213,7 +224,7 @@ class Fetcher:
                 f"too many redirects (more than {self.settings.max_redirects}) from {url}",
             ) from None
         except httpx.ConnectError as exc:
-            if isinstance(exc.__context__, ssl.SSLCertVerificationError):
+            if _caused_by(exc, ssl.SSLCertVerificationError):
                 raise SourceError(
                     source_id, f"TLS certificate verification failed for {url}: {exc}"
                 ) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,54 @@ async def test_read_local_has_the_size_limit_and_unchanged_detection(tmp_path: P
         await read_local("local", page, FetchState(), max_bytes=1024)
     with pytest.raises(SourceError, match="file not found"):
         await read_local("local", tmp_path / "nope.html", FetchState(), max_bytes=1024)
+
+
+async def test_connections_are_reused_after_a_304(server: LoopbackServer, fetcher: Fetcher) -> None:
+    ports: list[int] = []
+
+    async def tagged(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        ports.append(request.transport.get_extra_info("peername")[1])
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304, headers={"ETag": '"v1"'})
+        return web.Response(text=PAGE, content_type="text/html", headers={"ETag": '"v1"'})
+
+    url = server.route("/tagged", tagged)
+    state = (await fetcher.get(url, FetchState(), accept=ACCEPT_HTML)).state
+    for _ in range(3):
+        assert (await fetcher.get(url, state, accept=ACCEPT_HTML)).unchanged
+    assert len(set(ports)) == 1
+
+
+@pytest.fixture
+async def tls_server() -> AsyncIterator[str]:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def hello(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=PAGE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"https://{host}:{port}/"
+    await runner.cleanup()
+
+
+async def test_tls_certificates_are_verified(
+    tls_server: str, make_fetcher: MakeFetcher, sleeps: Sleeps
+) -> None:
+    with pytest.raises(SourceError, match="TLS certificate verification failed"):
+        await make_fetcher().get(tls_server, FetchState(), accept=ACCEPT_HTML)
+    assert sleeps.delays == []  # not retried: it will not get better
+    unverified = make_fetcher(verify_tls=False)
+    assert (await unverified.get(tls_server, FetchState(), accept=ACCEPT_HTML)).status == "ok"
