@@ -4,7 +4,14 @@ Selectors come from `[sources.select]`: `item` (one news item), then, inside it,
 `link`, `date` and `summary`. `sel@attr` reads an attribute instead of the text (`a@href`,
 `time@datetime`); `@attr` alone reads it from the item element itself. The date selector may
 match several elements (ECL pages list type, date and department as meta items): the first
-that reads as a full date wins. Broken HTML is parsed as browsers would (lexbor).
+that reads as a full date wins (a date-only value is noon in the source zone, see
+`page_dates`). Broken HTML is parsed as browsers would (lexbor).
+
+Failures: an `item` selector that matches nothing is a `SourceError` naming the selector (a
+changed page, never an empty feed); an item whose `title` matches nothing is an `ItemError` and
+is skipped, unless no item has a title at all, which is again a `SourceError`. No link selector:
+the title's own link (or the first link inside it). Relative links resolve against `<base href>`,
+else the final URL after redirects, else (for a `path` source) the source `link`.
 """
 
 from __future__ import annotations
