@@ -105,8 +105,8 @@ class SmtpTransport:
                 await _transmit(client, message)
             except aiosmtplib.SMTPServerDisconnected:
                 client.close()  # stale: the server dropped it while idle; one fresh try
-            except BaseException:
-                self._release(client)
+            except BaseException as exc:
+                self._release(client, exc)
                 raise
             else:
                 self._release(client)
@@ -114,8 +114,10 @@ class SmtpTransport:
         client = await self._connect()
         try:
             await _transmit(client, message)
-        finally:
-            self._release(client)
+        except BaseException as exc:
+            self._release(client, exc)
+            raise
+        self._release(client)
 
     def _take_idle(self) -> aiosmtplib.SMTP | None:
         while self._idle:
@@ -125,7 +127,13 @@ class SmtpTransport:
             client.close()
         return None
 
-    def _release(self, client: aiosmtplib.SMTP) -> None:
+    def _release(self, client: aiosmtplib.SMTP, error: BaseException | None = None) -> None:
+        """Back to the pool, unless closed or the error may have left it out of step
+        (a timeout, a cancelled send, anything but a clean SMTP reply)."""
+        if error is not None and not isinstance(
+            error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused | MailError
+        ):
+            client.close()
         if client.is_connected and not self._closed:
             self._idle.append(client)
         elif client.is_connected:

@@ -226,6 +226,19 @@ async def test_timeout_is_transient(silent_listener: int) -> None:
     await transport.close()
 
 
+async def test_read_timeout_is_transient_and_the_connection_is_replaced(
+    smtp_server: SmtpTestServer,
+) -> None:
+    transport = SmtpTransport(smtp_server.settings(timeout=0.2, max_connections=1))
+    smtp_server.handler.stall_on_data(1)
+    with pytest.raises(TransientMailError, match=r"Timed out"):
+        await transport.send(_message(key="stalled"))
+    await transport.send(_message(key="next"))
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 1
+    assert smtp_server.handler.connection_count == 2
+
+
 async def test_closed_transport_refuses(smtp_server: SmtpTestServer) -> None:
     transport = SmtpTransport(smtp_server.settings())
     await transport.close()

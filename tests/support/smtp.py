@@ -10,6 +10,7 @@ Use the fixtures (enabled for every test by `pytest_plugins` in tests/conftest.p
     smtp_server.handler.defer_data(2)          # "421" to the next 2 DATA commands
     smtp_server.handler.reject_recipient("x@y")  # "550" on RCPT TO:<x@y>
     smtp_server.handler.drop_on_data(1)        # close the connection on the next DATA
+    smtp_server.handler.stall_on_data(1)       # never answer the next DATA (read timeout)
     smtp_server.stop(); ...; smtp_server.start()  # server down, then back on the same port
 
 `tls_server` offers STARTTLS, `implicit_tls_server` speaks TLS from the first byte; both use
@@ -68,6 +69,7 @@ class RecordingHandler:
     rejected_recipients: dict[str, str] = field(default_factory=dict)
     data_deferrals: int = 0
     data_drops: int = 0
+    data_stalls: int = 0
     deferral_reply: str = "421 4.7.0 Try again later"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,6 +89,11 @@ class RecordingHandler:
         """Close the connection without replying on the next `times` DATA commands."""
         with self.lock:
             self.data_drops = times
+
+    def stall_on_data(self, times: int = 1) -> None:
+        """Never answer the next `times` DATA commands (client read timeouts)."""
+        with self.lock:
+            self.data_stalls = times
 
     @property
     def connection_count(self) -> int:
@@ -128,6 +135,12 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            stall = self.data_stalls > 0
+            if stall:
+                self.data_stalls -= 1
+        if stall:
+            await asyncio.Event().wait()  # cancelled when the server stops
         with self.lock:
             if self.data_drops > 0:
                 self.data_drops -= 1
