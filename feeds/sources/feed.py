@@ -51,8 +51,15 @@ def refuse_hostile_xml(source_id: str, body: bytes, encoding: str) -> None:
         )
     try:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.EntitiesForbidden as exc:
+        raise SourceError(
+            source_id, f"refused XML: entity declaration {exc.name!r} (entity expansion risk)"
+        ) from None
+    except defusedxml.ExternalReferenceForbidden as exc:
+        where = exc.sysid or exc.pubid
+        raise SourceError(source_id, f"refused XML: external reference {where!r}") from None
     except defusedxml.DefusedXmlException as exc:
-        raise SourceError(source_id, f"refused XML: {type(exc).__name__} ({exc})") from None
+        raise SourceError(source_id, f"refused XML: {type(exc).__name__}") from None
     except ParseError:
         pass  # not well-formed: feedparser decides whether it is still a usable feed
 
