@@ -18,7 +18,7 @@ from feeds.model import Deadline, Item
 from feeds.publish import write_atomic
 from feeds.render.calendar import CalendarEvent, render_calendar
 from feeds.render.display import closing_line
-from feeds.render.feed_xml import FeedInfo, render_atom, render_rss
+from feeds.render.feed_xml import FeedInfo, render_rss_and_atom
 from feeds.render.index_page import FeedLinks, UpcomingDeadline, render_index
 from feeds.render.json_feed import render_json_feed
 from feeds.store.deadlines import active_deadlines, deadline_rows_with_items
@@ -89,13 +89,10 @@ class SitePublisher:
         ]
 
     def _write_feeds(self, base_name: str, info: FeedInfo, items: Sequence[Item]) -> list[str]:
-        renderers = {"rss": render_rss, "atom": render_atom, "json": render_json_feed}
-        written = []
-        for fmt in FORMATS:
-            name = f"{base_name}.{fmt}"
-            if write_atomic(self.out / name, renderers[fmt](info, items, name)):
-                written.append(name)
-        return written
+        names = {fmt: f"{base_name}.{fmt}" for fmt in FORMATS}
+        rss, atom = render_rss_and_atom(info, items, names["rss"], names["atom"])
+        rendered = {"rss": rss, "atom": atom, "json": render_json_feed(info, items, names["json"])}
+        return [names[fmt] for fmt in FORMATS if write_atomic(self.out / names[fmt], rendered[fmt])]
 
     def _write_calendar_and_index(self, conn: Connection) -> list[str]:
         site = self.settings.site

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -80,8 +81,22 @@ def _deadline_lines(item: Item) -> str:
     )
 
 
+# One publish renders each item's body up to eight times (RSS, Atom and JSON; content and
+# summary; its source's feed and the merged one): keep the last few thousand bodies.
+BODY_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=BODY_CACHE_SIZE)
+def _body_of(content: str, is_html: bool) -> str:
+    return sanitise_html(content) if is_html else paragraphs_html(content)
+
+
 def _body_html(item: Item) -> str:
-    return sanitise_html(item.content) if item.content_is_html else paragraphs_html(item.content)
+    return _body_of(item.content, item.content_is_html)
+
+
+def _first_paragraph(body: str) -> str:
+    return body.split("</p>", 1)[0] + "</p>" if body.startswith("<p>") else body
 
 
 def item_html(item: Item) -> str:
@@ -91,9 +106,14 @@ def item_html(item: Item) -> str:
 
 def item_summary_html(item: Item) -> str:
     """The deadline lines and the first paragraph: what a reader shows in a list."""
+    return _deadline_lines(item) + _first_paragraph(_body_html(item))
+
+
+def item_html_and_summary(item: Item) -> tuple[str, str]:
+    """`item_html` and `item_summary_html` of one item, the body rendered once."""
+    lines = _deadline_lines(item)
     body = _body_html(item)
-    first = body.split("</p>", 1)[0] + "</p>" if body.startswith("<p>") else body
-    return _deadline_lines(item) + first
+    return lines + body, lines + _first_paragraph(body)
 
 
 def item_text(item: Item) -> str:

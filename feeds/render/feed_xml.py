@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedGenerator
 
 from feeds.model import Item
-from feeds.render.display import item_html, item_summary_html
+from feeds.render.display import item_html_and_summary
 from feeds.text import clean_line, strip_control
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedline"
+RSS_MIME = "application/rss+xml"
+ATOM_MIME = "application/atom+xml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,10 @@ def feed_updated(items: Sequence[Item]) -> datetime:
     return max((item.updated for item in items), default=EPOCH)
 
 
-def _generator(info: FeedInfo, items: Sequence[Item], self_url: str, mime: str) -> FeedGenerator:
+def _generator(info: FeedInfo, items: Sequence[Item]) -> FeedGenerator:
+    """The feed with its entries; `_point_at` sets the self URL each format needs."""
     feed = FeedGenerator()
-    feed.id(self_url)
     feed.title(clean_line(info.title))
-    feed.link(href=self_url, rel="self", type=mime)
-    feed.link(href=info.page_link, rel="alternate", type="text/html")
     feed.description(clean_line(info.description) or clean_line(info.title))
     feed.language(info.language)
     feed.author({"name": clean_line(info.author)})
@@ -52,6 +52,7 @@ def _generator(info: FeedInfo, items: Sequence[Item], self_url: str, mime: str) 
     feed.updated(updated)
     feed.lastBuildDate(updated)
     for item in items:
+        content, summary = item_html_and_summary(item)
         entry = feed.add_entry(order="append")
         entry.id(item.id)
         entry.guid(item.id, permalink=item.id == item.link)
@@ -59,18 +60,39 @@ def _generator(info: FeedInfo, items: Sequence[Item], self_url: str, mime: str) 
         entry.link(href=item.link, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
-        entry.content(strip_control(item_html(item)), type="html")
-        entry.summary(strip_control(item_summary_html(item)), type="html")
+        entry.content(strip_control(content), type="html")
+        entry.summary(strip_control(summary), type="html")
     return feed
 
 
+def _point_at(feed: FeedGenerator, info: FeedInfo, self_url: str, mime: str) -> None:
+    # The self link first: the RSS channel <link> is the last link() call.
+    feed.id(self_url)
+    feed.link(href=self_url, rel="self", type=mime, replace=True)
+    feed.link(href=info.page_link, rel="alternate", type="text/html")
+
+
+def render_rss_and_atom(
+    info: FeedInfo, items: Sequence[Item], rss_name: str, atom_name: str
+) -> tuple[bytes, bytes]:
+    """Both formats from one generator: the entries are built once (same bytes as apart)."""
+    feed = _generator(info, items)
+    _point_at(feed, info, info.self_url_base + rss_name, RSS_MIME)
+    rss: bytes = feed.rss_str(pretty=True)
+    _point_at(feed, info, info.self_url_base + atom_name, ATOM_MIME)
+    atom: bytes = feed.atom_str(pretty=True)
+    return rss, atom
+
+
 def render_rss(info: FeedInfo, items: Sequence[Item], file_name: str) -> bytes:
-    feed = _generator(info, items, info.self_url_base + file_name, "application/rss+xml")
+    feed = _generator(info, items)
+    _point_at(feed, info, info.self_url_base + file_name, RSS_MIME)
     data: bytes = feed.rss_str(pretty=True)
     return data
 
 
 def render_atom(info: FeedInfo, items: Sequence[Item], file_name: str) -> bytes:
-    feed = _generator(info, items, info.self_url_base + file_name, "application/atom+xml")
+    feed = _generator(info, items)
+    _point_at(feed, info, info.self_url_base + file_name, ATOM_MIME)
     data: bytes = feed.atom_str(pretty=True)
     return data
