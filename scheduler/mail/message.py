@@ -49,8 +49,13 @@ class _CachingHeaderRegistry(HeaderRegistry):
         return header_class
 
 
-#: `email.policy.SMTP` (CRLF, refuses CR/LF in header values) with cached header classes.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_CachingHeaderRegistry())
+#: `email.policy.SMTP` (CRLF, refuses CR/LF in header values) with cached header classes;
+#: 76 columns so quoted-printable lines keep RFC 2045's limit.
+SMTP_POLICY = policy.SMTP.clone(header_factory=_CachingHeaderRegistry(), max_line_length=76)
+#: Set once the parts are encoded (QP at 76 columns): headers may then run to RFC 5322's 998
+#: characters, so a long List-Unsubscribe URL stays a plain <https://...> that clients read,
+#: instead of being folded into RFC 2047 encoded words that no client parses as a URL.
+FINISHED_POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 
 class MessageKind(StrEnum):
@@ -162,6 +167,7 @@ def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
         )
     for part in message.iter_parts():
         _drop_inner_mime_version(part)
+    message.policy = FINISHED_POLICY
     return message
 
 

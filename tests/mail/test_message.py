@@ -83,6 +83,21 @@ def test_every_header() -> None:
     assert message["MIME-Version"] == "1.0"
 
 
+def test_long_unsubscribe_url_stays_a_plain_url_on_the_wire() -> None:
+    url = "https://reminders.example.org/unsubscribe?token=" + "A1b2C3d4" * 12
+    raw = build_message(make_reminder(unsubscribe_url=url), clock=CLOCK).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    line = next(h for h in head.split("\r\n") if h.startswith("List-Unsubscribe:"))
+    assert line.startswith(f"List-Unsubscribe: <{url}>")
+    assert "=?" not in line
+    assert all(len(h) <= 998 for h in head.split("\r\n"))
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in parsed.walk():
+        if not part.is_multipart():  # the parts keep their 76-column transfer encodings
+            assert all(len(line) <= 76 for line in part.get_payload().splitlines())
+
+
 @pytest.mark.parametrize(
     ("given", "header"),
     [
