@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
 from feeds.errors import FeedlineError, ItemError, SourceError
-from feeds.overrides import apply_overrides
+from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
 from feeds.render.display import html_to_text
 from feeds.sources.base import SourceRead, SourceReader
@@ -148,6 +148,7 @@ class Refresher:
         self, source: SourceSettings, read: SourceRead, key: str, same_settings: bool
     ) -> SourceOutcome:
         from feeds.deadlines import choose_reference, find_deadlines
+        from feeds.deadlines.cues import has_cue_word
 
         now = self.clock.now()
         zone = ZoneInfo(source.timezone)
@@ -164,10 +165,16 @@ class Refresher:
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
             for stored in to_extract:
                 entry = stored.entry
+                text = text_by_title[entry.title]
+                overridden = any(
+                    matches(o, stored.item_id, entry.title) for o in self.settings.overrides
+                )
+                if stored.status == "new" and not overridden and not has_cue_word(text):
+                    continue  # nothing to find and nothing stored: no work, no query
                 if entry.published is not None:
                     reference = (entry.published.astimezone(zone).date(), True)
                 else:
-                    if page_reference is None:
+                    if page_reference is None:  # once per page, and only when needed
                         page_reference = choose_reference(
                             published=None,
                             texts=texts,
@@ -176,7 +183,7 @@ class Refresher:
                     reference = page_reference
                 try:
                     found = find_deadlines(
-                        text_by_title[entry.title],
+                        text,
                         reference=reference[0],
                         timezone=source.timezone,
                         language=source.language,

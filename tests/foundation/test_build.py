@@ -135,3 +135,20 @@ def test_version_and_package_entry_point() -> None:
     result = run_cli("--version")
     assert result.exit_code == 0 and result.output.startswith("feedline, version ")
     assert (REPO / "scheduler" / "__main__.py").is_file()
+
+
+def test_override_adds_a_deadline_to_an_item_without_one(tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text(PAGE)
+    config = write_config(
+        tmp_path,
+        site_block()
+        + source_block("river", "p.txt")
+        + '[[overrides]]\ntitle_contains = "flood defences"\naction = "add"\n'
+        'date = 2024-05-15\ntime = 12:00:00\nlabel = "flood plan comments"\n'
+        '[[overrides]]\ntitle_contains = "river water quality"\naction = "suppress"\n',
+    )
+    assert run_cli("build", config=config, now="2024-03-05T10:00:00+00:00").exit_code == 0
+    listing = json.loads(run_cli("deadlines", "--all", "--json", config=config).stdout)
+    assert [(row["label"], row["closes_at"], row["origin"]) for row in listing] == [
+        ("flood plan comments", "2024-05-15T12:00:00+02:00", "override")
+    ]
