@@ -18,7 +18,10 @@ Scenarios (add one by writing an `async def` taking `Run` and registering it in 
                        stdlib flattening of each message (the transport takes EmailMessage).
   (c') transport+build SmtpTransport, each message built (Jinja2, icalendar, headers) in the
                        timed loop: what dispatch will pay per reminder.
-  (d) ledger           reserved: a full ledger pass (claim, build, send, mark) goes here.
+  (d) ledger           the real thing: `count` due reminders in a SQLite ledger (one deadline,
+                       `count` subscribers), one ReminderDispatcher.run_pass(): plan, settle,
+                       claim in batches, compose (templates, .ics), send over SmtpTransport
+                       with `connections` reused connections, mark each sent.
 The rate limit of SmtpTransport is set far above what the sink can take, so it never waits.
 """
 
@@ -231,12 +234,97 @@ async def run_transport_build(run: Run) -> int:
         await transport.close()
 
 
+async def run_ledger_pass(run: Run) -> int:
+    """(d) one dispatcher pass over `count` due reminders stored in a real SQLite ledger."""
+    from sqlalchemy import insert
+
+    from config.schema import Settings
+    from feeds.model import Deadline, Entry
+    from feeds.store.deadlines import save_deadlines
+    from feeds.store.items import upsert_entries
+    from feeds.store.tables import subscribers
+    from scheduler.database import create_db_engine, upgrade
+    from scheduler.ledger.dispatch import ReminderDispatcher
+
+    folder = Path(tempfile.mkdtemp(prefix="mail-bench-ledger-"))
+    settings = Settings.model_validate(
+        {
+            "site": {"base_url": "https://feeds.example.org/", "data_dir": str(folder)},
+            "sources": [
+                {
+                    "id": "home-affairs",
+                    "kind": "text",
+                    "path": "p.txt",
+                    "title": "Migration and Home Affairs: news",
+                    "link": "https://home-affairs.example.org/news",
+                }
+            ],
+            "mail": {"from": "Consultation reminders <reminders@example.org>"},
+            "reminders": {"offsets": ["7d"]},
+        }
+    )
+    engine = create_db_engine(f"sqlite:///{folder / 'feedline.db'}")
+    upgrade(engine)
+    closes = datetime(2023, 2, 17, 22, 59, 59, tzinfo=UTC)
+    created = datetime(2023, 1, 1, tzinfo=UTC)
+    deadline = Deadline(
+        closes_at=closes,
+        local_date=closes.date(),
+        local_time=None,
+        timezone="Europe/Brussels",
+        label="call for evidence on corruption",
+        evidence="This call is open until 17 February.",
+    )
+    with engine.begin() as conn:
+        stored = upsert_entries(
+            conn,
+            settings.sources[0],
+            [Entry("Public consultations open on security and corruption", "Open until ...")],
+            created,
+        )
+        save_deadlines(
+            conn,
+            stored.stored[0].item_id,
+            "home-affairs",
+            [(deadline, "extracted")],
+            created,
+            "home-affairs.example.org",
+        )
+        conn.execute(
+            insert(subscribers),
+            [
+                {
+                    "email": f"subscriber{n}@example.org",
+                    "status": "active",
+                    "sources": "",
+                    "offsets": "",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for n in range(run.count)
+            ],
+        )
+    transport = SmtpTransport(transport_settings(run))
+    clock = FixedClock(closes - timedelta(days=6))
+    dispatcher = ReminderDispatcher(settings, engine, transport, clock, b"k" * 32, owner="bench")
+    try:
+
+        async def one_pass() -> int:
+            summary = await dispatcher.run_pass()
+            return summary.sent
+
+        return await _timed(one_pass)
+    finally:
+        await transport.close()
+        engine.dispose()
+
+
 SCENARIOS: dict[str, tuple[str, Callable[[Run], Coroutine[Any, Any, int]]]] = {
     "limit": ("(a) aiosmtplib, reused connections", run_limit),
     "naive": ("(b) new connection per message", run_naive),
     "transport": ("(c) SmtpTransport, pre-built", run_transport),
     "transport+build": ("(c') SmtpTransport, build+send", run_transport_build),
-    # "ledger": ("(d) full ledger pass", run_ledger_pass),  # to be added with the ledger
+    "ledger": ("(d) full ledger pass", run_ledger_pass),
 }
 
 _elapsed: list[float] = []

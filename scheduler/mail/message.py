@@ -23,6 +23,7 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, getaddresses
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfoNotFoundError
 
 from feeds.clock import Clock, as_utc
@@ -155,9 +156,7 @@ def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
     if reminder.event is not None and reminder.kind is not MessageKind.ALERT:
-        ics = render_calendar(
-            [reminder.event], name=header_text(reminder.source_title or "Deadline")
-        )
+        ics = _event_ics(reminder.event, header_text(reminder.source_title or "Deadline"))
         message.add_attachment(
             ics,
             maintype="text",
@@ -169,6 +168,12 @@ def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
         _drop_inner_mime_version(part)
     message.policy = FINISHED_POLICY
     return message
+
+
+@lru_cache(maxsize=512)
+def _event_ics(event: CalendarEvent, name: str) -> bytes:
+    """Every recipient of one deadline gets the same .ics: render it once."""
+    return render_calendar([event], name=name)
 
 
 def _drop_inner_mime_version(part: MIMEPart) -> None:
