@@ -13,6 +13,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from feeds.errors import FeedlineError
 from feeds.serve.app import build_app
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ class ConciseAccessLogger(AbstractAccessLogger):
             response.body_length,
             time * 1000,
         )
+
+
+class ServeError(FeedlineError):
+    """The server could not start (e.g. the port is taken)."""
 
 
 class FeedServer:
@@ -64,6 +69,12 @@ class FeedServer:
         site = web.TCPSite(runner, host, port)
         try:
             await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ServeError(
+                f"cannot listen on {host}:{port}: {error.strerror or error} "
+                "(another program may be using it; set [server] port or stop that program)"
+            ) from None
         except BaseException:
             await runner.cleanup()
             raise

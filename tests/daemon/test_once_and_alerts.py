@@ -59,3 +59,23 @@ def test_status_json(tmp_path: Path) -> None:
     result = run_cli("status", "--json", config=config, now="2024-03-01T10:01:00+00:00")
     assert result.exit_code == 0
     assert '"status": "ok"' in result.stdout
+
+
+def test_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    from tests.foundation.helpers import PAGE as page
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "p.txt").write_text(page)
+        config = write_config(
+            tmp_path,
+            site_block() + source_block("river", "p.txt") + f"[server]\nport = {port}\n",
+        )
+        result = run_cli("run", config=config)
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.output
