@@ -6,13 +6,28 @@ import os
 import tempfile
 from pathlib import Path
 
+from feeds.errors import FeedlineError
+
+
+class PublishError(FeedlineError):
+    """An output file could not be written."""
+
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write `data` to `path` via a temp file and rename; return False if it was already so."""
     try:
+        return _write_atomic(path, data)
+    except OSError as error:
+        raise PublishError(
+            f"cannot write {path}: {error.strerror or error} (check site.output_dir)"
+        ) from None
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
+    try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.durations import parse_duration
 from config.schema import SourceSettings
+from feeds.errors import FeedlineError
 from feeds.serve.app import build_app as build_web_app
 from feeds.serve.server import FeedServer
 from scheduler.alerts import send_source_alerts
@@ -59,7 +60,11 @@ class Daemon:
         self._signals = 0
 
     async def refresh(self, source_id: str | None = None) -> None:
-        report = await self.app.refresher.refresh(None if source_id is None else [source_id])
+        try:
+            report = await self.app.refresher.refresh(None if source_id is None else [source_id])
+        except FeedlineError as error:  # e.g. output_dir unwritable: say so, keep running
+            log.error("refresh %s failed: %s", source_id or "of all sources", error)
+            return
         for outcome in report.outcomes:
             if outcome.status == "failed":
                 log.error(

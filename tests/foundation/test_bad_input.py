@@ -101,3 +101,15 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("build", config=config)
     assert result.exit_code == 1
     assert "data_dir" in result.stderr and "Traceback" not in result.output
+
+
+def test_unwritable_output_dir_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text(PAGE)
+    (tmp_path / "blocked").write_text("a file where the output folder should be")
+    config = write_config(
+        tmp_path, site_block(output_dir='"blocked"') + source_block("river", "p.txt")
+    )
+    result = run_cli("build", config=config)
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr and "output_dir" in result.stderr
+    assert "Traceback" not in result.output
