@@ -20,7 +20,7 @@ from typing import Literal
 
 import httpx
 
-from config.schema import FetchSettings
+from config.schema import FetchSettings, SourceSettings
 from feeds.errors import SourceError
 from feeds.sources.base import FetchState, content_hash
 from feeds.sources.sniff import detect_encoding, media_type_and_charset
@@ -314,3 +314,13 @@ async def read_local(
         "not_modified" if previous.content_hash == digest else "ok"
     )
     return FetchResult(status, data, uri, detect_encoding(data), None, state)
+
+
+async def load_source(
+    fetcher: Fetcher, source: SourceSettings, previous: FetchState, *, accept: str
+) -> FetchResult:
+    """A source's bytes: fetched from its `url`, else read from its `path` (same limits)."""
+    if source.url is not None:
+        return await fetcher.get(str(source.url), previous, accept=accept, source_id=source.id)
+    assert source.path is not None  # the schema requires url or path
+    return await read_local(source.id, source.path, previous, max_bytes=fetcher.settings.max_bytes)

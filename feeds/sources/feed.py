@@ -27,7 +27,7 @@ import feedparser
 
 from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
-from feeds.fetch import Fetcher, FetchResult, read_local
+from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
@@ -232,7 +232,7 @@ class FeedReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
-        result = await self._load(source, previous)
+        result = await load_source(self._fetcher, source, previous, accept=ACCEPT_FEED)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)
         url = result.url if source.url is not None else source.page_link
@@ -244,13 +244,3 @@ class FeedReader:
             refuse_hostile_xml(source.id, result.body, result.encoding)
             entries, problems = parse_xml_feed(source.id, result.body, url, result.content_type)
         return SourceRead(entries=tuple(entries), state=result.state, problems=tuple(problems))
-
-    async def _load(self, source: SourceSettings, previous: FetchState) -> FetchResult:
-        if source.url is not None:
-            return await self._fetcher.get(
-                str(source.url), previous, accept=ACCEPT_FEED, source_id=source.id
-            )
-        assert source.path is not None  # the schema requires url or path
-        return await read_local(
-            source.id, source.path, previous, max_bytes=self._fetcher.settings.max_bytes
-        )

@@ -24,7 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
-from feeds.fetch import Fetcher, FetchResult, read_local
+from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
@@ -186,19 +186,9 @@ class HtmlPageReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
-        result = await self._load(source, previous)
+        result = await load_source(self._fetcher, source, previous, accept=ACCEPT_HTML)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)
         page_url = result.url if source.url is not None else source.page_link
         entries, problems = parse_html_page(source, decode(source, result), page_url)
         return SourceRead(entries=tuple(entries), state=result.state, problems=tuple(problems))
-
-    async def _load(self, source: SourceSettings, previous: FetchState) -> FetchResult:
-        if source.url is not None:
-            return await self._fetcher.get(
-                str(source.url), previous, accept=ACCEPT_HTML, source_id=source.id
-            )
-        assert source.path is not None  # the schema requires url or path
-        return await read_local(
-            source.id, source.path, previous, max_bytes=self._fetcher.settings.max_bytes
-        )
