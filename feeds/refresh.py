@@ -23,7 +23,7 @@ from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
 from feeds.render.display import html_to_text
-from feeds.sources.base import SourceRead, SourceReader
+from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
 from feeds.store import sources as source_store
 from feeds.store.deadlines import DeadlineChange, save_deadlines
@@ -116,20 +116,19 @@ class Refresher:
         with self.engine.connect() as conn:
             previous = source_store.fetch_state(conn, source.id)
             same_settings = source_store.render_key(conn, source.id) == key
+        # Changed settings (or missing files) need a full read, whatever the bytes are.
+        full_read = not same_settings or not self.publisher.has_files(source.id)
         try:
-            read = await reader.read(source, previous)
+            read = await reader.read(source, FetchState() if full_read else previous)
         except SourceError as error:
             return await self._failed(source, error)
         except Exception as error:  # a reader bug must not take the other sources down
             log.exception("source %s: unexpected error", source.id)
             wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
             return await self._failed(source, wrapped)
-        if read.unchanged and same_settings and self.publisher.has_files(source.id):
+        if read.unchanged:
             await asyncio.to_thread(self._mark_unchanged, source, read, key)
             return SourceOutcome(source.id, "unchanged")
-        if read.unchanged:
-            # The bytes are the same but settings changed (or files are missing): re-read fully.
-            read = await reader.read(source, type(previous)())
         return await asyncio.to_thread(self._store, source, read, key, same_settings)
 
     def _mark_unchanged(self, source: SourceSettings, read: SourceRead, key: str) -> None:

@@ -152,3 +152,17 @@ def test_override_adds_a_deadline_to_an_item_without_one(tmp_path: Path) -> None
     assert [(row["label"], row["closes_at"], row["origin"]) for row in listing] == [
         ("flood plan comments", "2024-05-15T12:00:00+02:00", "override")
     ]
+
+
+def test_a_settings_change_rerenders_though_the_page_did_not_change(tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text(PAGE)
+    config = write_config(tmp_path, site_block() + source_block("river", "p.txt"))
+    assert run_cli("build", config=config).exit_code == 0
+    config.write_text(config.read_text().replace('title = "river news"', 'title = "Rivers"'))
+    result = run_cli("build", config=config)
+    assert "river: 2 items (0 new, 0 updated)" in result.stdout
+    parsed = check_rss((tmp_path / "public" / "river.rss").read_bytes(), BASE + "river.rss")
+    assert parsed.feed.title == "Rivers"
+    (tmp_path / "public" / "river.atom").unlink()  # a deleted file is written again
+    assert "river: 2 items" in run_cli("build", config=config).stdout
+    assert (tmp_path / "public" / "river.atom").is_file()
