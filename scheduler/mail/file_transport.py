@@ -9,15 +9,22 @@ though its Date differs: the hash part finds it.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import hashlib
 import os
 import tempfile
 from datetime import UTC
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from scheduler.mail.transport import PermanentMailError, TransientMailError
+from scheduler.mail.transport import (
+    PermanentMailError,
+    RawMessage,
+    TransientMailError,
+    raw_message,
+)
 
 
 class FileTransport:
@@ -27,10 +34,13 @@ class FileTransport:
         self.directory = directory
 
     async def send(self, message: EmailMessage) -> None:
-        name = eml_file_name(message)
-        data = message.as_bytes()
+        await self.send_bytes(raw_message(message))
+
+    async def send_bytes(self, message: RawMessage) -> None:
+        head = message.data.partition(b"\r\n\r\n")[0]
+        name = eml_file_name(BytesHeaderParser(policy=email.policy.default).parsebytes(head))
         try:
-            await asyncio.to_thread(_write_atomically, self.directory, name, data)
+            await asyncio.to_thread(_write_atomically, self.directory, name, message.data)
         except OSError as exc:
             raise TransientMailError(
                 f"cannot write {name} in {self.directory}: {exc.strerror or exc}"
@@ -40,7 +50,7 @@ class FileTransport:
         return None
 
 
-def eml_file_name(message: EmailMessage) -> str:
+def eml_file_name(message: Message) -> str:
     """`<date>-<message id hash>.eml`; the Message-ID and Date headers are required."""
     message_id = message.get("Message-ID")
     date_header = message.get("Date")

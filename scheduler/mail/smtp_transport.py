@@ -8,6 +8,8 @@
 - security: "starttls" (aiosmtplib upgrades on connect with start_tls=True; we never call
   starttls() ourselves), "tls" (implicit TLS, port 465), "none".
 - Certificates are verified unless `validate_certs` is false; `ca_file` adds trust.
+- `send_bytes` takes the finished bytes and the envelope (`RawMessage`: dispatch fills a
+  per-deadline template); `send(EmailMessage)` serialises first (alerts, `mail test`).
 - Errors: see `classify_error`.
 """
 
@@ -27,7 +29,9 @@ from scheduler.mail.transport import (
     MailConfigError,
     MailError,
     PermanentMailError,
+    RawMessage,
     TransientMailError,
+    raw_message,
 )
 
 
@@ -81,6 +85,10 @@ class SmtpTransport:
         return f"SmtpTransport({s.host}:{s.port}, {s.security}, user={s.username!r})"
 
     async def send(self, message: EmailMessage) -> None:
+        """Alerts and `mail test`: serialise once, then as `send_bytes`."""
+        await self.send_bytes(raw_message(message))
+
+    async def send_bytes(self, message: RawMessage) -> None:
         if self._closed:
             raise TransientMailError("the SMTP transport is closed")
         await self._bucket.acquire()
@@ -98,7 +106,7 @@ class SmtpTransport:
         for client in idle:
             await _quit(client)
 
-    async def _send_pooled(self, message: EmailMessage) -> None:
+    async def _send_pooled(self, message: RawMessage) -> None:
         client = self._take_idle()
         if client is not None:
             try:
@@ -173,9 +181,14 @@ class SmtpTransport:
         return f"{self.settings.host}:{self.settings.port}"
 
 
-async def _transmit(client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+async def _transmit(client: aiosmtplib.SMTP, message: RawMessage) -> None:
     try:
-        refused, _reply = await client.send_message(message)
+        refused, _reply = await client.sendmail(
+            message.sender,
+            list(message.recipients),
+            message.data,
+            mail_options=["SMTPUTF8"] if message.smtputf8 else None,
+        )
     except ValueError as exc:  # aiosmtplib refuses an address it cannot send safely
         raise PermanentMailError(f"unusable envelope address: {exc}") from exc
     if refused:

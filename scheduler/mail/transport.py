@@ -7,7 +7,12 @@ is true the address itself was refused (a hard bounce: deactivate the subscriber
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from typing import Protocol
 
 from feeds.errors import FeedlineError
@@ -52,9 +57,71 @@ class MailConfigError(MailError):
     """The mail settings cannot work (missing password, unreadable CA file)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One finished message as it goes on the wire: the envelope and the RFC 5322 bytes
+    (CRLF line ends). `message_id` is the Message-ID header of `data`. Reminders have one
+    recipient; `recipients` holds more only for a hand-made message sent with `send`."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if not self.recipients:
+            raise PermanentMailError("a message needs at least one recipient")
+
+    @property
+    def recipient(self) -> str:
+        return self.recipients[0]
+
+    @property
+    def smtputf8(self) -> bool:
+        """A non-ASCII envelope address needs the SMTPUTF8 extension (RFC 6531)."""
+        return not (self.sender.isascii() and all(r.isascii() for r in self.recipients))
+
+
+def raw_message(message: EmailMessage) -> RawMessage:
+    """`message` serialised for sending, as aiosmtplib's `send_message` did it: the envelope
+    from Sender/From and To/Cc/Bcc (Bcc not transmitted), the bytes with the message's own
+    policy (UTF-8 headers when an address needs SMTPUTF8)."""
+    senders = _addresses(message, "Sender") or _addresses(message, "From")
+    recipients = [a for name in ("To", "Cc", "Bcc") for a in _addresses(message, name)]
+    if len(senders) != 1 or not recipients:
+        raise PermanentMailError("a message needs one sender and at least one recipient")
+    message_id = str(message.get("Message-ID", "")).strip()
+    if not message_id:
+        raise PermanentMailError("message has no Message-ID or Date header")
+    if "Bcc" in message:
+        message = copy.copy(message)
+        del message["Bcc"]
+    raw = RawMessage(senders[0], tuple(recipients), message_id, b"")
+    policy = message.policy
+    if raw.smtputf8 and isinstance(policy, EmailPolicy):
+        policy = policy.clone(utf8=True)
+    return dataclasses.replace(raw, data=message.as_bytes(policy=policy))
+
+
+def _addresses(message: EmailMessage, name: str) -> list[str]:
+    header = message.get(name)
+    if header is None:
+        return []
+    found = getattr(header, "addresses", None)
+    if found is None:
+        return []
+    return [address.addr_spec for address in found if isinstance(address, Address)]
+
+
 class MailTransport(Protocol):
     """Hands one finished message (one recipient) to the outside world."""
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage) -> None:
+        """Serialise `message` (`raw_message`) and send it like `send_bytes`."""
+        ...
+
+    async def send_bytes(self, message: RawMessage) -> None:
+        """Send pre-serialised bytes to `message.recipients` (the envelope, not To)."""
+        ...
 
     async def close(self) -> None: ...

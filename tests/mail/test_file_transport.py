@@ -81,3 +81,18 @@ def test_factory_builds_the_file_transport(tmp_path: Path) -> None:
     transport = build_transport(settings, {})
     assert isinstance(transport, FileTransport)
     assert transport.directory == tmp_path
+
+
+async def test_send_bytes_writes_the_bytes_named_by_date_and_message_id(tmp_path: Path) -> None:
+    from scheduler.mail.template import MessageTemplate
+
+    raw = MessageTemplate(make_reminder()).render(
+        "bob@example.org", message_id_for("b", DOMAIN), "https://x.example/u?t=1", clock=_clock()
+    )
+    transport = FileTransport(tmp_path)
+    await transport.send_bytes(raw)
+    full = build_message(make_reminder(message_id=message_id_for("b", DOMAIN)), clock=_clock())
+    await transport.send(full)  # the same Message-ID: the same file
+    (path,) = _files(tmp_path)
+    assert path.name.startswith("20230210T090000Z-")
+    assert path.read_bytes() == full.as_bytes()

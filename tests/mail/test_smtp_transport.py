@@ -244,3 +244,32 @@ async def test_closed_transport_refuses(smtp_server: SmtpTestServer) -> None:
     await transport.close()
     with pytest.raises(TransientMailError, match="closed"):
         await transport.send(_message())
+
+
+async def test_send_bytes_sends_the_bytes_to_the_envelope(smtp_server: SmtpTestServer) -> None:
+    from scheduler.mail.template import MessageTemplate
+
+    template = MessageTemplate(make_reminder())
+    raw = template.render(
+        "bob@example.org", message_id_for("b", DOMAIN), "https://x.example/u?t=1", clock=CLOCK
+    )
+    transport = SmtpTransport(smtp_server.settings())
+    await transport.send_bytes(raw)
+    await transport.close()
+    (received,) = smtp_server.handler.messages
+    assert received.sender == "noreply@reminders.example.org"
+    assert received.recipients == ["bob@example.org"]
+    assert received.data.replace(b"\r\n", b"\n") == raw.data.replace(b"\r\n", b"\n")
+    assert received.parsed()["To"] == "bob@example.org"
+
+
+async def test_send_bytes_refused_recipient_is_a_hard_bounce(smtp_server: SmtpTestServer) -> None:
+    from scheduler.mail.transport import raw_message
+
+    smtp_server.handler.reject_recipient("gone@example.org")
+    transport = SmtpTransport(smtp_server.settings())
+    with pytest.raises(PermanentMailError) as caught:
+        await transport.send_bytes(raw_message(_message(recipient="gone@example.org")))
+    await transport.close()
+    assert caught.value.recipient_rejected
+    assert caught.value.code == 550
