@@ -141,20 +141,35 @@ def subject_for(reminder: ReminderMessage) -> str:
 
 def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
     """The finished message; raises `MessageError` on an unusable address or id."""
+    return assemble(
+        reminder, date=format_datetime(as_utc(clock.now())), bodies=render_bodies(reminder)
+    )
+
+
+def assemble(
+    reminder: ReminderMessage,
+    *,
+    date: str,
+    bodies: tuple[str, str | None],
+    body_cte: str | None = None,
+) -> EmailMessage:
+    """The one place that decides structure and headers. `bodies` = `render_bodies(reminder)`;
+    `body_cte` forces the text parts' transfer encoding (the template cache uses base64), else
+    the email package picks 7bit or quoted-printable."""
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = _address(reminder.sender, "sender")
     message["To"] = _address(reminder.recipient, "recipient")
     message["Subject"] = subject_for(reminder)
-    message["Date"] = format_datetime(as_utc(clock.now()))
-    message["Message-ID"] = _message_id(reminder.message_id)
+    message["Date"] = date
+    message["Message-ID"] = message_id_header(reminder.message_id)
     message["Auto-Submitted"] = "auto-generated"
     if reminder.kind is not MessageKind.ALERT:
         message["List-Id"] = _list_id(reminder.list_id)
         _add_unsubscribe(message, reminder)
-    text, html = render_bodies(reminder)
-    message.set_content(text, subtype="plain", charset="utf-8")
+    text, html = bodies
+    message.set_content(text, subtype="plain", charset="utf-8", cte=body_cte)
     if html is not None:
-        message.add_alternative(html, subtype="html", charset="utf-8")
+        message.add_alternative(html, subtype="html", charset="utf-8", cte=body_cte)
     if reminder.event is not None and reminder.kind is not MessageKind.ALERT:
         ics = _event_ics(reminder.event, header_text(reminder.source_title or "Deadline"))
         message.add_attachment(
@@ -224,7 +239,8 @@ def _address(text: str, role: str) -> Address:
         raise MessageError(f"{role} address {text!r}: {exc}") from None
 
 
-def _message_id(text: str) -> str:
+def message_id_header(text: str) -> str:
+    """`text` stripped, if it is of the form <id@domain> on one line; else `MessageError`."""
     value = text.strip()
     body = value.removeprefix("<").removesuffix(">")
     if (

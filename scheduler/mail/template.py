@@ -1,0 +1,244 @@
+"""Build a message once per template, fill it per recipient as bytes.
+
+Reminders of one (deadline, kind, offset, planned time) differ per recipient only in To,
+Message-ID, Date, and the unsubscribe URL (List-Unsubscribe and both bodies; the test kind also
+shows the address in its bodies). `MessageTemplate` builds the message once with
+`message.assemble` (the one source of structure and headers) from placeholder values, with the
+text and HTML parts in base64; in the flattened skeleton each text part's body is a marker line,
+and the decoded part contents (with placeholders) are kept beside it. Filling substitutes the
+header values as bytes and, per text part, the values into the content, base64-encodes it at
+76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for `build_message` plus
+the stdlib flattening.
+
+Header injection: every value is checked before it is substituted (the address is a plain
+ASCII dot-atom address, the URL an http(s) URL without blanks or controls, the Message-ID of
+the form <id@domain>, the Date from `format_datetime`). A value the fast path cannot take as
+is (a non-ASCII address, a display name, an over-long header line) goes through the full
+`build_message`, which refuses what is unusable exactly as before.
+"""
+
+from __future__ import annotations
+
+import binascii
+import dataclasses
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.utils import format_datetime
+from enum import Enum
+
+from markupsafe import escape
+
+from feeds.clock import Clock, FixedClock, as_utc
+from scheduler.mail.bodies import render_bodies
+from scheduler.mail.message import (
+    ReminderMessage,
+    assemble,
+    build_message,
+    message_id_header,
+)
+from scheduler.mail.sanitise import http_url
+from scheduler.mail.transport import RawMessage, raw_message
+
+#: RFC 5322 dot-atom local part and a host name: what the fast path puts in To as is.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_PLAIN_MESSAGE_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>")
+_DATE_LINE = re.compile(rb"(?:^|\r\n)Date: ([^\r\n]*)")
+ADDRESS_MAX = 254
+LINE_MAX = 998
+BASE64_LINE = 76
+
+
+class _Slot(Enum):
+    TO = "to"
+    MESSAGE_ID = "message_id"
+    DATE = "date"
+    URL = "url"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Part:
+    """A text part's decoded content (CRLF line ends) with placeholders; `html` parts get
+    HTML-escaped values, as the autoescaping template would have written them."""
+
+    content: bytes
+    html: bool
+
+
+class MessageTemplate:
+    """One reminder's message, to be filled per recipient (`render`)."""
+
+    def __init__(self, reminder: ReminderMessage) -> None:
+        token = secrets.token_hex(8)
+        self._address = f"feedline-to-{token}@placeholder.invalid"
+        self._message_id = f"<feedline-id-{token}@placeholder.invalid>"
+        self._url = f"https://placeholder.invalid/feedline-unsubscribe-{token}"
+        date_token = f"feedline-date-{token}"
+        self.base = dataclasses.replace(
+            reminder,
+            recipient=self._address,
+            message_id=self._message_id,
+            unsubscribe_url=self._url,
+        )
+        text, html = render_bodies(self.base)
+        message = assemble(
+            self.base,
+            date=format_datetime(datetime(2000, 1, 1, tzinfo=UTC)),
+            bodies=(text, html),
+            body_cte="base64",
+        )
+        sender = message["From"].addresses[0]
+        self.sender = sender.addr_spec if isinstance(sender, Address) else ""
+        self._parts: list[_Part] = []
+        markers: dict[bytes, int] = {}
+        for part in message.walk():
+            if part.get_content_maintype() != "text" or part.get_content_subtype() not in (
+                "plain",
+                "html",
+            ):
+                continue
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            marker = f"feedline-part-{token}-{len(self._parts)}"
+            markers[marker.encode()] = len(self._parts)
+            self._parts.append(_Part(payload, part.get_content_subtype() == "html"))
+            part.set_payload(marker + "\n")
+        data = message.as_bytes()
+        head_end = data.index(b"\r\n\r\n")
+        date = _DATE_LINE.search(data, 0, head_end)
+        assert date is not None
+        data = data[: date.start(1)] + date_token.encode() + data[date.end(1) :]
+        head_end = data.index(b"\r\n\r\n")
+        slots = {
+            self._address.encode(): _Slot.TO,
+            self._message_id.encode(): _Slot.MESSAGE_ID,
+            date_token.encode(): _Slot.DATE,
+            self._url.encode(): _Slot.URL,
+        }
+        pattern = re.compile(b"|".join(re.escape(key) for key in [*slots, *markers]))
+        self._pieces: list[bytes | _Slot | int] = []
+        self._url_line = 0
+        position = 0
+        for found in pattern.finditer(data):
+            self._pieces.append(data[position : found.start()])
+            key = found.group()
+            if key in markers:
+                self._pieces.append(markers[key])
+            else:
+                if found.start() > head_end:
+                    raise AssertionError(f"placeholder {key!r} outside the header block")
+                self._pieces.append(slots[key])
+                if slots[key] is _Slot.URL:
+                    line_start = data.rfind(b"\r\n", 0, found.start()) + 2
+                    line_end = data.index(b"\r\n", found.end())
+                    self._url_line = line_end - line_start - len(key)
+            position = found.end()
+        self._pieces.append(data[position:])
+        counted = [piece for piece in self._pieces if not isinstance(piece, bytes)]
+        expected = {_Slot.TO, _Slot.MESSAGE_ID, _Slot.DATE, *range(len(self._parts))}
+        if self._url_line:
+            expected.add(_Slot.URL)
+        # Each placeholder exactly once where it belongs; otherwise every render falls back.
+        self.usable = (
+            len(counted) == len(expected) and set(counted) == expected and self.sender.isascii()
+        )
+
+    def render(
+        self, recipient: str, message_id: str, unsubscribe_url: str, *, clock: Clock
+    ) -> RawMessage:
+        """The message for one recipient; `MessageError` when it cannot be built."""
+        now = clock.now()
+        if not self.fits(recipient, message_id, unsubscribe_url):
+            full = dataclasses.replace(
+                self.base,
+                recipient=recipient,
+                message_id=message_id,
+                unsubscribe_url=unsubscribe_url,
+            )
+            return raw_message(build_message(full, clock=FixedClock(now)))
+        message_id = message_id.strip()
+        text_values = [
+            (self._url.encode(), unsubscribe_url.encode()),
+            (self._address.encode(), recipient.encode()),
+        ]
+        html_values = [(key, str(escape(value.decode())).encode()) for key, value in text_values]
+        headers = {
+            _Slot.TO: recipient.encode(),
+            _Slot.MESSAGE_ID: message_id.encode(),
+            _Slot.DATE: format_datetime(as_utc(now)).encode(),
+            _Slot.URL: unsubscribe_url.encode(),
+        }
+        chunks: list[bytes] = []
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                chunks.append(piece)
+            elif isinstance(piece, _Slot):
+                chunks.append(headers[piece])
+            else:
+                part = self._parts[piece]
+                content = part.content
+                for key, value in html_values if part.html else text_values:
+                    content = content.replace(key, value)
+                chunks.append(_base64_lines(content))
+        return RawMessage(self.sender, (recipient,), message_id, b"".join(chunks))
+
+    def fits(self, recipient: str, message_id: str, unsubscribe_url: str) -> bool:
+        """Can these values go into the skeleton as they are? (Validated, ASCII, one line.)"""
+        if not self.usable:
+            return False
+        if len(recipient) > ADDRESS_MAX or not _PLAIN_ADDRESS.fullmatch(recipient):
+            return False
+        stripped = message_id.strip()
+        if len(stripped) > LINE_MAX - 20 or not _PLAIN_MESSAGE_ID.fullmatch(stripped):
+            return False
+        message_id_header(stripped)  # the same check as the full path (raises MessageError)
+        if self._url_line:
+            return (
+                http_url(unsubscribe_url) == unsubscribe_url
+                and unsubscribe_url.isascii()
+                and self._url_line + len(unsubscribe_url) <= LINE_MAX
+            )
+        return True
+
+
+def _base64_lines(content: bytes) -> bytes:
+    """Base64 at 76 columns with CRLF between lines, as `email.contentmanager` writes it."""
+    encoded = binascii.b2a_base64(content, newline=False)
+    return b"\r\n".join(
+        encoded[start : start + BASE64_LINE] for start in range(0, len(encoded), BASE64_LINE)
+    )
+
+
+class TemplateCache:
+    """A bounded LRU of `MessageTemplate`s by key: memory stays flat however many
+    reminders a pass sends."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._templates: OrderedDict[Hashable, MessageTemplate] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, build: Callable[[], ReminderMessage]) -> MessageTemplate:
+        template = self._templates.get(key)
+        if template is not None:
+            self._templates.move_to_end(key)
+            self.hits += 1
+            return template
+        self.misses += 1
+        template = self._templates[key] = MessageTemplate(build())
+        if len(self._templates) > self.maxsize:
+            self._templates.popitem(last=False)
+        return template
+
+    def clear(self) -> None:
+        self._templates.clear()
+
+    def __len__(self) -> int:
+        return len(self._templates)
