@@ -1,10 +1,17 @@
-"""From a claimed ledger row to a finished message: load the context, fill the template."""
+"""From a claimed ledger row to a finished message: load the context, fill the template.
+
+Rows of one (deadline, kind, offset, planned time) share a `MessageTemplate` built once;
+each row only fills in its address, Message-ID, Date and unsubscribe link (scheduler/mail/
+template.py).
+"""
 
 from __future__ import annotations
 
+import email.policy
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +24,9 @@ from feeds.render.calendar import CalendarEvent
 from feeds.render.display import closing_line
 from feeds.store.deadlines import StoredDeadline
 from feeds.store.tables import deadlines, items, reminders, subscribers
-from scheduler.mail.message import MessageKind, ReminderMessage, build_message, message_id_for
+from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for
+from scheduler.mail.template import TemplateCache
+from scheduler.mail.transport import RawMessage
 from scheduler.tokens import sign
 
 UNSUBSCRIBE = "unsubscribe"
@@ -41,13 +50,57 @@ class Outgoing:
     row_id: int
     recipient: str
     subscriber_id: int
-    message: EmailMessage | None
+    mail: RawMessage | None
     message_id: str
     stale_reason: str | None = None
 
+    @property
+    def message(self) -> EmailMessage | None:
+        """The headers of `mail`, parsed (for previews such as `remind --dry-run`)."""
+        if self.mail is None:
+            return None
+        head = self.mail.data.partition(b"\r\n\r\n")[0]
+        parsed = BytesHeaderParser(policy=email.policy.default).parsebytes(head)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+#: The columns a message needs besides the subscriber's address; rows that agree on all of
+#: them share one `MessageTemplate`.
+_TEMPLATE_COLUMNS = (
+    deadlines.c.uid,
+    deadlines.c.label,
+    deadlines.c.closes_at,
+    deadlines.c.timezone,
+    deadlines.c.sequence,
+    deadlines.c.source_id,
+    deadlines.c.previous_closes_at,
+    deadlines.c.updated_at.label("deadline_updated"),
+    deadlines.c.local_date,
+    deadlines.c.local_time,
+    deadlines.c.all_day,
+    deadlines.c.evidence,
+    deadlines.c.certain,
+    deadlines.c.item_id,
+    deadlines.c.origin,
+    deadlines.c.moved_at,
+    items.c.title.label("item_title"),
+    items.c.link.label("item_link"),
+    reminders.c.deadline_id,
+    reminders.c.kind,
+    reminders.c.offset_seconds,
+    reminders.c.planned_closes_at,
+)
+_TEMPLATE_KEY = [column.key for column in _TEMPLATE_COLUMNS]
+
 
 class Composer:
-    def __init__(self, settings: Settings, signing_key: bytes, clock: Clock) -> None:
+    """Turns claimed rows into finished messages. Templates are cached per key (bounded
+    LRU); `new_pass` empties the cache, so a pass never reuses another pass's templates."""
+
+    def __init__(
+        self, settings: Settings, signing_key: bytes, clock: Clock, *, templates: int = 256
+    ) -> None:
         self.settings = settings
         self.signing_key = signing_key
         self.clock = clock
@@ -55,35 +108,24 @@ class Composer:
         self.domain = parseaddr(self.sender)[1].rpartition("@")[2] or "feedline.invalid"
         self.list_id = settings.mail.list_id or f"reminders.{self.domain}"
         self.source_titles = {s.id: s.title for s in settings.sources}
+        self.templates = TemplateCache(templates)
+        self._unsubscribe_base = f"{settings.site.base_url}unsubscribe?token="
+
+    def new_pass(self) -> None:
+        self.templates.clear()
 
     def unsubscribe_url(self, email: str) -> str:
         token = sign(self.signing_key, UNSUBSCRIBE, email)
-        return f"{self.settings.site.base_url}unsubscribe?token={quote(token)}"
+        return f"{self._unsubscribe_base}{quote(token)}"
 
     def load(self, conn: Connection, row_ids: list[int]) -> list[Outgoing]:
         query = (
             select(
-                reminders,
-                deadlines.c.uid,
-                deadlines.c.label,
-                deadlines.c.closes_at,
-                deadlines.c.timezone,
+                reminders.c.id,
+                reminders.c.subscriber_id,
                 deadlines.c.active,
-                deadlines.c.sequence,
-                deadlines.c.source_id,
-                deadlines.c.previous_closes_at,
-                deadlines.c.updated_at.label("deadline_updated"),
-                deadlines.c.local_date,
-                deadlines.c.local_time,
-                deadlines.c.all_day,
-                deadlines.c.evidence,
-                deadlines.c.certain,
-                deadlines.c.item_id,
-                deadlines.c.origin,
-                deadlines.c.moved_at,
-                items.c.title.label("item_title"),
-                items.c.link.label("item_link"),
                 subscribers.c.email,
+                *_TEMPLATE_COLUMNS,
             )
             .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
             .join(items, items.c.id == deadlines.c.item_id)
@@ -117,6 +159,17 @@ class Composer:
                 message_id,
                 "the deadline moved; re-planned for the new time",
             )
+        mapping = row._mapping
+        template = self.templates.get(
+            tuple(mapping[name] for name in _TEMPLATE_KEY), lambda: self._reminder(row)
+        )
+        mail = template.render(
+            row.email, message_id, self.unsubscribe_url(row.email), clock=self.clock
+        )
+        return Outgoing(row.id, row.email, row.subscriber_id, mail, message_id)
+
+    def _reminder(self, row: Any) -> ReminderMessage:
+        """The message of `row`'s template (its recipient's values are replaced)."""
         stored = _stored(row)
         event = CalendarEvent(
             uid=row.uid,
@@ -128,13 +181,13 @@ class Composer:
             stamp=row.deadline_updated,
         )
         kind = MessageKind.CHANGED if row.kind == "changed" else MessageKind.REMINDER
-        reminder = ReminderMessage(
+        return ReminderMessage(
             kind=kind,
             recipient=row.email,
             sender=self.sender,
-            message_id=message_id,
+            message_id=message_id_for(row.uid, self.domain),
             list_id=self.list_id,
-            unsubscribe_url=self.unsubscribe_url(row.email),
+            unsubscribe_url=f"{self._unsubscribe_base}template",
             unsubscribe_mailto=self.settings.mail.unsubscribe_mailto,
             label=row.label,
             closes_at=row.closes_at,
@@ -145,13 +198,6 @@ class Composer:
             source_title=self.source_titles.get(row.source_id, row.source_id),
             offset_text=offset_text(timedelta(seconds=row.offset_seconds)),
             event=event,
-        )
-        return Outgoing(
-            row.id,
-            row.email,
-            row.subscriber_id,
-            build_message(reminder, clock=self.clock),
-            message_id,
         )
 
 
@@ -176,7 +222,7 @@ def _stored(row: Any) -> StoredDeadline:
         row.uid,
         row.source_id,
         row.sequence,
-        row.active,
+        True,
         row.origin,
         deadline,
         row.previous_closes_at,

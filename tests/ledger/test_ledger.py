@@ -240,3 +240,47 @@ def test_postgres_claims_skip_rows_locked_by_another_daemon(
             b = claims.claim(second, now, "b", timedelta(minutes=5), 4)
     assert len(a) == 4 and len(b) == 2
     assert not set(a) & set(b)
+
+
+async def test_one_template_per_deadline_each_message_personal(
+    engine: Engine,
+    tmp_path: Path,
+    smtp_server: SmtpTestServer,
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from scheduler.tokens import verify
+    from tests.ledger.helpers import KEY
+
+    setup(engine, tmp_path)
+    people = ["ana@example.org", *(f"p{n}@example.org" for n in range(5))]
+    for email in people[1:]:
+        subscribe(engine, email, datetime(2023, 1, 2, tzinfo=UTC))
+    clock = FixedClock(datetime.fromisoformat("2023-02-11T09:00:00+01:00"))
+    dispatcher = smtp_dispatcher(engine, make_settings(tmp_path), smtp_server, clock)
+    summary = await dispatcher.run_pass()
+    await dispatcher.transport.close()
+    assert summary.sent == len(people)
+    assert dispatcher.composer.templates.misses == 1
+    ids = set()
+    for received in smtp_server.handler.messages:
+        (recipient,) = received.recipients
+        message = received.parsed()
+        assert message["To"] == recipient
+        ids.add(message["Message-ID"])
+        header_url = str(message["List-Unsubscribe"]).split(">")[0].lstrip("<")
+        token = parse_qs(urlsplit(header_url).query)["token"][0]
+        assert verify(KEY, token, "unsubscribe") == recipient
+        for subtype in ("plain", "html"):
+            body = message.get_body((subtype,))
+            assert body is not None
+            assert header_url.replace("&", "&amp;" if subtype == "html" else "&") in (
+                body.get_content()
+            )
+    assert sorted(r.recipients[0] for r in smtp_server.handler.messages) == sorted(people)
+    assert len(ids) == len(people)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(reminders.c.message_id).where(reminders.c.status == "sent")
+        ).scalars()
+        assert set(stored) == ids
