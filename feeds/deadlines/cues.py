@@ -115,13 +115,97 @@ def _lowercase_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.lower())
 
 
-# The prefilter is every cue of every language, so it can never miss what `find` would see.
-_PREFILTER = _lowercase_pattern("|".join(f"(?:{pattern})" for _, _, pattern in [*_EN, *_FR, *_DE]))
+# The prefilter: for every cue of every language, a fragment that any match of the cue must
+# contain, written for case-folded text and starting at the beginning of a word (one literal
+# letter first). `tests/deadlines/test_prefilter.py` checks it never misses what `find` sees.
+_IS = r"(?:period|window|phase)(?!\w)"
+_DUE_OR_WELCOME = r"\s+(?:(?:are|is)\s+)?(?:due|welcome)(?!\w)"
+_FR_UNTIL = r"\s+(?:jusqu['’]au|au)(?!\w)"
+_PREFILTER_FRAGMENTS: list[str] = [
+    # en: EXTEND
+    r"extended(?!\w)", r"prolonged(?!\w)", r"postponed(?!\w)", r"pushed\s+back(?!\w)",
+    r"moved(?!\w)",  # "new/revised closing date|deadline": see "closing" and "deadline"
+    # en: PERIOD ("public comment period" contains "comment period")
+    rf"feedback\s+{_IS}", rf"consultation\s+{_IS}", rf"comment(?:ing)?\s+{_IS}",
+    r"submission\s+(?:period|window|phase|date)(?!\w)",
+    r"response\s+(?:period|window|phase|date)(?!\w)",
+    rf"review\s+{_IS}", rf"engagement\s+{_IS}", rf"application\s+{_IS}",
+    r"runs?\s+(?:from|between)(?!\w)", r"ran\s+(?:from|between)(?!\w)",
+    r"running\s+(?:from|between)(?!\w)", r"open(?:ed)?\s+(?:from|between)(?!\w)",
+    r"live\s+(?:from|between)(?!\w)", r"held\s+(?:from|between)(?!\w)",
+    # en: TRAILING, NOUN ("closing/close/end date": see CLOSE)
+    r"at\s+the\s+latest(?!\w)", r"final\s+date(?!\w)", r"last\s+date(?!\w)",
+    r"due\s+date(?!\w)", r"deadlines?(?!\w)",
+    # en: CLOSE ("on or before": see "before")
+    r"clos(?:es|ed|ing|e)(?!\w)", r"end(?:s|ed|ing)?(?!\w)", r"finish(?:es|ed)?(?!\w)",
+    r"expire[sd]?(?!\w)", r"not?\s+later\s+than(?!\w)",
+    r"are\s+due(?!\w)", r"is\s+due(?!\w)", r"were\s+due(?!\w)", r"was\s+due(?!\w)",
+    r"be\s+due(?!\w)",
+    *(
+        rf"{noun}{_DUE_OR_WELCOME}"
+        for noun in (
+            "responses", "comments", "submissions", "applications", "entries", "nominations",
+            "proposals", "feedback", "views",
+        )
+    ),
+    r"until(?!\w)", r"till(?!\w)", r"up\s+to\s+and\s+including(?!\w)",
+    r"through\s+to(?!\w)", r"by(?!\w)", r"before(?!\w)",
+    # fr
+    rf"prolong[ée]e?s?{_FR_UNTIL}", rf"report[ée]e?s?{_FR_UNTIL}", rf"étendue?s?{_FR_UNTIL}",
+    r"période\s+de\s+(?:consultation|commentaires|contribution)(?!\w)",
+    r"ouverte?s?\s+du(?!\w)", r"se\s+déroule(?:ra)?\s+du(?!\w)", r"a\s+lieu\s+du(?!\w)",
+    r"aura\s+lieu\s+du(?!\w)", r"court\s+du(?!\w)", r"au\s+plus\s+tard(?!\w)",
+    r"date\s+(?:limite|de\s+clôture|butoir)(?!\w)", r"délai(?!\w)", r"échéance(?!\w)",
+    r"clôtur", r"prend\s+fin(?!\w)", r"termine", r"achève", r"ferme", r"jusqu['’](?:au|à)",
+    r"avant\s+le(?!\w)",
+    # de ("…frist" anywhere in a word: see has_cue_word)
+    r"verlängert\s+(?:bis|auf\s+den)(?!\w)",
+    r"konsultations(?:zeitraum|phase)(?!\w)", r"beteiligungs(?:zeitraum|phase)(?!\w)",
+    r"einreichungs(?:zeitraum|phase)(?!\w)", r"kommentierungs(?:zeitraum|phase)(?!\w)",
+    r"einsendeschluss(?!\w)", r"stichtag(?!\w)", r"bewerbungsschluss(?!\w)",
+    r"anmeldeschluss(?!\w)", r"ende\s+der\s+konsultation(?!\w)", r"endete?(?!\w)",
+    r"schliesst(?!\w)", r"läuft\s+(?:aus|vom)(?!\w)", r"lief\s+vom(?!\w)",
+    r"dauert\s+vom(?!\w)", r"spätestens(?!\w)", r"bis(?!\w)",
+]  # fmt: skip
+
+
+def _word_start_pattern(fragments: list[str]) -> re.Pattern[str]:
+    """One search for all fragments, each only where a word starts.
+
+    The pattern opens with a plain character class (a byte map, so the regex engine skips the
+    letters between words cheaply) and then branches on the fragment's first letter. A
+    non-ASCII letter also counts as "not a letter" here: an extra try, never a miss.
+    """
+    by_first: dict[str, list[str]] = {}
+    for fragment in fragments:
+        first = fragment[0]
+        if not first.isalpha() or first != first.casefold() or fragment[1:2] in "?*+{":
+            raise ValueError(f"prefilter fragment must start with a literal letter: {fragment}")
+        by_first.setdefault(first, []).append(fragment[1:])
+    branches = "|".join(
+        re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in by_first.items()
+    )
+    return re.compile(rf"[^a-z0-9_](?:{branches})")
+
+
+_PREFILTER = _word_start_pattern(_PREFILTER_FRAGMENTS)
+
+
+def prefilter_text(text: str) -> str:
+    """`text` as the prefilter reads it: case-folded like re.IGNORECASE folds (İ, ı are i)."""
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = folded.replace("i\u0307", "i").replace("ı", "i")
+    return folded
 
 
 def has_cue_word(text: str) -> bool:
-    """The quick test: could `text` hold a deadline cue at all? (microseconds per paragraph)"""
-    return _PREFILTER.search(text.lower()) is not None
+    """The quick test: could `text` hold a deadline cue at all? (microseconds per paragraph)
+
+    Never false where `CueSet.find` of any language finds a cue; one regex search.
+    """
+    folded = prefilter_text(text)
+    return "frist" in folded or _PREFILTER.search(" " + folded) is not None
 
 
 # Words that make a sentence about something one responds to (a consultation, a call, ...).

@@ -42,6 +42,7 @@ _DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
 _TIME_OR_PUNCTUATION = re.compile(
     r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
 )
+_CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
 _RANGE_WORD = re.compile(r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis)\s", re.IGNORECASE)
 
 
@@ -65,8 +66,10 @@ def find_deadlines(
     `reference` resolves year-less dates (the first such date on or after it); when it is weak
     (`reference_is_strong=False`) those deadlines come back with `certain=False`.
     """
-    ZoneInfo(timezone)  # unknown zones fail here, before any work
-    if not text or not has_cue_word(text):
+    if timezone not in _CHECKED_ZONES:
+        ZoneInfo(timezone)  # unknown zones fail here, before any work
+        _CHECKED_ZONES.add(timezone)
+    if not text or not has_cue_word(text):  # most paragraphs stop here (one regex search)
         return []
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
@@ -77,6 +80,8 @@ def find_deadlines(
     found: list[_Found] = []
     seen: dict[tuple[int, int], int] = {}
     for index, sentence in enumerate(sentences):
+        if not has_cue_word(sentence.text):
+            continue  # the quick test spares most sentences the full cue patterns
         sentence_cues = cues.find(sentence.text)
         dates = grammar.find(sentence.text) if sentence_cues else []
         if not dates:

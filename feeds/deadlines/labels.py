@@ -312,11 +312,21 @@ def _label(sentences: Sequence[Sentence], index: int, cue_start: int, *, fallbac
     candidates = [  # not a head inside another's topic ("consultation on the review of ...")
         p for p in strong_before if not any(q.start < p.start < q.end for q in strong_before)
     ] or before
-    anywhere = _phrases(text)
-    descriptive_anywhere = [p for p in anywhere if p.strong and p.descriptive]
+    found_anywhere: list[list[_Phrase]] = []
+
+    def phrases_anywhere() -> list[_Phrase]:  # the whole sentence, read only when needed
+        if not found_anywhere:
+            found_anywhere.append(_phrases(text))
+        return found_anywhere[0]
+
+    def descriptive_anywhere() -> list[_Phrase]:
+        return [p for p in phrases_anywhere() if p.strong and p.descriptive]
+
     if not candidates:
-        if descriptive_anywhere:
-            return descriptive_anywhere[0].label
+        anywhere = phrases_anywhere()
+        descriptive = descriptive_anywhere()
+        if descriptive:
+            return descriptive[0].label
         strong = [p for p in anywhere if p.strong]
         if strong:
             return strong[0].label
@@ -334,8 +344,9 @@ def _label(sentences: Sequence[Sentence], index: int, cue_start: int, *, fallbac
         if introduced is not None:
             return introduced
     if not chosen.strong:
-        if descriptive_anywhere:
-            return descriptive_anywhere[0].label
+        descriptive = descriptive_anywhere()
+        if descriptive:
+            return descriptive[0].label
         earlier = _look_back(sentences, index, head=None)
         return earlier if earlier is not None else chosen.label
     earlier = _look_back(sentences, index, head=_head_word(chosen.label))
@@ -345,7 +356,7 @@ def _label(sentences: Sequence[Sentence], index: int, cue_start: int, *, fallbac
         return earlier
     if chosen.descriptive:
         return chosen.label
-    after = [p for p in descriptive_anywhere if p.start > cue_start]
+    after = [p for p in descriptive_anywhere() if p.start > cue_start]
     return after[0].label if after else chosen.label
 
 
