@@ -178,6 +178,7 @@ class Refresher:
                             published=None,
                             texts=texts,
                             first_seen=stored.first_seen.astimezone(zone).date(),
+                            language=source.language,
                         )
                     reference = page_reference
                 try:
