@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.policy
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -53,6 +53,7 @@ class Outgoing:
     mail: RawMessage | None
     message_id: str
     stale_reason: str | None = None
+    closes_at: datetime | None = None  # as planned: never sent at or after it
 
     @property
     def message(self) -> EmailMessage | None:
@@ -166,7 +167,9 @@ class Composer:
         mail = template.render(
             row.email, message_id, self.unsubscribe_url(row.email), clock=self.clock
         )
-        return Outgoing(row.id, row.email, row.subscriber_id, mail, message_id)
+        return Outgoing(
+            row.id, row.email, row.subscriber_id, mail, message_id, closes_at=row.planned_closes_at
+        )
 
     def _reminder(self, row: Any) -> ReminderMessage:
         """The message of `row`'s template (its recipient's values are replaced)."""

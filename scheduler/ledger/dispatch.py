@@ -28,6 +28,12 @@ from scheduler.mail.transport import MailTransport, PermanentMailError, Transien
 
 log = logging.getLogger(__name__)
 
+#: `claims.settle` reads every due row; a pass settles at its start and then at most this
+#: often (a 10,000-row pass settled per batch of 200 spent a fifth of its time there). Rows
+#: whose deadline passes in between are still never sent: `_deliver` checks each one.
+SETTLE_EVERY = timedelta(seconds=5)
+PASSED = "the deadline passed before it could be sent"
+
 
 @dataclass(slots=True)
 class PassSummary:
@@ -100,10 +106,13 @@ class ReminderDispatcher:
         return summary
 
     async def _pass(self, conn: Connection, summary: PassSummary) -> None:
+        settled_at: datetime | None = None
         while not self.stopping.is_set():
             now = self.clock.now()
             with conn.begin():
-                summary.expired += claims.settle(conn, now)
+                if settled_at is None or now - settled_at >= SETTLE_EVERY:
+                    summary.expired += claims.settle(conn, now)
+                    settled_at = now
                 row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
             if not row_ids:
                 break
@@ -146,6 +155,13 @@ class ReminderDispatcher:
             return
         if self.stopping.is_set():
             return  # released on shutdown, untouched
+        if item.closes_at is not None and item.closes_at <= self.clock.now():
+            with self._transaction() as conn:
+                claims.mark_final(
+                    conn, item.row_id, self.owner, claims.EXPIRED, PASSED, self.clock.now()
+                )
+            summary.expired += 1
+            return
         try:
             await self.transport.send_bytes(item.mail)
         except TransientMailError as error:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from feeds.clock import FixedClock
@@ -284,3 +286,27 @@ async def test_one_template_per_deadline_each_message_personal(
             select(reminders.c.message_id).where(reminders.c.status == "sent")
         ).scalars()
         assert set(stored) == ids
+
+
+async def test_a_deadline_passing_during_the_pass_is_expired_not_sent(
+    engine: Engine,
+    tmp_path: Path,
+    smtp_server: SmtpTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setup(engine, tmp_path)
+    clock = FixedClock(CLOSES - timedelta(hours=12))
+    dispatcher = smtp_dispatcher(engine, make_settings(tmp_path), smtp_server, clock)
+    load = dispatcher.composer.load
+
+    def load_then_the_deadline_passes(conn: Any, row_ids: list[int]) -> Any:
+        outgoing = load(conn, row_ids)
+        clock.move_to(CLOSES + timedelta(seconds=1))
+        return outgoing
+
+    monkeypatch.setattr(dispatcher.composer, "load", load_then_the_deadline_passes)
+    summary = await dispatcher.run_pass()
+    await dispatcher.transport.close()
+    assert (summary.sent, summary.expired) == (0, 2)
+    assert smtp_server.handler.messages == []
+    assert statuses(engine) == [(7 * DAY, "reminder", "expired"), (DAY, "reminder", "expired")]
