@@ -203,7 +203,13 @@ class Refresher:
                     source_zone=source.timezone,
                 )
                 outcome.deadline_changes += save_deadlines(
-                    conn, stored.item_id, source.id, with_origin, now, uid_domain
+                    conn,
+                    stored.item_id,
+                    source.id,
+                    with_origin,
+                    now,
+                    uid_domain,
+                    new_item=stored.status == "new",
                 )
             if outcome.deadline_changes and self.on_deadlines is not None:
                 self.on_deadlines(conn, outcome.deadline_changes)

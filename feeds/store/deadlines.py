@@ -98,14 +98,25 @@ def save_deadlines(
     found: Sequence[tuple[Deadline, str]],
     now: datetime,
     uid_domain: str,
+    *,
+    new_item: bool = False,
 ) -> list[DeadlineChange]:
-    """Store the item's deadlines (each with its origin: "extracted" or "override")."""
-    stored = [
-        _row_to_stored(row)
-        for row in conn.execute(
-            select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
-        )
-    ]
+    """Store the item's deadlines (each with its origin: "extracted" or "override").
+
+    `new_item=True` says the item was just inserted, so it has no stored deadlines to look up.
+    """
+    if new_item and not found:
+        return []
+    stored = (
+        []
+        if new_item
+        else [
+            _row_to_stored(row)
+            for row in conn.execute(
+                select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
+            )
+        ]
+    )
     active = [s for s in stored if s.active]
     by_label = {normalise_title(s.deadline.label): s for s in stored}
     pairs: list[tuple[Deadline, str, StoredDeadline | None]] = []
