@@ -78,6 +78,8 @@ class ReminderDispatcher:
         self.clock = clock
         self.owner = owner or default_owner()
         self.batch_size = batch_size
+        #: Sends in flight: as many as the transport has connections (more only queue up).
+        self.senders = max(1, settings.mail.smtp.max_connections)
         self.composer = Composer(settings, signing_key, clock)
         reminders = settings.reminders
         self.offsets = [parse_duration(o) for o in reminders.offsets]
@@ -118,9 +120,15 @@ class ReminderDispatcher:
                 break
             with conn.begin():
                 outgoing = self.composer.load(conn, row_ids)
-            await asyncio.gather(*(self._deliver(item, summary) for item in outgoing))
+            queue = iter(outgoing)
+            await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
         with conn.begin():
             summary.next_due = claims.next_due(conn)
+
+    async def _worker(self, queue: Iterator[Outgoing], summary: PassSummary) -> None:
+        """One of `senders` loops sharing a batch: send one, record it, take the next."""
+        for item in queue:
+            await self._deliver(item, summary)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
