@@ -20,6 +20,7 @@ from feeds.store.tables import deadlines, reminders
 from scheduler.ledger.subscribers import Subscriber, active_subscribers
 
 REMINDER = "reminder"
+INSERT_CHUNK = 1000
 CHANGED = "changed"
 
 
@@ -101,13 +102,17 @@ def plan(
                 r.planned_closes_at
             )
     _supersede_moved(conn, now, open_deadlines)
+    created = 0
     rows: list[dict[str, Any]] = []
     for deadline in open_deadlines:
         for person in people:
             if not person.follows(deadline.source_id):
                 continue
             rows += _rows_for(deadline, person, default_offsets, now, keys, reminded_before)
-    return insert_ignoring_duplicates(conn, rows)
+            if len(rows) >= INSERT_CHUNK:  # memory stays flat however many reminders
+                created += insert_ignoring_duplicates(conn, rows)
+                rows = []
+    return created + insert_ignoring_duplicates(conn, rows)
 
 
 def _rows_for(
