@@ -12,6 +12,8 @@ parse tree per header).
 Scenarios (add one by writing an `async def` taking `Run` and registering it in SCENARIOS):
   (a) limit            aiosmtplib.sendmail() of pre-serialised bytes over `connections`
                        reused connections: no feedline code and no MIME flattening.
+  (a') limit-messages  aiosmtplib.send_message() of the same pre-built EmailMessage objects
+                       over reused connections (the issue's wording of the limit).
   (b) naive            aiosmtplib.send() of the same bytes: a new connection (connect, EHLO,
                        MAIL, RCPT, DATA, QUIT) per message, `connections` at a time.
   (c) transport        feedline's SmtpTransport.send(EmailMessage), pre-built: includes the
@@ -178,6 +180,28 @@ async def run_limit(run: Run) -> int:
             while not queue.empty():
                 sender, recipient, data = queue.get_nowait()
                 await client.sendmail(sender, [recipient], data)
+                sent += 1
+        return sent
+
+    return await _timed(lambda: _sum(worker() for _ in range(run.connections)))
+
+
+async def run_limit_messages(run: Run) -> int:
+    """(a') aiosmtplib only: send_message() of pre-built EmailMessages, reused connections.
+
+    The issue's wording of the limit ("aiosmtplib sending the same pre-built messages"):
+    aiosmtplib flattens each message itself, as any sender of EmailMessage objects must.
+    """
+    queue: asyncio.Queue[EmailMessage] = asyncio.Queue()
+    for message in build_pool(run.count):
+        queue.put_nowait(message)
+
+    async def worker() -> int:
+        sent = 0
+        client = aiosmtplib.SMTP(hostname=HOST, port=run.port, **run.client_tls())
+        async with client:
+            while not queue.empty():
+                await client.send_message(queue.get_nowait())
                 sent += 1
         return sent
 
@@ -356,6 +380,7 @@ async def run_ledger_pass(run: Run) -> int:
 
 SCENARIOS: dict[str, tuple[str, Callable[[Run], Coroutine[Any, Any, int]]]] = {
     "limit": ("(a) aiosmtplib, reused connections", run_limit),
+    "limit-messages": ("(a') aiosmtplib, pre-built messages", run_limit_messages),
     "naive": ("(b) new connection per message", run_naive),
     "transport": ("(c) SmtpTransport, pre-built", run_transport),
     "transport+build": ("(c') SmtpTransport, build+send", run_transport_build),
