@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from email.utils import parseaddr
 
 from sqlalchemy import Engine
 
@@ -13,7 +12,13 @@ from config.schema import Settings
 from feeds.clock import Clock
 from feeds.refresh import SourceOutcome
 from feeds.store.sources import health, set_alert_open
-from scheduler.mail.message import MessageKind, ReminderMessage, build_message, message_id_for
+from scheduler.mail.message import (
+    MessageKind,
+    ReminderMessage,
+    build_message,
+    message_id_for,
+    sender_domain,
+)
 from scheduler.mail.transport import MailError, MailTransport
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,7 @@ async def _send(
     if not operator:
         log.warning("%s (no [alerts] operator configured, so no email)", subject)
         return True
-    domain = parseaddr(settings.mail.from_)[1].rpartition("@")[2] or "feedline.invalid"
+    domain = sender_domain(settings.mail.from_)
     message = build_message(
         ReminderMessage(
             kind=MessageKind.ALERT,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from email.utils import parseaddr
 
 from config.schema import Settings
 from feeds.clock import SystemClock
 from scheduler.ledger.compose import Composer
 from scheduler.ledger.subscribers import normalise_email
 from scheduler.mail.factory import build_transport
-from scheduler.mail.message import MessageKind, ReminderMessage, build_message, message_id_for
+from scheduler.mail.message import (
+    MessageKind,
+    ReminderMessage,
+    build_message,
+    message_id_for,
+    sender_domain,
+)
 from scheduler.reminders_app import signing_key
 
 
@@ -19,7 +24,7 @@ async def send_test_message(settings: Settings, email: str) -> str:
     recipient = normalise_email(email)
     clock = SystemClock()
     composer = Composer(settings, signing_key(settings), clock)
-    domain = parseaddr(settings.mail.from_)[1].rpartition("@")[2] or "feedline.invalid"
+    domain = sender_domain(settings.mail.from_)
     message = build_message(
         ReminderMessage(
             kind=MessageKind.TEST,

@@ -50,7 +50,15 @@ def deadline_uid(item_id: str, label: str, domain: str) -> str:
     return f"{digest[:24]}@{domain}"
 
 
-def _row_to_stored(row: Any) -> StoredDeadline:
+def stored_from_row(
+    row: Any,
+    *,
+    id: int | None = None,
+    updated_at: datetime | None = None,
+    active: bool | None = None,
+) -> StoredDeadline:
+    """A `StoredDeadline` from a row with the deadlines columns; a query that joins other
+    tables (and so has another `id` or `updated_at`) passes those three explicitly."""
     local_time = time.fromisoformat(row.local_time) if row.local_time else None
     deadline = Deadline(
         closes_at=row.closes_at,
@@ -64,16 +72,16 @@ def _row_to_stored(row: Any) -> StoredDeadline:
         item_id=row.item_id,
     )
     return StoredDeadline(
-        id=row.id,
+        id=row.id if id is None else id,
         uid=row.uid,
         source_id=row.source_id,
         sequence=row.sequence,
-        active=row.active,
+        active=row.active if active is None else active,
         origin=row.origin,
         deadline=deadline,
         previous_closes_at=row.previous_closes_at,
         moved_at=row.moved_at,
-        updated_at=row.updated_at,
+        updated_at=row.updated_at if updated_at is None else updated_at,
     )
 
 
@@ -111,7 +119,7 @@ def save_deadlines(
         []
         if new_item
         else [
-            _row_to_stored(row)
+            stored_from_row(row)
             for row in conn.execute(
                 select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
             )
@@ -198,7 +206,7 @@ def active_deadlines(
     if since is not None:
         query = query.where(deadlines.c.closes_at >= since)
     query = query.order_by(deadlines.c.closes_at, deadlines.c.id)
-    return [_row_to_stored(row) for row in conn.execute(query)]
+    return [stored_from_row(row) for row in conn.execute(query)]
 
 
 def deadline_rows_with_items(
@@ -213,4 +221,4 @@ def deadline_rows_with_items(
     )
     if since is not None:
         query = query.where(deadlines.c.closes_at >= since)
-    return [(_row_to_stored(row), row.item_title, row.item_link) for row in conn.execute(query)]
+    return [(stored_from_row(row), row.item_title, row.item_link) for row in conn.execute(query)]

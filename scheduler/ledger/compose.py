@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
@@ -22,9 +21,9 @@ from config.schema import Settings
 from feeds.clock import Clock
 from feeds.render.calendar import CalendarEvent
 from feeds.render.display import closing_line
-from feeds.store.deadlines import StoredDeadline
+from feeds.store.deadlines import stored_from_row
 from feeds.store.tables import deadlines, items, reminders, subscribers
-from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for
+from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for, sender_domain
 from scheduler.mail.template import TemplateCache
 from scheduler.mail.transport import RawMessage
 from scheduler.tokens import sign
@@ -106,7 +105,7 @@ class Composer:
         self.signing_key = signing_key
         self.clock = clock
         self.sender = settings.mail.from_
-        self.domain = parseaddr(self.sender)[1].rpartition("@")[2] or "feedline.invalid"
+        self.domain = sender_domain(self.sender)
         self.list_id = settings.mail.list_id or f"reminders.{self.domain}"
         self.source_titles = {s.id: s.title for s in settings.sources}
         self.templates = TemplateCache(templates)
@@ -173,7 +172,9 @@ class Composer:
 
     def _reminder(self, row: Any) -> ReminderMessage:
         """The message of `row`'s template (its recipient's values are replaced)."""
-        stored = _stored(row)
+        stored = stored_from_row(
+            row, id=row.deadline_id, updated_at=row.deadline_updated, active=True
+        )
         event = CalendarEvent(
             uid=row.uid,
             sequence=row.sequence,
@@ -202,33 +203,3 @@ class Composer:
             offset_text=offset_text(timedelta(seconds=row.offset_seconds)),
             event=event,
         )
-
-
-def _stored(row: Any) -> StoredDeadline:
-    from datetime import time
-
-    from feeds.model import Deadline
-
-    deadline = Deadline(
-        closes_at=row.closes_at,
-        local_date=row.local_date,
-        local_time=time.fromisoformat(row.local_time) if row.local_time else None,
-        timezone=row.timezone,
-        label=row.label,
-        evidence=row.evidence,
-        certain=row.certain,
-        all_day=row.all_day,
-        item_id=row.item_id,
-    )
-    return StoredDeadline(
-        row.deadline_id,
-        row.uid,
-        row.source_id,
-        row.sequence,
-        True,
-        row.origin,
-        deadline,
-        row.previous_closes_at,
-        row.moved_at,
-        row.deadline_updated,
-    )

@@ -21,7 +21,7 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, getaddresses
+from email.utils import format_datetime, getaddresses, parseaddr
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfoNotFoundError
@@ -119,6 +119,11 @@ class ReminderMessage:
             raise MessageError(f"a {self.kind} message needs closes_at and a label or title")
         if self.kind is MessageKind.CHANGED and self.previous_closes_at is None:
             raise MessageError("a changed notice needs previous_closes_at")
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of a From address ("Reminders <r@example.org>" -> "example.org")."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "feedline.invalid"
 
 
 def message_id_for(key: str, domain: str) -> str:
