@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -94,3 +95,43 @@ contact = "ops@example.org"
     assert by_source == {"newsroom", "harbour", "posts"}
     assert {row["date"] for row in listing} == {"2026-03-11"}
     assert (public / "deadlines.ics").read_text().count("BEGIN:VEVENT") == len(listing)
+
+
+def ecl_page(*titles: str) -> str:
+    articles = "".join(
+        f'<article class="ecl-content-item"><div class="ecl-content-block__title">'
+        f'<a href="/news/{title.lower().replace(" ", "-")}_en">{title}</a></div>'
+        f'<div class="ecl-content-block__description"><p>About {title.lower()}.</p></div>'
+        "</article>"
+        for title in titles
+    )
+    return f"<!doctype html><html><body><main>{articles}</main></body></html>"
+
+
+def test_an_item_the_page_stops_listing_stays_in_the_feed(tmp_path: Path, web_root: str) -> None:
+    root = tmp_path / "www"
+    (root / "news.html").write_text(ecl_page("Older story", "Oldest story"))
+    config = write_config(
+        tmp_path,
+        site_block()
+        + f"""
+[[sources]]
+id = "newsroom"
+kind = "html"
+url = "{web_root}news.html"
+title = "Newsroom"
+[sources.select]
+item = "article.ecl-content-item"
+title = ".ecl-content-block__title a"
+link = ".ecl-content-block__title a@href"
+summary = ".ecl-content-block__description"
+""",
+    )
+    assert run_cli("build", config=config, now="2026-02-01T09:00:00+00:00").exit_code == 0
+    (root / "news.html").write_text(ecl_page("Newest story"))
+    later = (root / "news.html").stat().st_mtime + 60  # http.server compares whole seconds
+    os.utime(root / "news.html", (later, later))
+    result = run_cli("build", config=config, now="2026-02-02T09:00:00+00:00")
+    assert "newsroom: 1 items (1 new, 0 updated)" in result.stdout
+    parsed = check_rss((tmp_path / "public" / "newsroom.rss").read_bytes(), BASE + "newsroom.rss")
+    assert [e.title for e in parsed.entries] == ["Newest story", "Older story", "Oldest story"]
