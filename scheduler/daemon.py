@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from datetime import UTC, datetime, timedelta
 
@@ -124,8 +125,9 @@ class Daemon:
     def _on_signal(self, signum: int) -> None:
         self._signals += 1
         if self._signals > 1:
-            log.warning("second signal: exiting at once")
-            raise SystemExit(128 + signum)
+            log.warning("second signal: exiting at once (claimed reminders return after the lease)")
+            logging.shutdown()
+            os._exit(128 + signum)
         log.info("signal %s: finishing the message in flight and stopping", signum)
         self.dispatcher.stopping.set()
         self.stopped.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -217,3 +218,12 @@ def test_serve_alone_serves_the_built_folder(tmp_path: Path, smtp_server: SmtpTe
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path, smtp_server: SmtpTestServer) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port())
+    with DaemonProcess(config) as daemon:
+        daemon.wait_message("published")
+        daemon.process.send_signal(signal.SIGTERM)
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=5) in (0, 128 + signal.SIGTERM)
