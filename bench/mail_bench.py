@@ -61,7 +61,8 @@ import aiosmtplib  # noqa: E402
 
 from config.schema import SmtpMailSettings  # noqa: E402
 from feeds.clock import FixedClock  # noqa: E402
-from feeds.render.calendar import CalendarEvent, deadline_uid  # noqa: E402
+from feeds.render.calendar import CalendarEvent  # noqa: E402
+from feeds.store.deadlines import deadline_uid  # noqa: E402
 from scheduler.mail.message import (  # noqa: E402
     MessageKind,
     ReminderMessage,

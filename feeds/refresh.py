@@ -19,6 +19,8 @@ from sqlalchemy import Connection, Engine
 
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
+from feeds.deadlines import choose_reference, find_deadlines
+from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
@@ -146,9 +148,6 @@ class Refresher:
     def _store(
         self, source: SourceSettings, read: SourceRead, key: str, same_settings: bool
     ) -> SourceOutcome:
-        from feeds.deadlines import choose_reference, find_deadlines
-        from feeds.deadlines.cues import has_cue_word
-
         now = self.clock.now()
         zone = ZoneInfo(source.timezone)
         outcome = SourceOutcome(

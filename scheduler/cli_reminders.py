@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from config.durations import parse_duration
+from config.loading import LoadedSettings
 from feeds.clock import Clock
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
 from scheduler.database import open_database
 from scheduler.ledger import claims
-from scheduler.ledger.dispatch import PassSummary
+from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import (
     SubscriberError,
@@ -28,7 +29,12 @@ from scheduler.wiring import build_app
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Show what would be sent; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be sent and expired; the ledger and the outbox stay as they are "
+    "(a store no source was ever read into is refreshed first, and says so).",
+)
 @click.option("--now", type=NOW, default=None, help="Pretend it is this instant (ISO 8601).")
 @click.option("--verbose", "-v", is_flag=True, help="Log each message.")
 @click.pass_context
@@ -38,22 +44,14 @@ def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: boo
     setup_logging(1 if verbose else 0)
     loaded = load(ctx)
     clock = clock_for(now)
-    summary = asyncio.run(_remind(loaded.settings, loaded, clock, dry_run))
+    summary = asyncio.run(_remind(loaded, clock, dry_run))
     if summary is not None:
         click.echo(summary.line())
         if summary.failed:
             ctx.exit(1)
 
 
-async def _remind(
-    settings: object,
-    loaded: object,
-    clock: Clock,
-    dry_run: bool,
-) -> PassSummary | None:
-    from config.loading import LoadedSettings
-
-    assert isinstance(loaded, LoadedSettings)
+async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSummary | None:
     async with build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)) as app:
         if never_refreshed(app.settings, app.engine):
             click.echo("no source read yet: refreshing sources first", err=True)
@@ -68,10 +66,7 @@ async def _remind(
             await dispatcher.transport.close()
 
 
-def _dry_run(dispatcher: object, clock: Clock) -> None:
-    from scheduler.ledger.dispatch import ReminderDispatcher
-
-    assert isinstance(dispatcher, ReminderDispatcher)
+def _dry_run(dispatcher: ReminderDispatcher, clock: Clock) -> None:
     now = clock.now()
     with dispatcher.engine.connect() as conn:
         transaction = conn.begin()

@@ -7,7 +7,6 @@ ETag and calendar clients do not see spurious updates.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,16 +40,6 @@ class CalendarEvent:
             raise ValueError(f"CalendarEvent.sequence must be >= 0, not {self.sequence}")
         if not self.uid or _CONTROL.search(self.uid) or any(c.isspace() for c in self.uid):
             raise ValueError(f"CalendarEvent.uid {self.uid!r} is empty or has blanks")
-
-
-def deadline_uid(item_id: str, label: str, domain: str) -> str:
-    """A stable UID for one deadline of one item: `<sha256 prefix>@<domain>`.
-
-    The label is normalised (case, runs of blanks) so that cosmetic edits keep the UID.
-    """
-    normalised = _SPACES.sub(" ", label).strip().casefold()
-    digest = hashlib.sha256(f"{item_id}\x00{normalised}".encode()).hexdigest()[:32]
-    return f"{digest}@{domain}"
 
 
 def render_calendar(

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from config.durations import parse_duration
 from config.schema import Settings
 from feeds.clock import Clock
+from feeds.store.tables import reminders
 from scheduler.ledger import claims
 from scheduler.ledger.compose import Composer, Outgoing
 from scheduler.ledger.planning import plan
@@ -192,10 +193,6 @@ class ReminderDispatcher:
     def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
         now = self.clock.now()
         with self._transaction() as conn:
-            from sqlalchemy import select
-
-            from feeds.store.tables import reminders
-
             attempts = conn.execute(
                 select(reminders.c.attempts).where(reminders.c.id == item.row_id)
             ).scalar_one()

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import feedparser
@@ -73,8 +73,7 @@ port = {http_port}
     return config
 
 
-def wait_until(condition: object, timeout: float = 20.0) -> None:
-    assert callable(condition)
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -96,9 +95,8 @@ def test_daemon_serves_refreshes_and_stops_on_sigterm(
             assert full.headers["content-type"] == "application/rss+xml; charset=utf-8"
             parsed = feedparser.parse(full.content)
             assert parsed.bozo == 0
-            assert parsed.feed.links[0].href == base + "all.rss" or any(
-                link.href == base + "all.rss" for link in parsed.feed.links
-            )
+            self_links = [link.href for link in parsed.feed.links if link.rel == "self"]
+            assert self_links == [base + "all.rss"]
             assert len(parsed.entries) == 2
             again = client.get("/all.rss", headers={"If-None-Match": full.headers["etag"]})
             assert again.status_code == 304

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from feeds.render.calendar import CalendarEvent, deadline_uid
+from feeds.render.calendar import CalendarEvent
+from feeds.store.deadlines import deadline_uid
 from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for
 
 DOMAIN = "reminders.example.org"

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from feeds.render.calendar import deadline_uid, render_calendar
+from feeds.render.calendar import render_calendar
+from feeds.store.deadlines import deadline_uid
 from tests.mail.conftest import CLOSES_AT, make_event
 
 
