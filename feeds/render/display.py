@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import nh3
 
 from feeds.model import Deadline, Item
+from feeds.text import strip_control
 
 ALLOWED_TAGS = {
     "p",
@@ -75,9 +76,13 @@ def paragraphs_html(text: str) -> str:
 
 
 def _deadline_lines(item: Item) -> str:
-    return "".join(
-        f"<p><strong>{html.escape(closing_line(d), quote=False)}</strong></p>"
-        for d in item.deadlines
+    if not item.deadlines:
+        return ""
+    return strip_control(
+        "".join(
+            f"<p><strong>{html.escape(closing_line(d), quote=False)}</strong></p>"
+            for d in item.deadlines
+        )
     )
 
 
@@ -88,7 +93,8 @@ BODY_CACHE_SIZE = 4096
 
 @lru_cache(maxsize=BODY_CACHE_SIZE)
 def _body_of(content: str, is_html: bool) -> str:
-    return sanitise_html(content) if is_html else paragraphs_html(content)
+    """Safe HTML that XML can carry (control characters removed once, here)."""
+    return strip_control(sanitise_html(content) if is_html else paragraphs_html(content))
 
 
 def _body_html(item: Item) -> str:
@@ -100,7 +106,7 @@ def _first_paragraph(body: str) -> str:
 
 
 def item_html(item: Item) -> str:
-    """The item body as safe HTML, with a visible line per deadline on top."""
+    """The item body as safe HTML (no control characters), a line per deadline on top."""
     return _deadline_lines(item) + _body_html(item)
 
 

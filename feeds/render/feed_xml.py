@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 
 from feeds.model import Item
 from feeds.render.display import item_html_and_summary
-from feeds.text import clean_line, strip_control
+from feeds.text import clean_line
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedline"
@@ -60,8 +60,8 @@ def _generator(info: FeedInfo, items: Sequence[Item]) -> FeedGenerator:
         entry.link(href=item.link, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
-        entry.content(strip_control(content), type="html")
-        entry.summary(strip_control(summary), type="html")
+        entry.content(content, type="html")  # display strips control characters
+        entry.summary(summary, type="html")
     return feed
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from feeds.model import Item
 from feeds.render.display import closing_line, item_html
 from feeds.render.feed_xml import FeedInfo
-from feeds.text import clean_line, strip_control
+from feeds.text import clean_line
 
 
 def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> bytes:
@@ -19,7 +19,7 @@ def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> b
             "id": item.id,
             "url": item.link,
             "title": clean_line(item.title),
-            "content_html": strip_control(item_html(item)),
+            "content_html": item_html(item),
             "date_published": item.published.isoformat(),
             "date_modified": item.updated.isoformat(),
         }
@@ -46,4 +46,6 @@ def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> b
         "authors": [{"name": clean_line(info.author)}],
         "items": entries,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # Compact: json's C encoder only runs without `indent` (5-10x faster on big feeds).
+    compact = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return (compact + "\n").encode("utf-8")
