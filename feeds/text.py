@@ -7,7 +7,13 @@ import unicodedata
 
 # XML 1.0 forbids C0 controls except tab, LF, CR; also drop C1 controls and the noncharacters.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_OTHER_SPACES = "\t\u00a0\u2000-\u200b\u202f\u205f\u3000"
+_SPACES = " " + _OTHER_SPACES
+_SPACE = re.compile(f"[{_SPACES}]+")
+# The runs clean_line must rewrite: a lone plain space is already what folding gives, so
+# only a run of two or more, or a single other space character, is replaced.
+_SPACE_TO_FOLD = re.compile(f"(?: [{_SPACES}]|[{_OTHER_SPACES}])[{_SPACES}]*")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
 def strip_control(text: str) -> str:
@@ -21,11 +27,16 @@ def has_control(text: str) -> bool:
 
 def clean_line(text: str) -> str:
     """One tidy line: controls removed, runs of spaces (incl. no-break) folded."""
-    return _SPACE.sub(" ", strip_control(text)).strip()
+    if text.isascii() and text.isprintable():
+        # No controls and no tabs: only a run of plain spaces can need folding.
+        return (_SPACE.sub(" ", text) if "  " in text else text).strip()
+    return _SPACE_TO_FOLD.sub(" ", strip_control(text)).strip()
 
 
 def normalise_title(title: str) -> str:
     """The key an item is recognised by when it has no URL: case, accents, punctuation folded."""
-    folded = unicodedata.normalize("NFKD", title.casefold())
-    ascii_only = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return re.sub(r"[^0-9a-z]+", "-", ascii_only).strip("-")
+    folded = title.casefold()
+    if not folded.isascii():  # ASCII has nothing to decompose and no combining marks
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub("-", folded).strip("-")
