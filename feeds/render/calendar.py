@@ -17,6 +17,9 @@ import icalendar
 PRODID = "-//feedline//consultation deadlines//EN"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
+# icalendar folds before a character that would bring a line to 75 octets: 74 stay.
+_FOLD_OCTETS = 74
+_ESCAPE_OCTETS = frozenset(b"\\^")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class CalendarEvent:
 def render_calendar(
     events: Sequence[CalendarEvent], *, name: str, method_publish: bool = True
 ) -> bytes:
-    """The VCALENDAR as bytes (CRLF line endings, long lines folded by icalendar)."""
+    """The VCALENDAR as bytes (CRLF line endings, long lines folded as icalendar does)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -55,8 +58,32 @@ def render_calendar(
     calendar.add("x-wr-calname", _text(name))
     for event in events:
         calendar.add_component(_vevent(event))
-    data: bytes = calendar.to_ical()
-    return data
+    # Same bytes as calendar.to_ical(), whose per-character folding loop was most of the cost.
+    lines = calendar.content_lines()
+    return b"\r\n".join(fold_line(line.encode()) for line in lines if line) + b"\r\n"
+
+
+def fold_line(data: bytes) -> bytes:
+    """One UTF-8 content line folded exactly as icalendar folds it (`Contentline.to_ical`).
+
+    Every physical line carries at most 74 octets of the content line, cut only between
+    characters (never before a UTF-8 continuation byte) and never right after a backslash
+    or caret, so an escape such as "\\," stays on one line.
+    """
+    if len(data) <= _FOLD_OCTETS:
+        return data
+    pieces: list[bytes] = []
+    start = 0
+    while len(data) - start > _FOLD_OCTETS:
+        end = start + _FOLD_OCTETS
+        while data[end] & 0xC0 == 0x80:
+            end -= 1
+        if data[end - 1] in _ESCAPE_OCTETS:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
 
 
 def _vevent(event: CalendarEvent) -> icalendar.Event:
