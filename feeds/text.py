@@ -7,6 +7,7 @@ import unicodedata
 
 # XML 1.0 forbids C0 controls except tab, LF, CR; also drop C1 controls and the noncharacters.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_ASCII_XML_ALLOWED = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 _OTHER_SPACES = "\t\u00a0\u2000-\u200b\u202f\u205f\u3000"
 _SPACES = " " + _OTHER_SPACES
 _SPACE = re.compile(f"[{_SPACES}]+")
@@ -22,6 +23,9 @@ def strip_control(text: str) -> str:
 
 
 def has_control(text: str) -> bool:
+    if text.isascii():
+        # Deleting every ASCII character XML allows leaves exactly the ones it refuses.
+        return bool(text.encode("ascii").translate(None, _ASCII_XML_ALLOWED))
     return _ILLEGAL_XML.search(text) is not None
 
 

@@ -17,16 +17,21 @@ from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.local import read_local_text
 from feeds.text import clean_line, has_control
 
-_END_OF_LIST = re.compile(
-    r"(?:^|(?<=[.!?…\"”)]))[ \t]*(?:Navigation path|Share this page|Related links|Back to top"
-    r"|Page contents|Additional tools)[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
+# Where the list ends: a line that is (or, after a sentence, ends with) a page-tools phrase.
+_END_OF_LIST_AT = re.compile(
+    r"[ \t]*(?i:Navigation path|Share this page|Related links|Back to top|Page contents"
+    r"|Additional tools)[ \t]*$",
+    re.MULTILINE,
 )
+# The same, found by the character before it (a line break or a sentence end): a search that
+# starts with a character class lets the regex engine skip ahead instead of trying every position.
+_END_OF_LIST_AFTER = re.compile(rf"[\n.!?…\"”)]{_END_OF_LIST_AT.pattern}", re.MULTILINE)
 _CHROME_LINE = re.compile(
     r"^(?:skip to (?:main )?content|menu|search|close|home|newsroom|news|latest news|"
     r"press releases?|print|share|.{0,60}\blogo)$",
     re.IGNORECASE,
 )
+_CHROME_MAX_CHARS = 65  # the longest _CHROME_LINE match: 60 characters, "logo", a newline
 _LANGUAGES = "English|Français|Deutsch|Español|Italiano|Nederlands|Polski|Português|Svenska"
 _LANGUAGE_PICKER = re.compile(rf"^[a-z]{{2}}(?:-[a-z]{{2}})?\s+(?:{_LANGUAGES})$")
 _SENTENCE_END = re.compile(r"[.!?…:;,]['\"”’)]?$")
@@ -45,28 +50,40 @@ def _is_chrome(line: str) -> bool:
     """Skip links, logos, menus and language pickers ("en English")."""
     if _LANGUAGE_PICKER.match(line):
         return True
-    return len(line.split()) <= 6 and bool(_CHROME_LINE.match(line))
+    return (
+        len(line) <= _CHROME_MAX_CHARS and len(line.split()) <= 6 and bool(_CHROME_LINE.match(line))
+    )
 
 
 def _is_title(line: str) -> bool:
     return (
         len(line) <= MAX_TITLE_CHARS
         and len(line.split()) <= MAX_TITLE_WORDS
-        and not _SENTENCE_END.search(line)
+        # A sentence end is at most 2 characters (3 with a final newline) before the end.
+        and not _SENTENCE_END.search(line, len(line) - 3)
     )
+
+
+def _end_of_list(text: str) -> int | None:
+    """Where the breadcrumb or page tools start (the items are all above it), if anywhere."""
+    if _END_OF_LIST_AT.match(text):
+        return 0
+    found = _END_OF_LIST_AFTER.search(text)
+    return found.start() + 1 if found else None
 
 
 def parse_text_page(source_id: str, text: str) -> tuple[list[Entry], list[ItemError]]:
     """Split a saved page into entries (page order kept) and the blocks it had to skip."""
-    cut = _END_OF_LIST.search(text)
-    if cut:
-        text = text[: cut.start()]
+    cut = _end_of_list(text)
+    if cut is not None:
+        text = text[:cut]
     problems: list[ItemError] = []
     blocks: list[_Block] = []
     heading: str | None = None  # a title line still waiting for its first paragraph
     heading_control = False
+    page_has_control = has_control(text)  # one scan of the page instead of one per block
     for raw_block in re.split(r"\n[ \t\u00a0]*\n", text):
-        control = has_control(raw_block)
+        control = page_has_control and has_control(raw_block)
         lines = [clean_line(line) for line in raw_block.splitlines()]
         lines = [line for line in lines if line and not _is_chrome(line)]
         if not lines:

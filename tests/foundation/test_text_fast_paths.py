@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from feeds.text import clean_line, normalise_title
+from feeds.text import clean_line, has_control, normalise_title
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -64,8 +64,15 @@ def test_normalise_title_matches_the_general_definition(text: str) -> None:
     assert normalise_title(text) == reference_normalise_title(text)
 
 
+@pytest.mark.parametrize("code", range(0x100))
+def test_has_control_matches_the_general_definition_per_character(code: int) -> None:
+    for text in (chr(code), f"plain {chr(code)} text", f"é {chr(code)}"):
+        assert has_control(text) == bool(_ILLEGAL_XML.search(text))
+
+
 def test_fast_paths_match_on_random_text() -> None:
     for text in _random_texts(5_000, seed=11):
+        assert has_control(text) == bool(_ILLEGAL_XML.search(text)), repr(text)
         assert clean_line(text) == reference_clean_line(text), repr(text)
         assert normalise_title(text) == reference_normalise_title(text), repr(text)
 
