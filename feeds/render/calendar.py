@@ -17,6 +17,8 @@ import icalendar
 PRODID = "-//feedline//consultation deadlines//EN"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
+# `\s` here is exactly str.isspace(): one C-level scan instead of a generator per character.
+_BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # icalendar folds before a character that would bring a line to 75 octets: 74 stay.
 _FOLD_OCTETS = 74
 _ESCAPE_OCTETS = frozenset(b"\\^")
@@ -41,7 +43,7 @@ class CalendarEvent:
                 raise ValueError(f"CalendarEvent.{name} must be timezone-aware")
         if self.sequence < 0:
             raise ValueError(f"CalendarEvent.sequence must be >= 0, not {self.sequence}")
-        if not self.uid or _CONTROL.search(self.uid) or any(c.isspace() for c in self.uid):
+        if not self.uid or _BLANK_OR_CONTROL.search(self.uid):
             raise ValueError(f"CalendarEvent.uid {self.uid!r} is empty or has blanks")
 
 

@@ -135,3 +135,14 @@ def test_fold_line_lengths_at_the_limit() -> None:
     for length in range(70, 230):
         for line in ("a" * length, "\\" * length, "^" * length, "é" * (length // 2)):
             assert fold_line(line.encode()) == _icalendar_folded(line), line
+
+
+def test_uid_refuses_exactly_blanks_and_control_characters() -> None:
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    refused = {c for c in every if c.isspace() or _CONTROL.match(c)}
+    assert len(refused) > 50
+    for char in refused:
+        with pytest.raises(ValueError, match="empty or has blanks"):
+            make_event(uid=f"a{char}@x.example")
+    for char in random.Random(1).sample([c for c in every if c not in refused], 3000):
+        assert make_event(uid=f"a{char}@x.example").uid == f"a{char}@x.example"
