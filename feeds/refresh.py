@@ -28,7 +28,7 @@ from feeds.render.display import html_to_text
 from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
 from feeds.store import sources as source_store
-from feeds.store.deadlines import DeadlineChange, save_deadlines
+from feeds.store.deadlines import DeadlineChange, NewItemDeadlines, save_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,7 @@ class Refresher:
             outcome.new, outcome.updated = result.new, result.updated
             to_extract = result.stored if not same_settings else result.changed
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
+            new_item_deadlines = NewItemDeadlines(source.id, now, uid_domain)
             for stored in to_extract:
                 entry = stored.entry
                 text = text_by_title[entry.title]
@@ -201,15 +202,14 @@ class Refresher:
                     title=entry.title,
                     source_zone=source.timezone,
                 )
+                if stored.status == "new":
+                    new_item_deadlines.add(stored.item_id, with_origin)
+                    continue
+                outcome.deadline_changes += new_item_deadlines.flush(conn)  # ids in item order
                 outcome.deadline_changes += save_deadlines(
-                    conn,
-                    stored.item_id,
-                    source.id,
-                    with_origin,
-                    now,
-                    uid_domain,
-                    new_item=stored.status == "new",
+                    conn, stored.item_id, source.id, with_origin, now, uid_domain
                 )
+            outcome.deadline_changes += new_item_deadlines.flush(conn)
             if outcome.deadline_changes and self.on_deadlines is not None:
                 self.on_deadlines(conn, outcome.deadline_changes)
             source_store.record_success(conn, source.id, read.state, now, key)

@@ -46,7 +46,11 @@ class DeadlineChange:
 
 
 def deadline_uid(item_id: str, label: str, domain: str) -> str:
-    digest = hashlib.sha256(f"{item_id}\x00{normalise_title(label)}".encode()).hexdigest()
+    return _uid(item_id, normalise_title(label), domain)
+
+
+def _uid(item_id: str, label_key: str, domain: str) -> str:
+    digest = hashlib.sha256(f"{item_id}\x00{label_key}".encode()).hexdigest()
     return f"{digest[:24]}@{domain}"
 
 
@@ -59,29 +63,31 @@ def stored_from_row(
 ) -> StoredDeadline:
     """A `StoredDeadline` from a row with the deadlines columns; a query that joins other
     tables (and so has another `id` or `updated_at`) passes those three explicitly."""
-    local_time = time.fromisoformat(row.local_time) if row.local_time else None
+    # Lookups in the row's mapping run in C; a Row's attribute access goes through Python.
+    column = row._mapping
+    local_time = column["local_time"]
     deadline = Deadline(
-        closes_at=row.closes_at,
-        local_date=row.local_date,
-        local_time=local_time,
-        timezone=row.timezone,
-        label=row.label,
-        evidence=row.evidence,
-        certain=row.certain,
-        all_day=row.all_day,
-        item_id=row.item_id,
+        closes_at=column["closes_at"],
+        local_date=column["local_date"],
+        local_time=time.fromisoformat(local_time) if local_time else None,
+        timezone=column["timezone"],
+        label=column["label"],
+        evidence=column["evidence"],
+        certain=column["certain"],
+        all_day=column["all_day"],
+        item_id=column["item_id"],
     )
     return StoredDeadline(
-        id=row.id if id is None else id,
-        uid=row.uid,
-        source_id=row.source_id,
-        sequence=row.sequence,
-        active=row.active if active is None else active,
-        origin=row.origin,
+        id=column["id"] if id is None else id,
+        uid=column["uid"],
+        source_id=column["source_id"],
+        sequence=column["sequence"],
+        active=column["active"] if active is None else active,
+        origin=column["origin"],
         deadline=deadline,
-        previous_closes_at=row.previous_closes_at,
-        moved_at=row.moved_at,
-        updated_at=row.updated_at if updated_at is None else updated_at,
+        previous_closes_at=column["previous_closes_at"],
+        moved_at=column["moved_at"],
+        updated_at=column["updated_at"] if updated_at is None else updated_at,
     )
 
 
@@ -99,6 +105,51 @@ def _values(found: Deadline) -> dict[str, Any]:
     }
 
 
+class NewItemDeadlines:
+    """The deadlines of items inserted in this transaction, written by one executemany.
+
+    Such an item has nothing stored to compare with, so each deadline found is an "added"
+    row, exactly as `save_deadlines(..., new_item=True)` writes it. `flush` inserts what was
+    added since the last flush, in that order; call it before anything else writes deadlines
+    so the ids (and the changes) keep the order the items came in.
+    """
+
+    def __init__(self, source_id: str, now: datetime, uid_domain: str) -> None:
+        self.source_id = source_id
+        self.now = now
+        self.uid_domain = uid_domain
+        self._rows: list[dict[str, Any]] = []
+
+    def add(self, item_id: str, found: Sequence[tuple[Deadline, str]]) -> None:
+        for deadline, origin in found:
+            values = _values(deadline)
+            self._rows.append(
+                {
+                    **values,
+                    "origin": origin,
+                    "active": True,
+                    "updated_at": self.now,
+                    "uid": _uid(item_id, values["label_key"], self.uid_domain),
+                    "item_id": item_id,
+                    "source_id": self.source_id,
+                    "sequence": 0,
+                    "created_at": self.now,
+                }
+            )
+
+    def flush(self, conn: Connection) -> list[DeadlineChange]:
+        rows, self._rows = self._rows, []
+        if not rows:
+            return []
+        conn.execute(insert(deadlines), rows)
+        # The uid is unique: it finds each new row's id without RETURNING (which SQLite can
+        # only pair with its parameters one row per statement).
+        uids = [row["uid"] for row in rows]
+        found_ids = select(deadlines.c.uid, deadlines.c.id).where(deadlines.c.uid.in_(uids))
+        ids: dict[str, int] = dict(conn.execute(found_ids).all())
+        return [DeadlineChange("added", ids[row["uid"]], row["closes_at"]) for row in rows]
+
+
 def save_deadlines(
     conn: Connection,
     item_id: str,
@@ -111,20 +162,19 @@ def save_deadlines(
 ) -> list[DeadlineChange]:
     """Store the item's deadlines (each with its origin: "extracted" or "override").
 
-    `new_item=True` says the item was just inserted, so it has no stored deadlines to look up.
+    `new_item=True` says the item was just inserted, so it has no stored deadlines to look up
+    (`NewItemDeadlines` writes those of many such items at once).
     """
-    if new_item and not found:
-        return []
-    stored = (
-        []
-        if new_item
-        else [
-            stored_from_row(row)
-            for row in conn.execute(
-                select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
-            )
-        ]
-    )
+    if new_item:
+        batch = NewItemDeadlines(source_id, now, uid_domain)
+        batch.add(item_id, found)
+        return batch.flush(conn)
+    stored = [
+        stored_from_row(row)
+        for row in conn.execute(
+            select(deadlines).where(deadlines.c.item_id == item_id).order_by(deadlines.c.id)
+        )
+    ]
     active = [s for s in stored if s.active]
     by_label = {normalise_title(s.deadline.label): s for s in stored}
     pairs: list[tuple[Deadline, str, StoredDeadline | None]] = []
