@@ -1,5 +1,8 @@
 """Stable item ids: the item URL when there is one, else a `tag:` URI (RFC 4151).
 
+A tag: URI is the source's prefix for the day the item was first seen plus the item's
+normalised title (feeds.text.normalise_title), which is also its stored `title_key`.
+
 Never a content hash: an edited paragraph must update the item, not make a new one.
 """
 
@@ -9,7 +12,6 @@ from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
 from feeds.model import Entry
-from feeds.text import normalise_title
 
 
 def normalise_url(url: str) -> str:
@@ -27,9 +29,13 @@ def is_absolute_url(url: str | None) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def tag_uri(authority_url: str, first_seen: date, source_id: str, title: str) -> str:
+def tag_uri_prefix(authority_url: str, first_seen: date, source_id: str) -> str:
+    """The start of the tag: URIs a source mints on `first_seen`; the title key completes each.
+
+    tag:river.example.org,2024-03-05:river/ + normalise_title("First title")
+    """
     host = urlsplit(authority_url).hostname or "feedline.invalid"
-    return f"tag:{host},{first_seen.isoformat()}:{source_id}/{normalise_title(title)}"
+    return f"tag:{host},{first_seen.isoformat()}:{source_id}/"
 
 
 def natural_id(entry: Entry) -> str | None:

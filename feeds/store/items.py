@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from config.schema import SourceSettings
-from feeds.identity import natural_id, normalise_url, tag_uri
+from feeds.identity import natural_id, normalise_url, tag_uri_prefix
 from feeds.model import Entry, Item
 from feeds.store.tables import items
 from feeds.text import normalise_title
@@ -46,11 +46,11 @@ class UpsertResult:
 
 
 def fingerprint(entry: Entry, link: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (entry.title, entry.content, link, str(entry.published), str(entry.updated)):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    """A digest of what a reader sees: each part NUL-terminated, hashed in one call."""
+    # The empty last part gives the last NUL; stored fingerprints depend on this exact layout.
+    parts = (entry.title, entry.content, link, str(entry.published), str(entry.updated), "")
+    data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def upsert_entries(
@@ -73,19 +73,19 @@ def upsert_entries(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     seen_ids: set[str] = set()
+    page_link = source.page_link  # a property that formats the URL: read it once
+    new_tag_prefix = tag_uri_prefix(page_link, now.date(), source.id)
     for position, entry in enumerate(entries):
         key = normalise_title(entry.title)
         # Without its own URL an item links to its page, with a fragment so links stay unique.
-        link = normalise_url(entry.link) if entry.link else f"{source.page_link}#{key}"
+        link = normalise_url(entry.link) if entry.link else f"{page_link}#{key}"
         row = None
         item_id = natural_id(entry)
         if item_id is not None:
             row = by_id.get(item_id)
         else:
             row = by_title.get(key)
-            item_id = (
-                row.id if row else tag_uri(source.page_link, now.date(), source.id, entry.title)
-            )
+            item_id = row.id if row else new_tag_prefix + key
         if item_id in seen_ids:
             continue  # the page lists the same item twice: the first (newest) wins
         seen_ids.add(item_id)
