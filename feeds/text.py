@@ -14,7 +14,7 @@ _SPACE = re.compile(f"[{_SPACES}]+")
 # The runs clean_line must rewrite: a lone plain space is already what folding gives, so
 # only a run of two or more, or a single other space character, is replaced.
 _SPACE_TO_FOLD = re.compile(f"(?: [{_SPACES}]|[{_OTHER_SPACES}])[{_SPACES}]*")
-_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_ALNUM_RUN = re.compile(r"[0-9a-z]+")
 
 
 def strip_control(text: str) -> str:
@@ -43,4 +43,4 @@ def normalise_title(title: str) -> str:
     if not folded.isascii():  # ASCII has nothing to decompose and no combining marks
         decomposed = unicodedata.normalize("NFKD", folded)
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NOT_ALNUM.sub("-", folded).strip("-")
+    return "-".join(_ALNUM_RUN.findall(folded))  # letter and digit runs, hyphen-joined
