@@ -6,7 +6,6 @@ so an unchanged build leaves every file (and its ETag) as it was.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -80,13 +79,16 @@ class SitePublisher:
     def _items(self, conn: Connection, source_ids: Sequence[str]) -> list[Item]:
         if not source_ids:
             return []
-        found = newest_items(conn, source_ids, self.settings.site.max_items)
-        by_item: dict[str, list[Deadline]] = {}
-        for stored in active_deadlines(conn, item_ids=[i.id for i in found]):
-            by_item.setdefault(stored.deadline.item_id, []).append(stored.deadline)
-        return [
-            dataclasses.replace(item, deadlines=tuple(by_item.get(item.id, ()))) for item in found
-        ]
+
+        def deadlines_of(item_ids: Sequence[str]) -> dict[str, list[Deadline]]:
+            by_item: dict[str, list[Deadline]] = {}
+            for stored in active_deadlines(conn, item_ids=item_ids):
+                by_item.setdefault(stored.deadline.item_id, []).append(stored.deadline)
+            return by_item
+
+        return newest_items(
+            conn, source_ids, self.settings.site.max_items, deadlines_of=deadlines_of
+        )
 
     def _write_feeds(self, base_name: str, info: FeedInfo, items: Sequence[Item]) -> list[str]:
         names = {fmt: f"{base_name}.{fmt}" for fmt in FORMATS}

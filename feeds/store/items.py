@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from config.schema import SourceSettings
 from feeds.identity import natural_id, normalise_url, tag_uri_prefix
-from feeds.model import Entry, Item
+from feeds.model import Deadline, Entry, Item
 from feeds.store.tables import items
 from feeds.text import normalise_title
 
@@ -138,31 +138,53 @@ def upsert_entries(
     return result
 
 
-def _row_to_item(row: Any) -> Item:
-    return Item(
-        id=row.id,
-        source_id=row.source_id,
-        title=row.title,
-        link=row.link,
-        content=row.content,
-        content_is_html=row.content_is_html,
-        published=row.published,
-        updated=row.updated,
-        first_seen=row.first_seen,
-        dated=row.dated,
-    )
+# What rendering needs; the bookkeeping columns (title_key, fingerprint, last_seen) stay behind.
+_ITEM_COLUMNS = (
+    items.c.id,
+    items.c.source_id,
+    items.c.title,
+    items.c.link,
+    items.c.content,
+    items.c.content_is_html,
+    items.c.published,
+    items.c.updated,
+    items.c.first_seen,
+    items.c.dated,
+)
+
+DeadlinesOf = Callable[[Sequence[str]], Mapping[str, Sequence[Deadline]]]
 
 
-def newest_items(conn: Connection, source_ids: Sequence[str] | None, limit: int) -> list[Item]:
-    """The newest items (of some sources, or all), newest first, stable for equal dates."""
-    query = select(items).order_by(items.c.published.desc(), items.c.id).limit(limit)
+def newest_items(
+    conn: Connection,
+    source_ids: Sequence[str] | None,
+    limit: int,
+    *,
+    deadlines_of: DeadlinesOf | None = None,
+) -> list[Item]:
+    """The newest items (of some sources, or all), newest first, stable for equal dates.
+
+    `deadlines_of(item_ids)` gives each item its deadlines as it is built (no second copy).
+    """
+    query = select(*_ITEM_COLUMNS).order_by(items.c.published.desc(), items.c.id).limit(limit)
     if source_ids is not None:
         query = query.where(items.c.source_id.in_(list(source_ids)))
-    return [_row_to_item(row) for row in conn.execute(query)]
-
-
-def items_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, Item]:
-    if not ids:
-        return {}
-    rows = conn.execute(select(items).where(items.c.id.in_(list(ids))))
-    return {row.id: _row_to_item(row) for row in rows}
+    rows = conn.execute(query).all()
+    found = deadlines_of([row.id for row in rows]) if deadlines_of and rows else {}
+    return [
+        Item(
+            id=item_id,
+            source_id=source_id,
+            title=title,
+            link=link,
+            content=content,
+            content_is_html=content_is_html,
+            published=published,
+            updated=updated,
+            first_seen=first_seen,
+            dated=dated,
+            deadlines=tuple(found.get(item_id, ())),
+        )
+        for (item_id, source_id, title, link, content, content_is_html, published, updated,
+             first_seen, dated) in rows
+    ]  # fmt: skip
