@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
+from feeds.deadlines.caseless import Caseless
+
 
 class CueKind(StrEnum):
     CLOSE = "close"  # a verb or phrase that closes: "closes on", "open until", "no later than"
@@ -81,9 +83,9 @@ _DE: list[tuple[CueKind, bool, str]] = [
 ]  # fmt: skip
 
 
-def _compile(entries: list[tuple[CueKind, bool, str]]) -> re.Pattern[str]:
+def _compile(entries: list[tuple[CueKind, bool, str]]) -> Caseless:
     body = "|".join(f"(?P<c{i}>{pattern})" for i, (_, _, pattern) in enumerate(entries))
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    return Caseless(rf"(?<!\w)(?:{body})(?!\w)")
 
 
 class CueSet:
@@ -235,7 +237,7 @@ _SUBMISSION_NOUNS = (
     r"expressions?\s+of\s+interest|questionnaire|survey|contribution|input|tender|bid|"
     r"representation|objection|form)\w*"
 )
-SUBMISSION_BEFORE_BY = re.compile(
+SUBMISSION_BEFORE_BY = Caseless(
     # a verb of responding: "submit your views by", "please respond by", "return the form by"
     r"(?:(?<!\w)(?:respond|submit|send|return|reply|apply|register|lodge|comment|nominate|"
     r"contribute|enter|have\s+your\s+say|give\s+(?:us\s+)?your\s+views|tell\s+us|"
@@ -246,40 +248,34 @@ SUBMISSION_BEFORE_BY = re.compile(
     r"welcome|due|close|reach\s+\w+)(?:\s+[^\s.;:]+){0,4}?"
     # a submission noun right before "by": "Responses by 5pm on 22 September"
     rf"|(?:^|[:–-])\s*(?:[^\s.;:]+\s+){{0,2}}?{_SUBMISSION_NOUNS}(?:\s+(?:please|due))?)\s*$",
-    re.IGNORECASE,
 )
 # A clause between the submission word and "by" that is about something else being done.
-NOT_A_SUBMISSION = re.compile(
+NOT_A_SUBMISSION = Caseless(
     r"publish|announce|report|decid|decision|outcome|summary|review(?:ed)?\s+by|consider|"
     r"analys|organis|organiz|led\b|chair|host|prepared|funded|supported",
-    re.IGNORECASE,
 )
 # Words between a cue and a date that show the date is about something else.
-BLOCKERS = re.compile(
+BLOCKERS = Caseless(
     r"publish|launch|opened|\bopens?\s+on|start|began|begin|held|took\s+place|visit|meeting|"
     r"webinar|workshop|hearing|event|conference|since|after|following|announced|"
     r"member\s+states|comply|transpos|into\s+force|"
     r"lancé|ouverte?\s+le|publié|Sitzung|veröffentlicht|gestartet|seit",
-    re.IGNORECASE,
 )
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
-OBLIGATION = re.compile(
+OBLIGATION = Caseless(
     r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",
-    re.IGNORECASE,
 )
 # Signing up for an event is not responding to a consultation.
-EVENT_REGISTRATION = re.compile(
+EVENT_REGISTRATION = Caseless(
     r"(?:regist|sign\s+up|book|inscri|anmeld)\w*[^.;]{0,40}?"
     r"(?:webinar|event|workshop|conference|meeting|seminar|session|hearing|"
     r"webinaire|atelier|réunion|Veranstaltung|Tagung|Workshop|Sitzung)"
     r"|(?:webinar|event|workshop|conference|meeting|seminar|session|hearing|"
     r"webinaire|atelier|réunion|Veranstaltung|Tagung|Sitzung)\w*[^.;]{0,40}?"
     r"(?:regist|sign\s+up|book|inscri|anmeld)",
-    re.IGNORECASE,
 )
 # Subjects that refer back to an earlier sentence ("It", "This call", "The second consultation").
-ANAPHORIC_START = re.compile(
+ANAPHORIC_START = Caseless(
     r"^\s*(?:it|this|that|these|those|both|the\s+(?:first|second|third|latter|former|"
     r"same|other)|elle|celle-ci|cette|ces|sie|diese[rs]?|es)\b",
-    re.IGNORECASE,
 )

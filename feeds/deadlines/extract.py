@@ -73,12 +73,13 @@ def find_deadlines(
         return []
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
-    if grammar.pattern.search(text) is None or not has_context(text):
-        return []
     cues = cues_for(language)
     sentences = split_sentences(text)
+    context = _Context(text, sentences)
     found: list[_Found] = []
     seen: dict[tuple[int, int], int] = {}
+    # A date is only ever read in a sentence with a cue word, and a text without any date has
+    # none in its sentences either: no whole-text date search is needed.
     for index, sentence in enumerate(sentences):
         if not has_cue_word(sentence.text):
             continue  # the quick test spares most sentences the full cue patterns
@@ -89,10 +90,12 @@ def find_deadlines(
         times = find_times(sentence.text)
         for cue in sentence_cues:
             mention = _governed_date(sentence.text, cue, dates)
-            if mention is None or not _has_context(sentences, index, cue):
+            if mention is None or not _has_context(context, index, cue):
                 continue
             if EVENT_REGISTRATION.search(sentence.text) or OBLIGATION.search(sentence.text):
                 continue
+            if not context.in_text():
+                return []  # nothing in the text is something one responds to
             key = (index, mention.start)
             if key in seen:
                 if cue.kind is CueKind.EXTEND:
@@ -155,13 +158,38 @@ def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) ->
     return None
 
 
-def _has_context(sentences: Sequence[Sentence], index: int, cue: Cue) -> bool:
+class _Context:
+    """Which sentences (and whether the text) speak of something one responds to; each
+    sentence and the text are searched once, when first asked about."""
+
+    def __init__(self, text: str, sentences: Sequence[Sentence]) -> None:
+        self.text = text
+        self.sentences = sentences
+        self._in_sentence: dict[int, bool] = {}
+        self._in_text: bool | None = None
+
+    def in_sentence(self, index: int) -> bool:
+        known = self._in_sentence.get(index)
+        if known is None:
+            known = self._in_sentence[index] = has_context(self.sentences[index].text)
+        return known
+
+    def in_text(self) -> bool:
+        """`has_context(text)`: true as soon as one sentence has it (a sentence is a piece
+        of the text cut at spaces, quotes or brackets, so its match is the text's too)."""
+        if self._in_text is None:
+            self._in_text = any(self._in_sentence.values()) or has_context(self.text)
+        return self._in_text
+
+
+def _has_context(context: _Context, index: int, cue: Cue) -> bool:
+    sentences = context.sentences
     sentence = sentences[index]
-    if has_context(sentence.text):
+    if context.in_sentence(index):
         return True
     if index > 0 and ANAPHORIC_START.match(sentence.text):
         previous = sentences[index - 1]
-        if previous.paragraph == sentence.paragraph and has_context(previous.text):
+        if previous.paragraph == sentence.paragraph and context.in_sentence(index - 1):
             return True
     if cue.needs_context:
         return False

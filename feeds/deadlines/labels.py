@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from feeds.deadlines.caseless import Caseless, group_of
 from feeds.deadlines.cues import ANAPHORIC_START
 from feeds.deadlines.sentences import Sentence
 
@@ -73,28 +75,23 @@ _TOPIC_STOP = re.compile(
     r"|[\r\n\x85\u2028\u2029]|[^\s@]*@|\S*(?:https?:|www\.)"
     r"|[,;:.!?()\[\]<>{}|\"“”–—]|\s-\s|\s\d"
 )
-_HEAD = re.compile(
+_HEAD = Caseless(
     rf"(?<!\w)(?P<mod>{_MODIFIERS})(?:(?P<strong>{_STRONG_HEADS})|(?P<weak>{_WEAK_HEADS}))(?!\w)"
     r"(?P<post>\s+(?:publique|ciblée|en\s+ligne|européenne|ouverte))?"
-    r"(?P<topic>)",
-    re.IGNORECASE,
+    r"(?P<topic>)"
 )
-_TOPIC_LEAD = re.compile(
-    rf"\s+{_TOPIC_START}\s+(?!the\s+(?:public|views|deadline)\b)", re.IGNORECASE
-)
-_ANAPHORIC = re.compile(
+_TOPIC_LEAD = Caseless(rf"\s+{_TOPIC_START}\s+(?!the\s+(?:public|views|deadline)\b)")
+_ANAPHORIC = Caseless(
     r"(?:this|that|these|those|the\s+(?:first|second|third|latter|former|same|other)|"
-    r"cette|ce|diese[rsn]?|die\s+zweite)\s+$",
-    re.IGNORECASE,
+    r"cette|ce|diese[rsn]?|die\s+zweite)\s+$"
 )
-_DROP_MODIFIERS = re.compile(
-    r"^(?:(?:first|second|third|latter|former|two|both|erste[nr]?|zweite[nr]?)\s+)+",
-    re.IGNORECASE,
+_DROP_MODIFIERS = Caseless(
+    r"^(?:(?:first|second|third|latter|former|two|both|erste[nr]?|zweite[nr]?)\s+)+"
 )
-_TRAILING_FILLER = re.compile(
-    r"(?:\s+(?:the|a|an|and|or|of|to|for|on|in|with|le|la|les|des|du|de|et|der|die|das|und))+$",
-    re.IGNORECASE,
+_TRAILING_FILLER = Caseless(
+    r"(?:\s+(?:the|a|an|and|or|of|to|for|on|in|with|le|la|les|des|du|de|et|der|die|das|und))+$"
 )
+_NOT_A_TOPIC = Caseless(r"(?:the\s+)?(?:public|views|people|you|us|everyone|all|them)")
 _MAX_TOPIC_WORDS = 12
 _MAX_LABEL_CHARS = 90
 _ORDINAL_RANK = {
@@ -102,11 +99,10 @@ _ORDINAL_RANK = {
     "second": 2, "zweite": 2, "zweiten": 2, "zweiter": 2, "zweites": 2, "deuxième": 2,
     "seconde": 2, "third": 3, "dritte": 3, "dritten": 3, "dritter": 3, "troisième": 3,
 }  # fmt: skip
-_ORDINAL = re.compile(rf"(?<!\w)(?:{'|'.join(_ORDINAL_RANK)})(?!\w)", re.IGNORECASE)
+_ORDINAL = Caseless(rf"(?<!\w)(?:{'|'.join(_ORDINAL_RANK)})(?!\w)")
 # A sentence about one of several things: "The second call will ...", "The first is on ...".
-_ORDINAL_SUBJECT = re.compile(
-    rf"^\W*(?:the|la|le|die|der|das)\s+(?P<ordinal>{'|'.join(_ORDINAL_RANK)})(?!\w)",
-    re.IGNORECASE,
+_ORDINAL_SUBJECT = Caseless(
+    rf"^\W*(?:the|la|le|die|der|das)\s+(?P<ordinal>{'|'.join(_ORDINAL_RANK)})(?!\w)"
 )
 # Capitalised words just before a head: "the EU Anti-trafficking Directive consultation".
 _PROPER_BEFORE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w'’-]*\s+){1,4}$")
@@ -119,38 +115,33 @@ _DETERMINERS = frozenset(
     }
 )  # fmt: skip
 # A topic stated before the head: "The first is on corruption with a call for evidence".
-_FRONTED_TOPIC = re.compile(
+_FRONTED_TOPIC = Caseless(
     r"\b(?:is|are|was|were|will\s+be)\s+(?P<prep>on|about|into|concerning|regarding)\s+"
     r"(?P<topic>[^,;:.()]{1,80}?)\s+(?:with|through|via|by\s+way\s+of)\s+(?:a|an|the|its|their)"
-    r"\s+$",
-    re.IGNORECASE,
+    r"\s+$"
 )
 # A topic stated after the subject: "The second consultation is about bus fares".
-_STATED_TOPIC = re.compile(
+_STATED_TOPIC = Caseless(
     r"\b(?:(?:is|are|was|will\s+be)\s+(?P<prep>on|about|into|concerning|regarding)|concerns|"
-    r"covers|deals\s+with|focuses\s+on|looks\s+at)\s+",
-    re.IGNORECASE,
+    r"covers|deals\s+with|focuses\s+on|looks\s+at)\s+"
 )
 # A purpose stated for a call: "... to provide access to security-related information ...".
-_PURPOSE = re.compile(
+_PURPOSE = Caseless(
     r"\bto\s+(?:provide|give|improve|ensure|enable|support|facilitate|strengthen|address|"
     r"tackle|reduce|protect|prevent|combat|fight|modernise|modernize|simplify|harmonise|"
-    r"harmonize|boost|promote|expand|secure|guarantee|regulate|reform)\s+",
-    re.IGNORECASE,
+    r"harmonize|boost|promote|expand|secure|guarantee|regulate|reform)\s+"
 )
-_LEADING_ARTICLES = re.compile(
+_LEADING_ARTICLES = Caseless(
     r"^(?:(?:the|this|that|these|those|a|an|le|la|les|l['’]|un|une|ce|cette|ces|"
-    r"der|die|das|den|dem|ein|eine|diese[rsnm]?)(?:\s+|(?<=['’])))+",
-    re.IGNORECASE,
+    r"der|die|das|den|dem|ein|eine|diese[rsnm]?)(?:\s+|(?<=['’])))+"
 )
 _ADDRESS_OR_LINK = re.compile(r"[^\s@]*@\S*|\S*(?:https?:|www\.)\S*|\S+\.(?:com|net|org)\b\S*")
-_BARE = re.compile(rf"(?:{_MODIFIERS})(?:{_STRONG_HEADS}|{_WEAK_HEADS})", re.IGNORECASE)
-_INVITATION = re.compile(
+_BARE = Caseless(rf"(?:{_MODIFIERS})(?:{_STRONG_HEADS}|{_WEAK_HEADS})")
+_INVITATION = Caseless(
     r"(?<!\w)(?:(?:are|is|we['’]re)\s+consulting|consults|have\s+your\s+say|"
     r"(?:seek(?:s|ing)?|want(?:s)?|invit(?:es?|ing)|request(?:s|ing)?)\s+(?:your\s+|the\s+)?"
     r"(?:public\s+)?(?:views|comments?|feedback|input|evidence|submissions)|"
-    r"(?:views|comments|feedback)\s+(?:are\s+)?(?:sought|invited|requested))\s+(?:on|about)\s+",
-    re.IGNORECASE,
+    r"(?:views|comments|feedback)\s+(?:are\s+)?(?:sought|invited|requested))\s+(?:on|about)\s+"
 )
 _LINE_BREAK = re.compile(r"[\r\n\x85\u2028\u2029]")
 _HEADER_FIELD = re.compile(r"\s*\b[\w-]+\s*:.*$")  # "Bcc: ...", "To: ...", and anything after
@@ -170,25 +161,35 @@ class _Phrase:
     end: int = 0  # where the phrase (with its topic) ends
 
 
+@lru_cache(maxsize=256)
+def _head_matches(text: str) -> tuple[re.Match[str], ...]:
+    """The head phrases of a sentence, found once: a sentence is read up to the cue, as a
+    whole and as an earlier sentence of later deadlines."""
+    return tuple(_HEAD.finditer(text))
+
+
 def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
     found = []
-    for m in _HEAD.finditer(text):
+    for m in _head_matches(text):
         if limit is not None and m.start() >= limit:
             break
-        head = re.sub(r"\s+", " ", (m.group("strong") or m.group("weak"))).strip()
-        raw_modifiers = re.sub(r"\s+", " ", m.group("mod")).strip()
-        modifiers = _DROP_MODIFIERS.sub("", raw_modifiers)
-        head += re.sub(r"\s+", " ", m.group("post") or "")
+        strong = group_of(text, m, "strong")
+        head = " ".join((strong or group_of(text, m, "weak") or "").split())
+        raw_modifiers = " ".join((group_of(text, m, "mod") or "").split())
+        modifiers = _DROP_MODIFIERS.remove(raw_modifiers)
+        post = group_of(text, m, "post")
+        if post:
+            head += re.sub(r"\s+", " ", post)
         lead = _TOPIC_LEAD.match(text, m.end())
         topic_start = lead.end() if lead else m.end()
         topic_end = len(text) if limit is None else max(limit, topic_start)
         topic = _topic(text[topic_start:topic_end]) if lead else ""
         preposition = text[m.end() : topic_start].strip()
-        if not topic and m.group("strong"):
+        if not topic and strong:
             fronted = _FRONTED_TOPIC.search(text, max(0, m.start() - 120), m.start())
             if fronted:
-                topic = _topic(fronted.group("topic"))
-                preposition = fronted.group("prep").lower()
+                topic = _topic(group_of(text, fronted, "topic"))
+                preposition = (group_of(text, fronted, "prep") or "").lower()
         proper = _proper_words(text, m.start(), head)
         common = " ".join(_common_case(w) for w in f"{modifiers} {head}".split())
         label = f"{proper} {common}" if proper else common
@@ -201,7 +202,7 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
             _Phrase(
                 m.start(),
                 label,
-                strong=bool(m.group("strong")),
+                strong=bool(strong),
                 descriptive=bool(topic) or " " in head or bool(proper),
                 has_topic=bool(topic),
                 anaphoric=anaphoric and not topic,
@@ -214,7 +215,7 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
 
 def _proper_words(text: str, start: int, head: str) -> str:
     """Names and acronyms right before the head ("EU Anti-trafficking Directive"), if any."""
-    if _GERMAN_HEAD.search(head):
+    if _is_german_head(head):
         return ""  # every German noun is capitalised: not a sign of a name
     before = _PROPER_BEFORE.search(text, max(0, start - 80), start)
     if before is None:
@@ -233,11 +234,19 @@ def _proper_words(text: str, start: int, head: str) -> str:
     return " ".join(kept)
 
 
-_GERMAN_HEAD = re.compile(
-    r"(?:Konsultation|Anhörung|Befragung|Umfrage|Ausschreibung|Aufruf|Wettbewerb|verfahren|"
-    r"Stellungnahmen|Bewerbungen|Einreichungen|Anmeldungen|Vorschläge)$",
-    re.IGNORECASE,
-)
+_GERMAN_HEADS = (
+    "Konsultation", "Anhörung", "Befragung", "Umfrage", "Ausschreibung", "Aufruf", "Wettbewerb",
+    "verfahren", "Stellungnahmen", "Bewerbungen", "Einreichungen", "Anmeldungen", "Vorschläge",
+)  # fmt: skip
+_GERMAN_HEAD = Caseless(rf"(?:{'|'.join(_GERMAN_HEADS)})$")
+_GERMAN_ENDINGS = tuple(head.lower() for head in _GERMAN_HEADS)
+
+
+def _is_german_head(word: str) -> bool:
+    """Whether `word` ends with a German head noun (its capitals say nothing of a name)."""
+    if word.isascii() and not word.endswith("\n"):  # what the pattern does, as a str method
+        return word.lower().endswith(_GERMAN_ENDINGS)
+    return _GERMAN_HEAD.search(word) is not None
 
 
 def _is_acronym(word: str) -> bool:
@@ -247,7 +256,7 @@ def _is_acronym(word: str) -> bool:
 def _common_case(word: str) -> str:
     """Heads and modifiers are common words ("Public Consultation" -> "public consultation");
     acronyms, German nouns and "European" keep their capitals."""
-    if _is_acronym(word) or _GERMAN_HEAD.search(word) or word.startswith("Europ"):
+    if _is_acronym(word) or _is_german_head(word) or word.startswith("Europ"):
         return word
     return word.lower()
 
@@ -262,10 +271,10 @@ def _topic(raw: str | None) -> str:
         if stop is not None and len(words) > _MAX_TOPIC_WORDS + 8:
             return ""  # a run-on clause, not a topic
         words = words[:_MAX_TOPIC_WORDS]  # a long name: keep its head, cut at a word
-    topic = _TRAILING_FILLER.sub("", " ".join(words))
+    topic = _TRAILING_FILLER.remove(" ".join(words))
     if not topic or topic.lower() in {"the", "a", "an", "it", "this", "you", "your", "all"}:
         return ""
-    if re.fullmatch(r"(?:the\s+)?(?:public|views|people|you|us|everyone|all|them)", topic, re.I):
+    if _NOT_A_TOPIC.fullmatch(topic):
         return ""
     return topic
 
@@ -391,18 +400,22 @@ def clean_label(label: str) -> str:
     """One short line: cut at a line break, a header-like field, an address or a link; no
     leading article; at most 90 characters, cut at a word boundary. Empty if nothing is left."""
     label = _LINE_BREAK.split(label, maxsplit=1)[0]
-    header = _HEADER_FIELD.search(label)
+    # Each pattern needs a character most labels lack: test for it before searching.
+    header = _HEADER_FIELD.search(label) if ":" in label else None
     if header is not None:
         label = label[: header.start()]
-    address = _ADDRESS_OR_LINK.search(label)
+    has_address_mark = "@" in label or ":" in label or "." in label
+    address = _ADDRESS_OR_LINK.search(label) if has_address_mark else None
     if address is not None:
         label = label[: address.start()]
-    label = " ".join(_UNPRINTABLE.sub(" ", label).split())
-    label = _LEADING_ARTICLES.sub("", label)
+    if not label.isprintable():  # every _UNPRINTABLE character is one isprintable() refuses
+        label = _UNPRINTABLE.sub(" ", label)
+    label = " ".join(label.split())
+    label = _LEADING_ARTICLES.remove(label)
     if len(label) > _MAX_LABEL_CHARS:
         head = label[: _MAX_LABEL_CHARS + 1]
         label = head.rsplit(" ", 1)[0] if " " in head else head[:_MAX_LABEL_CHARS]
-    return _TRAILING_FILLER.sub("", label).rstrip(" ,;:-–—(")
+    return _TRAILING_FILLER.remove(label).rstrip(" ,;:-–—(")
 
 
 def _head_word(label: str) -> str:
@@ -414,10 +427,11 @@ def _look_back(
 ) -> str | None:
     """The nearest descriptive phrase in the three sentences before (with `head`, if given)."""
     for earlier in range(index - 1, max(-1, index - 4), -1):
+        text = sentences[earlier].text
+        if head is not None and head.isascii() and head not in text.lower():
+            continue  # a label's words are the sentence's: none of them can be `head`
         phrases = [
-            p
-            for p in _phrases(sentences[earlier].text)
-            if p.strong and (p.descriptive or not descriptive_only)
+            p for p in _phrases(text) if p.strong and (p.descriptive or not descriptive_only)
         ]
         if head is not None:
             phrases = [p for p in phrases if p.has_topic and head in p.label.lower().split()]

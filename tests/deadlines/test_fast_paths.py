@@ -1,0 +1,168 @@
+"""Fast paths of the extractor give exactly what the general path gives.
+
+`Caseless` patterns (a lower-cased pattern on lower-cased ASCII text) against re.IGNORECASE,
+and the label helpers' quick tests against the plain regex searches, on varied inputs: the
+golden inputs, their sentences, windows cut anywhere, and case variants of all of them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feeds.deadlines import cues, labels
+from feeds.deadlines.caseless import Caseless, lowered
+from feeds.deadlines.sentences import split_sentences
+
+CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
+EXTRA = [
+    "The Consultation On River Water Quality CLOSES ON 5 MAY. Register for the WEBINAR now.",
+    "Responses by 5pm; the EU-wide Call for Evidence on noise is open until 3 March.",
+    "BY 30 NOVEMBER AT THE LATEST. The first is on tolls with a call for views.",
+    "Die Konsultation endet am 3. Mai. La consultation publique est ouverte jusqu'au 4 mai.",
+    "Kelvin \u212a, long s \u017f, dotless \u0131, dotted \u0130: case folds that are not ASCII",
+    "comments welcome until 1 June (email a@b.example or see www.example.org/x)",
+    "",
+]
+
+
+def _corpus() -> list[str]:
+    rng = random.Random(11)
+    texts = list(EXTRA)
+    for case in sorted(CASES_DIR.iterdir()):
+        if (case / "input.txt").is_file():
+            text = (case / "input.txt").read_text(encoding="utf-8")
+            texts += [text] + [s.text for s in split_sentences(text)]
+            for _ in range(5):
+                start = rng.randrange(len(text) or 1)
+                texts.append(text[start : start + rng.randint(1, 120)])
+    variants = [f(t) for t in texts for f in (str.upper, str.title, str.swapcase)]
+    return texts + variants
+
+
+CORPUS = _corpus()
+
+
+def _caseless_patterns() -> Iterator[tuple[str, Caseless]]:
+    for module in (cues, labels):
+        for name, value in vars(module).items():
+            if isinstance(value, Caseless):
+                yield f"{module.__name__}.{name}", value
+    for language in ("en", "fr", "de"):
+        yield f"cues {language}", cues.cues_for(language).pattern
+
+
+CASELESS = dict(_caseless_patterns())
+
+
+def _spans(m: re.Match[str] | None) -> object:
+    if m is None:
+        return None
+    return [m.span(group) for group in range(len(m.groups()) + 1)], m.lastgroup
+
+
+def test_every_caseless_pattern_is_checked() -> None:
+    assert len(CASELESS) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(CASELESS))
+def test_caseless_matches_what_ignorecase_matches(name: str) -> None:
+    pattern = CASELESS[name]
+    general = pattern.general
+    ascii_texts = [t for t in CORPUS if t.isascii()]
+    assert len(ascii_texts) > 300
+    for text in CORPUS:
+        middle = len(text) // 2
+        assert _spans(pattern.search(text)) == _spans(general.search(text)), text
+        assert _spans(pattern.search(text, middle)) == _spans(general.search(text, middle))
+        assert _spans(pattern.search(text, 0, middle)) == _spans(general.search(text, 0, middle))
+        assert _spans(pattern.match(text, middle)) == _spans(general.match(text, middle))
+        assert _spans(pattern.fullmatch(text)) == _spans(general.fullmatch(text))
+        assert [_spans(m) for m in pattern.finditer(text)] == [
+            _spans(m) for m in general.finditer(text)
+        ]
+        assert pattern.remove(text) == general.sub("", text, count=1)
+
+
+def test_lowered_keeps_escapes_and_group_names() -> None:
+    assert lowered(r"(?P<Ord>First)\W+(?P=Ord)[A-Z]\s") == r"(?P<Ord>first)\W+(?P=Ord)[a-z]\s"
+
+
+@pytest.mark.parametrize("pattern", [r"\x41BC", r"(?-i:ET)", "\u017fix", "\u212aey"])
+def test_lowered_refuses_what_would_change_meaning(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        lowered(pattern)
+
+
+LABELS = [
+    *CORPUS,
+    "consultation on rivers\u200b\u2028more",
+    "survey\u00a0on parks",
+    "a: b",
+    "the survey on parks.",
+    "Stakeholder-Konsultation",
+    "Bürgerbeteiligungsverfahren\n",
+    "Aufruf",
+]
+
+
+def _clean_label_in_full(label: str) -> str:
+    """clean_label as it reads without its quick tests."""
+    label = labels._LINE_BREAK.split(label, maxsplit=1)[0]
+    header = labels._HEADER_FIELD.search(label)
+    if header is not None:
+        label = label[: header.start()]
+    address = labels._ADDRESS_OR_LINK.search(label)
+    if address is not None:
+        label = label[: address.start()]
+    label = " ".join(labels._UNPRINTABLE.sub(" ", label).split())
+    label = labels._LEADING_ARTICLES.general.sub("", label)
+    if len(label) > labels._MAX_LABEL_CHARS:
+        head = label[: labels._MAX_LABEL_CHARS + 1]
+        label = head.rsplit(" ", 1)[0] if " " in head else head[: labels._MAX_LABEL_CHARS]
+    return labels._TRAILING_FILLER.general.sub("", label).rstrip(" ,;:-–—(")
+
+
+def test_clean_label_quick_tests_change_nothing() -> None:
+    for label in LABELS:
+        assert labels.clean_label(label) == _clean_label_in_full(label), label
+
+
+def test_unprintable_characters_are_all_refused_by_isprintable() -> None:
+    unprintable = [chr(c) for c in range(0x3000) if labels._UNPRINTABLE.fullmatch(chr(c))]
+    assert len(unprintable) > 70
+    assert not any(c.isprintable() for c in unprintable)
+
+
+def test_german_head_test_is_the_pattern() -> None:
+    words = [w for text in LABELS for w in text.split()]
+    words += ["Konsultation", "KONSULTATION", "Beteiligungsverfahren", "Verfahren\n", "aufruf"]
+    for word in words:
+        assert labels._is_german_head(word) == bool(labels._GERMAN_HEAD.general.search(word))
+
+
+def test_look_back_skips_only_sentences_that_cannot_hold_the_head() -> None:
+    def look_back_in_full(sentences: list[labels.Sentence], index: int, head: str) -> str | None:
+        for earlier in range(index - 1, max(-1, index - 4), -1):
+            phrases = [
+                p
+                for p in labels._phrases(sentences[earlier].text)
+                if p.strong and p.descriptive and p.has_topic and head in p.label.lower().split()
+            ]
+            if phrases:
+                return phrases[-1].label
+        return None
+
+    checked = 0
+    for text in CORPUS:
+        sentences = split_sentences(text)
+        for index in range(1, len(sentences)):
+            for head in ("consultation", "call", "survey", "konsultation", "enquête", "review"):
+                expected = look_back_in_full(sentences, index, head)
+                assert labels._look_back(sentences, index, head=head) == expected
+                checked += expected is not None
+    assert checked > 20
