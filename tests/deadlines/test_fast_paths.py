@@ -10,12 +10,14 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from feeds.deadlines import cues, labels
+from feeds.deadlines import cues, find_deadlines, labels
 from feeds.deadlines.caseless import Caseless, lowered
+from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
@@ -166,3 +168,28 @@ def test_look_back_skips_only_sentences_that_cannot_hold_the_head() -> None:
                 assert labels._look_back(sentences, index, head=head) == expected
                 checked += expected is not None
     assert checked > 20
+
+
+GATED = [
+    "Deadline: 5 May 2023.",  # a cue and a date, nothing one responds to: not a deadline
+    "Deadline: 5 May 2023. Have your say.",
+    "Deadline 5 May 2023 for the call\nFor evidence see below.",  # context only across lines
+    "It closes on 5\nMay 2023. The consultation is open.",
+    "The survey closes on Friday.",  # no date at all
+    "Tender documents: deadline 12/05/2023, 17:00 CET.",
+]
+
+
+def test_find_deadlines_needs_no_whole_text_gates() -> None:
+    """The whole-text date search and context test it once ran first change nothing."""
+    checked = 0
+    for text in [*GATED, *CORPUS]:
+        for language, zone in (("en", "Europe/Brussels"), ("fr", "Europe/Paris"),
+                               ("de", "Europe/Berlin"), ("en", "America/New_York")):  # fmt: skip
+            found = find_deadlines(text, reference=date(2023, 2, 7), timezone=zone,
+                                   language=language)  # fmt: skip
+            grammar = grammar_for(language, zone.startswith("America/"))
+            if grammar.pattern.search(text) is None or not cues.has_context(text):
+                assert found == [], text
+            checked += bool(found)
+    assert checked > 200
