@@ -10,7 +10,15 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from feeds.refresh import RefreshReport
-from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.cli_common import (
+    CONFIG_HELP,
+    NOW,
+    add_config_option,
+    clock_for,
+    handle_errors,
+    load,
+    setup_logging,
+)
 from scheduler.reminders_app import ledger_hook
 from scheduler.wiring import build_app
 
@@ -28,7 +36,7 @@ def _version() -> str:
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Settings file (default: $FEEDLINE_CONFIG, ./feedline.toml, embedded default).",
+    help=CONFIG_HELP,
 )
 @click.version_option(_version(), "--version", prog_name="feedline")
 def cli(config_path: str | None) -> None:
@@ -162,6 +170,8 @@ def _register() -> None:
 
     for command in (extract, remind, subscribers, mail_group, run, once, serve, status):
         cli.add_command(command)
+    for command in cli.commands.values():
+        add_config_option(command)
 
 
 _register()

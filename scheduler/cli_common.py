@@ -48,8 +48,39 @@ def clock_for(now: datetime | None) -> Clock:
     return FixedClock(now) if now is not None else SystemClock()
 
 
+CONFIG_HELP = "Settings file (default: $FEEDLINE_CONFIG, ./feedline.toml, embedded default)."
+_CONFIG_META = "feedline.config_path"
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_CONFIG_META] = value  # meta is shared by the whole context chain
+
+
+def add_config_option(command: click.Command) -> None:
+    """Give `command` (and every subcommand of a group) its own `--config PATH`.
+
+    So `feedline build --config F` works as well as `feedline --config F build`; the option
+    nearest the command wins.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_config_option(sub)
+        return
+    command.params.append(
+        click.Option(
+            ["--config"],
+            type=click.Path(dir_okay=False),
+            default=None,
+            expose_value=False,
+            callback=_remember_config,
+            help=CONFIG_HELP,
+        )
+    )
+
+
 def load(ctx: click.Context) -> LoadedSettings:
-    config_path = ctx.find_root().params.get("config_path")
+    config_path = ctx.meta.get(_CONFIG_META) or ctx.find_root().params.get("config_path")
     return load_settings(config_path)
 
 
