@@ -159,6 +159,7 @@ class Refresher:
         with self.engine.begin() as conn:
             result = item_store.upsert_entries(conn, source, read.entries, now)
             outcome.new, outcome.updated = result.new, result.updated
+            outcome.problems += result.problems
             to_extract = result.stored if not same_settings else result.changed
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
             new_item_deadlines = NewItemDeadlines(source.id, now, uid_domain)

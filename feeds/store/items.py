@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from config.schema import SourceSettings
+from feeds.errors import ItemError
 from feeds.identity import natural_id, normalise_url, tag_uri_prefix
 from feeds.model import Deadline, Entry, Item
 from feeds.store.tables import items
@@ -31,6 +32,7 @@ class StoredEntry:
 @dataclass(slots=True)
 class UpsertResult:
     stored: list[StoredEntry] = field(default_factory=list)
+    problems: list[ItemError] = field(default_factory=list)
 
     @property
     def new(self) -> int:
@@ -128,6 +130,21 @@ def upsert_entries(
             result.stored.append(StoredEntry(item_id, entry, published, row.first_seen, "updated"))
         else:
             result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen, "same"))
+    taken = _ids_of_other_sources(
+        conn, source.id, [row["id"] for row in inserts if not row["id"].startswith(new_tag_prefix)]
+    )
+    if taken:  # an item id is global: the source that stored it first keeps it
+        inserts = [row for row in inserts if row["id"] not in taken]
+        skipped = [s for s in result.stored if s.status == "new" and s.item_id in taken]
+        result.stored = [s for s in result.stored if s.status != "new" or s.item_id not in taken]
+        result.problems += [
+            ItemError(
+                source.id,
+                s.entry.title,
+                f"skipped: source {taken[s.item_id]!r} already has this item ({s.item_id})",
+            )
+            for s in skipped
+        ]
     if inserts:
         conn.execute(insert(items), inserts)
     if updates:
@@ -136,6 +153,22 @@ def upsert_entries(
             updates,
         )
     return result
+
+
+ID_CHUNK = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
+
+
+def _ids_of_other_sources(conn: Connection, source_id: str, ids: Sequence[str]) -> dict[str, str]:
+    """Which of these new ids another source already stored (id -> that source)."""
+    owners: dict[str, str] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = list(ids[start : start + ID_CHUNK])
+        query = select(items.c.id, items.c.source_id).where(
+            items.c.id.in_(chunk), items.c.source_id != source_id
+        )
+        for item_id, owner in conn.execute(query):
+            owners[item_id] = owner
+    return owners
 
 
 # What rendering needs; the bookkeeping columns (title_key, fingerprint, last_seen) stay behind.

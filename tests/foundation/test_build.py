@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from scheduler.cli import cli
 from tests.conftest import REPO
 from tests.foundation.helpers import PAGE, run_cli, site_block, source_block, write_config
 from tests.support.feedcheck import check_atom, check_rss
@@ -166,3 +169,38 @@ def test_a_settings_change_rerenders_though_the_page_did_not_change(tmp_path: Pa
     (tmp_path / "public" / "river.atom").unlink()  # a deleted file is written again
     assert "river: 2 items" in run_cli("build", config=config).stdout
     assert (tmp_path / "public" / "river.atom").is_file()
+
+
+def test_config_option_after_the_command_works_too(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text(PAGE, encoding="utf-8")
+    config = write_config(tmp_path, site_block() + source_block("river", "page.txt"))
+    result = CliRunner().invoke(cli, ["build", "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "public" / "river.rss").is_file()
+    # The option nearest the command wins over the one before it.
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    wrong = write_config(elsewhere, "[site]\nnot_a_key = 1\n")
+    result = CliRunner().invoke(
+        cli, ["--config", str(wrong), "config", "check", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_two_sources_listing_the_same_url_keep_one_item_and_say_so(tmp_path: Path) -> None:
+    page = "# News\n\n## [Shared item](https://ex.org/shared)\n*1 March 2024*\n\nSame text.\n"
+    (tmp_path / "a.md").write_text(page, encoding="utf-8")
+    (tmp_path / "b.md").write_text(page, encoding="utf-8")
+    body = site_block() + source_block("a", "a.md", kind="markdown")
+    config = write_config(tmp_path, body + source_block("b", "b.md", kind="markdown"))
+    result = run_cli("build", config=config)
+    assert result.exit_code == 0, result.output
+    assert "source 'b', item 'Shared item': skipped: source 'a' already has this item" in (
+        result.stderr
+    )
+    public = tmp_path / "public"
+    assert len(check_rss((public / "a.rss").read_bytes(), BASE + "a.rss").entries) == 1
+    assert check_rss((public / "b.rss").read_bytes(), BASE + "b.rss").entries == []
+    merged = check_atom((public / "all.atom").read_bytes(), BASE + "all.atom")
+    assert [e.link for e in merged.entries] == ["https://ex.org/shared"]
+    assert run_cli("build", config=config).exit_code == 0  # and again: no crash, no duplicate
