@@ -141,12 +141,10 @@ class NewItemDeadlines:
         rows, self._rows = self._rows, []
         if not rows:
             return []
-        conn.execute(insert(deadlines), rows)
-        # The uid is unique: it finds each new row's id without RETURNING (which SQLite can
-        # only pair with its parameters one row per statement).
-        uids = [row["uid"] for row in rows]
-        found_ids = select(deadlines.c.uid, deadlines.c.id).where(deadlines.c.uid.in_(uids))
-        ids: dict[str, int] = dict(conn.execute(found_ids).all())
+        # One multi-row INSERT ... RETURNING; its rows may come back in any order, so each
+        # new id is paired with its row by the (unique) uid.
+        returned = conn.execute(insert(deadlines).returning(deadlines.c.uid, deadlines.c.id), rows)
+        ids: dict[str, int] = dict(returned.all())
         return [DeadlineChange("added", ids[row["uid"]], row["closes_at"]) for row in rows]
 
 
