@@ -61,7 +61,8 @@ def _generator(info: FeedInfo, items: Sequence[Item]) -> FeedGenerator:
         entry.published(item.published)
         entry.updated(item.updated)
         entry.content(content, type="html")  # display strips control characters
-        entry.summary(summary, type="html")
+        if summary != content:  # a one-paragraph item: a summary would repeat it all
+            entry.summary(summary, type="html")
     return feed
 
 

@@ -1,0 +1,51 @@
+"""What a feed item carries: the full body, and a summary only when it says less."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from feeds.model import Item
+from feeds.render.feed_xml import FeedInfo, render_rss_and_atom
+from tests.support.feedcheck import ATOM, check_atom, check_rss
+
+BASE = "http://127.0.0.1:8080/"
+INFO = FeedInfo("River news", BASE, "https://river.example.org/news", "River news", "en", "Ed")
+WHEN = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+
+
+def item(item_id: str, content: str, minutes: int) -> Item:
+    at = WHEN.replace(minute=minutes)
+    return Item(
+        id=f"https://river.example.org/{item_id}",
+        source_id="river",
+        title=f"Item {item_id}",
+        link=f"https://river.example.org/{item_id}",
+        content=content,
+        content_is_html=False,
+        published=at,
+        updated=at,
+        first_seen=at,
+    )
+
+
+def test_one_paragraph_is_the_body_and_longer_items_get_a_summary() -> None:
+    items = [item("two", "First part.\n\nSecond part.", 2), item("one", "Only part.", 1)]
+    rss, atom = render_rss_and_atom(INFO, items, "river.rss", "river.atom")
+    check_rss(rss, BASE + "river.rss")
+    check_atom(atom, BASE + "river.atom")
+
+    rss_items = etree.fromstring(rss).findall("channel/item")
+    assert rss_items[0].findtext("description") == "<p>First part.</p>"
+    assert rss_items[0].findtext(CONTENT) == "<p>First part.</p><p>Second part.</p>"
+    # One paragraph: the description is the whole body; no second copy in content:encoded.
+    assert rss_items[1].findtext("description") == "<p>Only part.</p>"
+    assert rss_items[1].find(CONTENT) is None
+
+    entries = etree.fromstring(atom).findall(f"{ATOM}entry")
+    assert entries[0].findtext(f"{ATOM}summary") == "<p>First part.</p>"
+    assert entries[0].findtext(f"{ATOM}content") == "<p>First part.</p><p>Second part.</p>"
+    assert entries[1].find(f"{ATOM}summary") is None
+    assert entries[1].findtext(f"{ATOM}content") == "<p>Only part.</p>"
