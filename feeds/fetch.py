@@ -154,18 +154,27 @@ class Fetcher:
         self._sleep = sleep
         self._now = now or (lambda: datetime.now(UTC))
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent(settings.contact)},
-            timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
-            verify=settings.verify_tls,
-            limits=httpx.Limits(max_connections=max(settings.concurrency, 1) * 2),
-            transport=transport,
-        )
+        self._transport = transport
+        # Made on first use, so a site of local files never pays for the TLS context.
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                headers={"User-Agent": user_agent(self.settings.contact)},
+                timeout=httpx.Timeout(self.settings.timeout),
+                follow_redirects=True,
+                max_redirects=self.settings.max_redirects,
+                verify=self.settings.verify_tls,
+                limits=httpx.Limits(max_connections=max(self.settings.concurrency, 1) * 2),
+                transport=self._transport,
+            )
+        return self._client
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -212,7 +221,7 @@ class Fetcher:
         timeout = self.settings.timeout
         try:
             async with asyncio.timeout(timeout):
-                async with self._client.stream("GET", url, headers=headers) as response:
+                async with self._http().stream("GET", url, headers=headers) as response:
                     return await self._receive(source_id, response, previous, accept)
         except TimeoutError:
             raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
