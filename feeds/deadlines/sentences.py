@@ -14,9 +14,12 @@ class Sentence:
     paragraph: int
 
 
-_BOUNDARY = re.compile(
-    r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-ZÀ-ÖØ-Þ0-9])|\n\s*\n|\n(?=\s*[^a-z\s])"
-)
+# A sentence ends at [.!?] (then closing quotes or brackets and spaces before a capital or a
+# digit), at a blank line, or at a line break before anything but a lower-case word. Each
+# alternative opens with one of the rare characters . ! ? or a line break, so the regex
+# engine skips ahead to those instead of trying every position.
+_AFTER_STOP = r"[\"'”’)]*\s+(?=[\"'“‘(]?[A-ZÀ-ÖØ-Þ0-9])"
+_BOUNDARY = re.compile(rf"\.{_AFTER_STOP}|!{_AFTER_STOP}|\?{_AFTER_STOP}|\n\s*\n|\n(?=\s*[^a-z\s])")
 _ABBREVIATION_BEFORE = re.compile(
     r"(?:\b(?:[A-Za-z]\.){1,4}|\b(?:Mr|Mrs|Ms|Dr|Prof|No|Nos|Art|Arts|St|Sr|Jr|vs|approx|ca|Co|"
     r"Inc|Ltd|Dept|Gov|Reg|para|paras|p|pp|cf|e\.g|i\.e|etc|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
@@ -36,23 +39,36 @@ def split_sentences(text: str) -> list[Sentence]:
     start = 0
     paragraph = 0
     for m in _BOUNDARY.finditer(text):
-        before = text[max(0, m.start() - 12) : m.start()]
-        if "\n" not in m.group() and (
-            _ABBREVIATION_BEFORE.search(before)
-            or (_NUMBER_BEFORE.search(before) and _MONTH_AFTER.match(text, m.end()))
-        ):
+        end = m.start()
+        gap = m.group()
+        if gap[0] != "\n":  # the sentence keeps its full stop; the gap is what follows
+            end += 1
+            gap = gap[1:]
+        if "\n" not in gap and text[end - 1] == "." and _not_an_end(text, end, m.end()):
             continue
-        _append(sentences, text, start, m.start(), paragraph)
-        if "\n" in m.group() and m.group().count("\n") >= 2:
+        _append(sentences, text, start, end, paragraph)
+        if gap.count("\n") >= 2:
             paragraph += 1
         start = m.end()
     _append(sentences, text, start, len(text), paragraph)
     return sentences
 
 
+def _not_an_end(text: str, end: int, next_start: int) -> bool:
+    """Whether the full stop before `end` closes an abbreviation ("Dr.", "e.g.", "No.") or a
+    German ordinal day ("am 18. März") rather than a sentence."""
+    before = text[max(0, end - 12) : end]
+    last = before[-2:-1]  # every abbreviation ends with an ASCII letter, an ordinal with a digit
+    if last.isascii() and last.isalpha():
+        return _ABBREVIATION_BEFORE.search(before) is not None
+    if last.isdecimal():
+        return bool(_NUMBER_BEFORE.search(before) and _MONTH_AFTER.match(text, next_start))
+    return False
+
+
 def _append(sentences: list[Sentence], text: str, start: int, end: int, paragraph: int) -> None:
     chunk = text[start:end]
     stripped = chunk.strip()
     if stripped:
-        offset = start + chunk.index(stripped)
+        offset = start + len(chunk) - len(chunk.lstrip())
         sentences.append(Sentence(offset, offset + len(stripped), stripped, paragraph))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.deadlines import cues, find_deadlines, labels
+from feeds.deadlines import cues, find_deadlines, labels, sentences
 from feeds.deadlines.caseless import Caseless, lowered
 from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
@@ -193,3 +193,48 @@ def test_find_deadlines_needs_no_whole_text_gates() -> None:
                 assert found == [], text
             checked += bool(found)
     assert checked > 200
+
+
+_OLD_BOUNDARY = re.compile(
+    r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-ZÀ-ÖØ-Þ0-9])|\n\s*\n|\n(?=\s*[^a-z\s])"
+)
+
+
+def _split_in_full(text: str) -> list[tuple[int, int, str, int]]:
+    """split_sentences as it was written before its boundary search was reordered."""
+    found: list[tuple[int, int, str, int]] = []
+    start = paragraph = 0
+
+    def append(end: int) -> None:
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            offset = start + chunk.index(stripped)
+            found.append((offset, offset + len(stripped), stripped, paragraph))
+
+    for m in _OLD_BOUNDARY.finditer(text):
+        before = text[max(0, m.start() - 12) : m.start()]
+        if "\n" not in m.group() and (
+            sentences._ABBREVIATION_BEFORE.search(before)
+            or (
+                sentences._NUMBER_BEFORE.search(before)
+                and sentences._MONTH_AFTER.match(text, m.end())
+            )
+        ):
+            continue
+        append(m.start())
+        if m.group().count("\n") >= 2:
+            paragraph += 1
+        start = m.end()
+    append(len(text))
+    return found
+
+
+def test_split_sentences_finds_the_boundaries_it_always_found() -> None:
+    rng = random.Random(3)
+    alphabet = "ab AZ9é.!?\"'”’)“‘(\n\n \t\u00a0\u2028Mr.e.g.18. März No.2"
+    texts = CORPUS + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+                      for _ in range(20_000)]  # fmt: skip
+    for text in texts:
+        expected = _split_in_full(text)
+        assert [(s.start, s.end, s.text, s.paragraph) for s in split_sentences(text)] == expected
