@@ -7,6 +7,7 @@ Only dates with a day and a month are recognised; a bare year ("2027") or a mont
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -133,6 +134,12 @@ class DateGrammar:
             + r")(?![\w])"
         )  # fmt: skip
         self.pattern = re.compile(pattern)
+        # Where a date can start: a digit or the first letter of a month or weekday name, not
+        # right after a letter, a digit, "/" or "." (the pattern's own look-behind). Searching
+        # for those first lets the regex engine skip the rest of the text.
+        names = _cased(list(months), lower=lower) + _cased(list(_WEEKDAYS), lower=lower)
+        first_letters = re.escape("".join(sorted({name[0] for name in names})))
+        self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
 
     def _month(self, text: str | None) -> int | None:
         return None if text is None else self.months.get(text.lower().rstrip("."))
@@ -147,9 +154,20 @@ class DateGrammar:
             start, m.end(), int(day_text), month_num, year_text, weekday_text, is_range=is_range
         )
 
+    def _matches(self, text: str) -> Iterator[re.Match[str]]:
+        """`self.pattern.finditer(text)`, tried only where a date can start."""
+        position = 0
+        while (start := self._start.search(text, position)) is not None:
+            m = self.pattern.match(text, start.start())
+            if m is None:
+                position = start.start() + 1
+            else:
+                yield m
+                position = m.end()
+
     def find(self, text: str) -> list[DateMention]:
         found: list[DateMention] = []
-        for m in self.pattern.finditer(text):
+        for m in self._matches(text):
             kind = m.lastgroup
             mention: DateMention | None = None
             if kind in ("pairdmy", "pairmdy"):

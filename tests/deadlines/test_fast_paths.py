@@ -238,3 +238,16 @@ def test_split_sentences_finds_the_boundaries_it_always_found() -> None:
     for text in texts:
         expected = _split_in_full(text)
         assert [(s.start, s.end, s.text, s.paragraph) for s in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize(("language", "month_first"), [("en", False), ("en", True), ("fr", False),
+                                                       ("de", False), ("nl", False)])  # fmt: skip
+def test_dates_are_tried_only_where_one_can_start(language: str, month_first: bool) -> None:
+    grammar = grammar_for(language, month_first)
+    extra = ["x17 May, /17 May, 17.05.2023, .5 May, \u0661\u0667 May 2023", "Mardi 3 mai, MAY 4"]
+    matched = 0
+    for text in [*CORPUS, *extra]:
+        expected = [m.span() for m in grammar.pattern.finditer(text)]
+        assert [m.span() for m in grammar._matches(text)] == expected, text
+        matched += len(expected)
+    assert matched > 500
