@@ -21,8 +21,13 @@ _CUE_REACH = 60  # a full date this close after a deadline cue is a closing date
 # date that would become the latest is then confirmed with the full grammar and cue rules on
 # its own text, so the result is the one `grammar.find` + `cues.find` on every text would give.
 _SEPARATOR = "\x00"
-_YEAR_AFTER_SPACE = (re.compile(r"20\d\d(?!\w)"), re.compile(r"19\d\d(?!\w)"))
-_YEAR_AFTER_MARK = re.compile(r"[/.\-]\d\d(?:\d\d)?(?!\w)")
+# Each search opens with literal characters the regex engine skips ahead to (the space before
+# a year is checked looking back, after its digits); one search per mark for the same reason.
+_YEAR_AFTER_SPACE = (
+    re.compile(r"20\d\d(?<=\s\d{4})(?!\w)"),
+    re.compile(r"19\d\d(?<=\s\d{4})(?!\w)"),
+)
+_YEAR_AFTER_MARK = tuple(re.compile(rf"{re.escape(mark)}\d\d(?:\d\d)?(?!\w)") for mark in "/.-")
 _SUFFIX = r"(?:ts|dn|dr|ht|re|\.)?"  # "st", "nd", "rd", "th", "er", "." reversed
 
 
@@ -132,17 +137,15 @@ def latest_full_date(
     for each in texts:
         starts.append(offset)
         offset += len(each) + 1
-    tokens: list[tuple[int, int, str]] = []  # (start, end, the character before)
-    for pattern in _YEAR_AFTER_SPACE:
+    tokens: list[tuple[int, int, str]] = [  # (start, end, the character before)
+        (m.start(), m.end(), " ") for pattern in _YEAR_AFTER_SPACE for m in pattern.finditer(page)
+    ]
+    for pattern in _YEAR_AFTER_MARK:
         for m in pattern.finditer(page):
-            start = m.start()
-            if start and page[start - 1].isspace():
-                tokens.append((start, m.end(), " "))
-    for m in _YEAR_AFTER_MARK.finditer(page):
-        start = m.start() + 1
-        digits = m.group()[1:]
-        if len(digits) == 2 or m.group()[0] == "-" or digits[:2] in ("19", "20"):
-            tokens.append((start, m.end(), m.group()[0]))
+            start = m.start() + 1
+            digits = m.group()[1:]
+            if len(digits) == 2 or m.group()[0] == "-" or digits[:2] in ("19", "20"):
+                tokens.append((start, m.end(), m.group()[0]))
     if not tokens:
         return None
     reversed_page = page[::-1]
