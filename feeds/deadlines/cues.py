@@ -210,6 +210,23 @@ def has_cue_word(text: str) -> bool:
     return "frist" in folded or _PREFILTER.search(" " + folded) is not None
 
 
+def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
+    """Where ASCII `text` may hold a cue word: the spans of the prefilter's matches, found by
+    one search of the whole text. A sentence of the text (a piece cut at spaces, quotes or
+    brackets) passes `has_cue_word` only if it overlaps one of them. None for other text,
+    whose folded form may not keep the text's offsets."""
+    if not text.isascii():
+        return None
+    folded = text.lower()  # casefold() of ASCII
+    # A match's first character is the one before the word (the padding space for the first).
+    spans = [(m.start(), m.end() - 1) for m in _PREFILTER.finditer(" " + folded)]
+    at = folded.find("frist")
+    while at >= 0:
+        spans.append((at, at + len("frist")))
+        at = folded.find("frist", at + 1)
+    return spans
+
+
 # Words that make a sentence about something one responds to (a consultation, a call, ...).
 _CONTEXT = _lowercase_pattern(
     r"consult|call\s+for\s+(?:evidence|input|views|comment|proposal|application|tender|contribution|"

@@ -19,6 +19,7 @@ from feeds.deadlines.cues import (
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
+    cue_word_spans,
     cues_for,
     has_context,
     has_cue_word,
@@ -69,8 +70,9 @@ def find_deadlines(
     if timezone not in _CHECKED_ZONES:
         ZoneInfo(timezone)  # unknown zones fail here, before any work
         _CHECKED_ZONES.add(timezone)
-    if not text or not has_cue_word(text):  # most paragraphs stop here (one regex search)
-        return []
+    cue_words = cue_word_spans(text)
+    if not text or not (has_cue_word(text) if cue_words is None else cue_words):
+        return []  # most paragraphs stop here (one regex search)
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
     cues = cues_for(language)
@@ -81,7 +83,7 @@ def find_deadlines(
     # A date is only ever read in a sentence with a cue word, and a text without any date has
     # none in its sentences either: no whole-text date search is needed.
     for index, sentence in enumerate(sentences):
-        if not has_cue_word(sentence.text):
+        if not _may_hold_cue(sentence, cue_words):
             continue  # the quick test spares most sentences the full cue patterns
         sentence_cues = cues.find(sentence.text)
         dates = grammar.find(sentence.text) if sentence_cues else []
@@ -110,6 +112,14 @@ def find_deadlines(
             seen[key] = len(found)
             found.append(_Found(deadline, cue.kind, len(found)))
     return [f.deadline for f in _apply_extensions(_merge_duplicates(found))]
+
+
+def _may_hold_cue(sentence: Sentence, cue_words: Sequence[tuple[int, int]] | None) -> bool:
+    """`has_cue_word(sentence.text)`, or with the text's cue word spans, never false where it
+    is true: whether one overlaps the sentence."""
+    if cue_words is None:
+        return has_cue_word(sentence.text)
+    return any(start < sentence.end and end > sentence.start for start, end in cue_words)
 
 
 def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:

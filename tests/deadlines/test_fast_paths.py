@@ -251,3 +251,23 @@ def test_dates_are_tried_only_where_one_can_start(language: str, month_first: bo
         assert [m.span() for m in grammar._matches(text)] == expected, text
         matched += len(expected)
     assert matched > 500
+
+
+def test_cue_word_spans_cover_every_sentence_with_a_cue_word() -> None:
+    rng = random.Random(5)
+    words = ["by", "until", "ends", "closing", "frist", "Abgabefrist", "x", "(by", '"till"', "-"]
+    glue = [" ", "  ", ". ", "! ", ".\n\n", "\n", ', "', "). "]
+    texts = [t for t in CORPUS if t.isascii()]
+    texts += ["".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 12)))
+              for _ in range(3000)]  # fmt: skip
+    checked = 0
+    for text in texts:
+        spans = cues.cue_word_spans(text)
+        assert spans is not None
+        assert bool(spans) == cues.has_cue_word(text)
+        for sentence in split_sentences(text):
+            if cues.has_cue_word(sentence.text):
+                checked += 1
+                assert any(a < sentence.end and b > sentence.start for a, b in spans), text
+    assert checked > 1000
+    assert cues.cue_word_spans("Frist endet am 3. Mai, spätestens") is None  # not ASCII
