@@ -163,11 +163,12 @@ class Refresher:
             to_extract = result.stored if not same_settings else result.changed
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
             new_item_deadlines = NewItemDeadlines(source.id, now, uid_domain)
+            overrides = self.settings.overrides
             for stored in to_extract:
                 entry = stored.entry
                 text = text_by_title[entry.title]
-                overridden = any(
-                    matches(o, stored.item_id, entry.title) for o in self.settings.overrides
+                overridden = bool(overrides) and any(
+                    matches(o, stored.item_id, entry.title) for o in overrides
                 )
                 if stored.status == "new" and not overridden and not has_cue_word(text):
                     continue  # nothing to find and nothing stored: no work, no query
@@ -198,7 +199,7 @@ class Refresher:
                     continue
                 with_origin = apply_overrides(
                     found,
-                    self.settings.overrides,
+                    overrides,
                     item_id=stored.item_id,
                     title=entry.title,
                     source_zone=source.timezone,

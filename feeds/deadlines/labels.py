@@ -66,14 +66,24 @@ _SUBJECT_VERBS_DE = (
     r"endet|endete|schließt|findet|geht|steht|startet|beginnt|hat|haben|kann|können|muss|müssen|"
     r"soll|sollen|noch"
 )
-_TOPIC_STOP = re.compile(
-    rf"\s+(?:{_SUBJECT_VERBS_EN}|{_SUBJECT_VERBS_FR}|{_SUBJECT_VERBS_DE}|"
+_STOP_WORDS = (
+    rf"{_SUBJECT_VERBS_EN}|{_SUBJECT_VERBS_FR}|{_SUBJECT_VERBS_DE}|"
     r"which|that|who|where|when|until|itself|also|now|still|currently|"
     r"till|by|from|before|after|asking|seeking|inviting|in\s+the|in\s+a|"
     r"with\s+a|with\s+the|and\s+key|and\s+the|and\s+a|as\s+well|at|on\s+\d|no\s+later|"
-    r"jusqu|avant|au\s+plus|qui|dont|bis|die|der|das)\b"
+    r"jusqu|avant|au\s+plus|qui|dont|bis|die|der|das"
+)
+_STOP_MARKS = r",;:.!?()\[\]<>{}|\"“”–—"
+_TOPIC_STOP = re.compile(
+    rf"\s+(?:{_STOP_WORDS})\b"
     r"|[\r\n\x85\u2028\u2029]|[^\s@]*@|\S*(?:https?:|www\.)"
-    r"|[,;:.!?()\[\]<>{}|\"“”–—]|\s-\s|\s\d"
+    rf"|[{_STOP_MARKS}]|\s-\s|\s\d"
+)
+# The same stops for text without an address or a link: then every stop opens with a space or
+# a mark, a class the regex engine skips ahead to (what follows is checked looking back).
+_TOPIC_STOP_PLAIN = re.compile(
+    rf"[\s{_STOP_MARKS}](?:(?<=[\r\n\x85\u2028\u2029{_STOP_MARKS}])"
+    rf"|(?<=\s)(?:\s*(?:{_STOP_WORDS})\b|-\s|\d))"
 )
 _HEAD = Caseless(
     rf"(?<!\w)(?P<mod>{_MODIFIERS})(?:(?P<strong>{_STRONG_HEADS})|(?P<weak>{_WEAK_HEADS}))(?!\w)"
@@ -191,7 +201,7 @@ def _phrases(text: str, *, limit: int | None = None) -> list[_Phrase]:
                 topic = _topic(group_of(text, fronted, "topic"))
                 preposition = (group_of(text, fronted, "prep") or "").lower()
         proper = _proper_words(text, m.start(), head)
-        common = " ".join(_common_case(w) for w in f"{modifiers} {head}".split())
+        common = _common_words(modifiers, head)
         label = f"{proper} {common}" if proper else common
         if topic:
             label = f"{label} {preposition} {topic}"
@@ -253,6 +263,12 @@ def _is_acronym(word: str) -> bool:
     return len(word) >= 2 and word[0].isupper() and word[1].isupper()
 
 
+@lru_cache(maxsize=1024)
+def _common_words(modifiers: str, head: str) -> str:
+    """The modifiers and head in common case (a small vocabulary: worked out once each)."""
+    return " ".join(_common_case(w) for w in f"{modifiers} {head}".split())
+
+
 def _common_case(word: str) -> str:
     """Heads and modifiers are common words ("Public Consultation" -> "public consultation");
     acronyms, German nouns and "European" keep their capitals."""
@@ -264,7 +280,8 @@ def _common_case(word: str) -> str:
 def _topic(raw: str | None) -> str:
     if not raw:
         return ""
-    stop = _TOPIC_STOP.search(raw)
+    plain = "@" not in raw and "http" not in raw and "www." not in raw
+    stop = (_TOPIC_STOP_PLAIN if plain else _TOPIC_STOP).search(raw)  # only its start is read
     topic = raw[: stop.start()] if stop else raw
     words = topic.split()
     if len(words) > _MAX_TOPIC_WORDS:

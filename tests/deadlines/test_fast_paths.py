@@ -271,3 +271,20 @@ def test_cue_word_spans_cover_every_sentence_with_a_cue_word() -> None:
                 assert any(a < sentence.end and b > sentence.start for a, b in spans), text
     assert checked > 1000
     assert cues.cue_word_spans("Frist endet am 3. Mai, spätestens") is None  # not ASCII
+
+
+def test_topic_stop_without_addresses_stops_where_the_full_pattern_stops() -> None:
+    rng = random.Random(9)
+    pieces = ["is", " ", "  ", "\n", "on 5", " - ", "x@y", "www.", "http:", "s'", "(", "—",
+              "closes", "bis", "which", "in the", "Ab", "7", "ß", "\u2028", "and key"]  # fmt: skip
+    raws = [text[start:] for text in CORPUS for start in range(0, len(text), 7)]
+    raws += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(5000)]
+    plain = 0
+    for raw in raws:
+        if "@" in raw or "http" in raw or "www." in raw:
+            continue
+        plain += 1
+        expected = labels._TOPIC_STOP.search(raw)
+        found = labels._TOPIC_STOP_PLAIN.search(raw)
+        assert (found and found.start()) == (expected and expected.start()), raw
+    assert plain > 5000
