@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import cached_property
 
 # Named groups and escapes are kept as written; everything else is lower-cased.
 _TOKEN = re.compile(r"\(\?P<\w+>|\(\?P=\w+\)|\\(.)|[^\\(]+|\(", re.DOTALL)
@@ -24,9 +25,12 @@ def lowered(pattern: str) -> str:
     """`pattern` for lower-cased ASCII text: its letters lower-cased, group names kept."""
     if "(?-i" in pattern:
         raise ValueError("a case-sensitive part would match lower-cased text differently")
-    for char in set(pattern) - set(map(chr, range(128))):
-        if any(re.fullmatch(re.escape(char), chr(c), re.IGNORECASE) for c in range(128)):
-            raise ValueError(f"{char!r} matches an ASCII letter when case is ignored")
+    others = sorted(set(pattern) - set(map(chr, range(128))))
+    if others:
+        any_other = re.compile(f"[{''.join(map(re.escape, others))}]", re.IGNORECASE)
+        folded = [chr(c) for c in range(128) if any_other.match(chr(c))]
+        if folded:
+            raise ValueError(f"{folded!r} match a character of the pattern when case is ignored")
     parts: list[str] = []
     for m in _TOKEN.finditer(pattern):
         escaped = m.group(1)
@@ -41,11 +45,22 @@ def lowered(pattern: str) -> str:
 
 
 class Caseless:
-    """A pattern matched without regard to case (IGNORECASE), quickly on ASCII text."""
+    """A pattern matched without regard to case (IGNORECASE), quickly on ASCII text.
+
+    Each form is compiled when first needed: most processes only ever read ASCII text.
+    """
 
     def __init__(self, pattern: str) -> None:
-        self.general = re.compile(pattern, re.IGNORECASE)
-        self.ascii = re.compile(lowered(pattern))
+        self.pattern = pattern
+        self._lowered = lowered(pattern)  # checked now: a bad pattern fails at import
+
+    @cached_property
+    def general(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, re.IGNORECASE)
+
+    @cached_property
+    def ascii(self) -> re.Pattern[str]:
+        return re.compile(self._lowered)
 
     def _for(self, text: str) -> tuple[re.Pattern[str], str]:
         if text.isascii():
