@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from feeds.deadlines.starts import matches_at_starts
+
 _MONTHS: dict[str, dict[str, int]] = {
     "en": {
         "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
@@ -135,8 +137,7 @@ class DateGrammar:
         )  # fmt: skip
         self.pattern = re.compile(pattern)
         # Where a date can start: a digit or the first letter of a month or weekday name, not
-        # right after a letter, a digit, "/" or "." (the pattern's own look-behind). Searching
-        # for those first lets the regex engine skip the rest of the text.
+        # right after a letter, a digit, "/" or "." (the pattern's own look-behind).
         names = _cased(list(months), lower=lower) + _cased(list(_WEEKDAYS), lower=lower)
         first_letters = re.escape("".join(sorted({name[0] for name in names})))
         self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
@@ -156,14 +157,7 @@ class DateGrammar:
 
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
         """`self.pattern.finditer(text)`, tried only where a date can start."""
-        position = 0
-        while (start := self._start.search(text, position)) is not None:
-            m = self.pattern.match(text, start.start())
-            if m is None:
-                position = start.start() + 1
-            else:
-                yield m
-                position = m.end()
+        return matches_at_starts(self.pattern, self._start, text)
 
     def find(self, text: str) -> list[DateMention]:
         found: list[DateMention] = []

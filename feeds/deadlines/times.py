@@ -8,6 +8,8 @@ from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.deadlines.starts import matches_at_starts
+
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -91,6 +93,10 @@ _CLOCK = (
     + r")"
 )  # fmt: skip
 TIME_PATTERN = re.compile(r"(?<![\w:./])(?i:" + _CLOCK + r")(?![\w:]|\.\d)" + _ZONE)
+# Where a time can start: a digit, or n/m ("noon", "midday", "midnight", "Mittag", ... and no
+# other character matches those letters without regard to case), after what the look-behind
+# allows.
+_TIME_START = re.compile(r"[\dnNmM](?<![\w:./].)")
 _BARE_ZONE = re.compile(
     r"(?:\(\s*(?P<zone1>" + _ZONE_WORDS + r")\s*\)|(?<!\w)(?P<zone2>" + _ZONE_WORDS + r")(?!\w))",
 )
@@ -99,7 +105,7 @@ _BARE_ZONE = re.compile(
 def find_times(text: str) -> list[TimeMention]:
     """Every clock time in `text`, with the zone written after it, if any."""
     found = []
-    for m in TIME_PATTERN.finditer(text):
+    for m in matches_at_starts(TIME_PATTERN, _TIME_START, text):
         zone = m.group("zone")
         if m.group("noon"):
             found.append(TimeMention(m.start(), m.end(), time(12, 0), False, zone))

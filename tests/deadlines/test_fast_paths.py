@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds.deadlines import cues, find_deadlines, labels, sentences
+from feeds.deadlines import cues, find_deadlines, labels, sentences, times
 from feeds.deadlines.caseless import Caseless, lowered
 from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
+from feeds.deadlines.starts import matches_at_starts
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
 EXTRA = [
@@ -288,3 +289,25 @@ def test_topic_stop_without_addresses_stops_where_the_full_pattern_stops() -> No
         found = labels._TOPIC_STOP_PLAIN.search(raw)
         assert (found and found.start()) == (expected and expected.start()), raw
     assert plain > 5000
+
+
+TIMES = [
+    "by 5pm, 17:30 CET, 9.30am (AEDT), 12 noon, midnight, 24:00 Uhr, 18h30, 1700 hrs, 11:59 p.m.",
+    "NOON Brussels time; MIDDAY; Mittag; Mitternacht; minuit; 12 Uhr mittags; a5pm; :5pm; 1.5pm",
+    "24 h, 24h00, 23.59 Uhr, 0930 hours, \u0661\u0667:\u0663\u0660 (digits of another script)",
+]
+
+
+def test_times_are_tried_only_where_one_can_start() -> None:
+    matched = 0
+    for text in [*TIMES, *CORPUS]:
+        expected = [m.span() for m in times.TIME_PATTERN.finditer(text)]
+        found = matches_at_starts(times.TIME_PATTERN, times._TIME_START, text)
+        assert [m.span() for m in found] == expected, text
+        matched += len(expected)
+    assert matched > 50
+
+
+def test_only_n_and_m_match_n_or_m_without_regard_to_case() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert sorted(set(re.findall("(?i:[nm])", every))) == ["M", "N", "m", "n"]
