@@ -119,6 +119,19 @@ class _Text:
         return any(0 <= mention.start - end <= _CUE_REACH for end in self._cue_ends[language])
 
 
+def _year_tokens(page: str) -> list[tuple[int, int, str]]:
+    """The page's year tokens: (start, end, the character before: a space or the mark)."""
+    tokens = [
+        (m.start(), m.end(), " ") for pattern in _YEAR_AFTER_SPACE for m in pattern.finditer(page)
+    ]
+    for pattern in _YEAR_AFTER_MARK:
+        for m in pattern.finditer(page):
+            digits = m.group()[1:]
+            if len(digits) == 2 or m.group()[0] == "-" or digits[:2] in ("19", "20"):
+                tokens.append((m.start() + 1, m.end(), m.group()[0]))
+    return tokens
+
+
 def latest_full_date(
     texts: Sequence[str], *, not_after: date | None = None, language: str | None = None
 ) -> date | None:
@@ -137,15 +150,7 @@ def latest_full_date(
     for each in texts:
         starts.append(offset)
         offset += len(each) + 1
-    tokens: list[tuple[int, int, str]] = [  # (start, end, the character before)
-        (m.start(), m.end(), " ") for pattern in _YEAR_AFTER_SPACE for m in pattern.finditer(page)
-    ]
-    for pattern in _YEAR_AFTER_MARK:
-        for m in pattern.finditer(page):
-            start = m.start() + 1
-            digits = m.group()[1:]
-            if len(digits) == 2 or m.group()[0] == "-" or digits[:2] in ("19", "20"):
-                tokens.append((start, m.end(), m.group()[0]))
+    tokens = _year_tokens(page)
     if not tokens:
         return None
     reversed_page = page[::-1]

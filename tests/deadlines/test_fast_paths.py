@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.deadlines import cues, find_deadlines, labels, sentences, times
+from feeds.deadlines import cues, find_deadlines, labels, reference, sentences, times
 from feeds.deadlines.caseless import Caseless, lowered
 from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
@@ -311,3 +311,30 @@ def test_times_are_tried_only_where_one_can_start() -> None:
 def test_only_n_and_m_match_n_or_m_without_regard_to_case() -> None:
     every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
     assert sorted(set(re.findall("(?i:[nm])", every))) == ["M", "N", "m", "n"]
+
+
+def _year_tokens_in_full(page: str) -> set[tuple[int, int, str]]:
+    """The year tokens latest_full_date reads, found as it found them before."""
+    tokens = set()
+    for pattern in (re.compile(r"20\d\d(?!\w)"), re.compile(r"19\d\d(?!\w)")):
+        for m in pattern.finditer(page):
+            if m.start() and page[m.start() - 1].isspace():
+                tokens.add((m.start(), m.end(), " "))
+    for m in re.finditer(r"[/.\-]\d\d(?:\d\d)?(?!\w)", page):
+        digits = m.group()[1:]
+        if len(digits) == 2 or m.group()[0] == "-" or digits[:2] in ("19", "20"):
+            tokens.add((m.start() + 1, m.end(), m.group()[0]))
+    return tokens
+
+
+def test_year_tokens_are_the_ones_found_before() -> None:
+    rng = random.Random(13)
+    pieces = ["2023", "1999", "19", "20", "23", " ", "\n", "\t", "/", ".", "-", "x", "5", "\x00"]
+    pages = ["\x00".join(CORPUS[i : i + 40]) for i in range(0, len(CORPUS), 40)]
+    pages += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(5000)]
+    found_any = 0
+    for page in pages:
+        tokens = set(reference._year_tokens(page))
+        assert tokens == _year_tokens_in_full(page), page
+        found_any += bool(tokens)
+    assert found_any > 1000
