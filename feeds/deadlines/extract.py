@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -82,9 +83,8 @@ def find_deadlines(
     seen: dict[tuple[int, int], int] = {}
     # A date is only ever read in a sentence with a cue word, and a text without any date has
     # none in its sentences either: no whole-text date search is needed.
-    for index, sentence in enumerate(sentences):
-        if not _may_hold_cue(sentence, cue_words):
-            continue  # the quick test spares most sentences the full cue patterns
+    for index in _sentences_with_cue_words(sentences, cue_words):
+        sentence = sentences[index]
         sentence_cues = cues.find(sentence.text)
         dates = grammar.find(sentence.text) if sentence_cues else []
         if not dates:
@@ -114,12 +114,20 @@ def find_deadlines(
     return [f.deadline for f in _apply_extensions(_merge_duplicates(found))]
 
 
-def _may_hold_cue(sentence: Sentence, cue_words: Sequence[tuple[int, int]] | None) -> bool:
-    """`has_cue_word(sentence.text)`, or with the text's cue word spans, never false where it
-    is true: whether one overlaps the sentence."""
+def _sentences_with_cue_words(
+    sentences: Sequence[Sentence], cue_words: Sequence[tuple[int, int]] | None
+) -> list[int]:
+    """The indices of the sentences that may hold a cue (the quick test spares the others the
+    full cue patterns): those `has_cue_word` passes, or, given the text's cue word spans,
+    those a span overlaps (never fewer)."""
     if cue_words is None:
-        return has_cue_word(sentence.text)
-    return any(start < sentence.end and end > sentence.start for start, end in cue_words)
+        return [i for i, sentence in enumerate(sentences) if has_cue_word(sentence.text)]
+    starts = [sentence.start for sentence in sentences]
+    ends = [sentence.end for sentence in sentences]  # sentences follow each other: both sorted
+    overlapped: set[int] = set()
+    for start, end in cue_words:
+        overlapped.update(range(bisect_right(ends, start), bisect_left(starts, end)))
+    return sorted(overlapped)
 
 
 def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
