@@ -4,7 +4,7 @@ With re.IGNORECASE the regex engine cannot skip the alternatives of a long alter
 their first letter, so it tries them all at every position. On ASCII text, matching without
 regard to case is exactly matching a lower-cased pattern against the lower-cased text (offsets
 unchanged), which runs 3-5x faster. Any other text takes the IGNORECASE pattern, so the result
-is always the IGNORECASE one (tests/deadlines/test_caseless.py compares the two).
+is always the IGNORECASE one (tests/deadlines/test_fast_paths.py compares the two).
 
 A match found on the fast path is a match on the lower-cased text: its offsets are the text's,
 its group strings are lower-cased. Read a group whose case matters with `group_of`.

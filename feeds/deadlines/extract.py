@@ -71,8 +71,10 @@ def find_deadlines(
     if timezone not in _CHECKED_ZONES:
         ZoneInfo(timezone)  # unknown zones fail here, before any work
         _CHECKED_ZONES.add(timezone)
-    cue_words = cue_word_spans(text)
-    if not text or not (has_cue_word(text) if cue_words is None else cue_words):
+    if not text:
+        return []
+    cue_words = cue_word_spans(text)  # None (not ASCII): sentences are then tested one by one
+    if not (has_cue_word(text) if cue_words is None else cue_words):
         return []  # most paragraphs stop here (one regex search)
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
