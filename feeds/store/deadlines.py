@@ -54,6 +54,21 @@ def _uid(item_id: str, label_key: str, domain: str) -> str:
     return f"{digest[:24]}@{domain}"
 
 
+def _free_uid(item_id: str, label_key: str, domain: str, taken: set[str]) -> str:
+    """The deadline's UID; an item's second deadline of the same label gets its own.
+
+    The first keeps the plain UID (so UIDs already published stay); the n-th adds its
+    ordinal to what is hashed.
+    """
+    uid = _uid(item_id, label_key, domain)
+    ordinal = 2
+    while uid in taken:
+        uid = _uid(item_id, f"{label_key}\x00{ordinal}", domain)
+        ordinal += 1
+    taken.add(uid)
+    return uid
+
+
 def stored_from_row(
     row: Any,
     *,
@@ -121,6 +136,7 @@ class NewItemDeadlines:
         self._rows: list[dict[str, Any]] = []
 
     def add(self, item_id: str, found: Sequence[tuple[Deadline, str]]) -> None:
+        taken: set[str] = set()
         for deadline, origin in found:
             values = _values(deadline)
             self._rows.append(
@@ -129,7 +145,7 @@ class NewItemDeadlines:
                     "origin": origin,
                     "active": True,
                     "updated_at": self.now,
-                    "uid": _uid(item_id, values["label_key"], self.uid_domain),
+                    "uid": _free_uid(item_id, values["label_key"], self.uid_domain, taken),
                     "item_id": item_id,
                     "source_id": self.source_id,
                     "sequence": 0,
@@ -174,13 +190,16 @@ def save_deadlines(
         )
     ]
     active = [s for s in stored if s.active]
-    by_label = {normalise_title(s.deadline.label): s for s in stored}
+    by_label: dict[str, list[StoredDeadline]] = {}  # in stored order: an item may state two
+    for known in stored:  # deadlines of the same label, matched first to first
+        by_label.setdefault(normalise_title(known.deadline.label), []).append(known)
     pairs: list[tuple[Deadline, str, StoredDeadline | None]] = []
     unmatched_new: list[tuple[Deadline, str]] = []
     used: set[int] = set()
     for deadline, origin in found:
-        match = by_label.get(normalise_title(deadline.label))
-        if match is not None and match.id not in used:
+        same_label = by_label.get(normalise_title(deadline.label), [])
+        match = next((known for known in same_label if known.id not in used), None)
+        if match is not None:
             used.add(match.id)
             pairs.append((deadline, origin, match))
         else:
@@ -194,6 +213,7 @@ def save_deadlines(
         pairs.extend((deadline, origin, None) for deadline, origin in unmatched_new)
 
     changes: list[DeadlineChange] = []
+    taken_uids = {known.uid for known in stored}
     for deadline, origin, old in pairs:
         values = {**_values(deadline), "origin": origin, "active": True, "updated_at": now}
         if old is None:
@@ -201,7 +221,7 @@ def save_deadlines(
                 insert(deadlines)
                 .values(
                     **values,
-                    uid=deadline_uid(item_id, deadline.label, uid_domain),
+                    uid=_free_uid(item_id, values["label_key"], uid_domain, taken_uids),
                     item_id=item_id,
                     source_id=source_id,
                     sequence=0,

@@ -208,3 +208,28 @@ def test_refresh_mixing_new_and_stored_items_keeps_page_order(
         (added[2], "consultation on rail freight", 0, True),
         (added[3], "public consultation on dams", 0, True),
     ]
+
+
+def test_two_deadlines_of_the_same_label_each_keep_their_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    title = "Two rounds of consultation"
+    text = ("The public consultation closes on 5 March 2023. A second round of the public "
+            "consultation closes on 10 April 2023.")  # fmt: skip
+    first, _ = _refresh(engine, tmp_path, [(title, text)], NOW)
+    assert [(c.kind, c.closes_at.date()) for c in first] == [
+        ("added", date(2023, 3, 5)),
+        ("added", date(2023, 4, 10)),
+    ]
+    with engine.connect() as conn:
+        uids = conn.execute(select(deadlines.c.uid).order_by(deadlines.c.id)).scalars().all()
+    assert len(set(uids)) == 2
+
+    # An edit that keeps both dates changes neither; moving the second moves only it.
+    edited, _ = _refresh(engine, tmp_path, [(title, text + " Replies are published.")], NOW)
+    assert edited == []
+    moved_text = text.replace("10 April", "20 April") + " Replies are published."
+    moved, _ = _refresh(engine, tmp_path, [(title, moved_text)], NOW + timedelta(days=1))
+    assert [(c.kind, c.deadline_id, c.closes_at.date()) for c in moved] == [
+        ("moved", first[1].deadline_id, date(2023, 4, 20))
+    ]
