@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
@@ -131,7 +132,13 @@ class Refresher:
         if read.unchanged:
             await asyncio.to_thread(self._mark_unchanged, source, read, key)
             return SourceOutcome(source.id, "unchanged")
-        return await asyncio.to_thread(self._store, source, read, key, same_settings)
+        try:
+            return await asyncio.to_thread(self._store, source, read, key, same_settings)
+        except SQLAlchemyError as error:  # rolled back: the source keeps its last good items
+            log.debug("source %s: storing failed", source.id, exc_info=True)
+            detail = str(error).splitlines()[0] if str(error) else ""
+            message = f"could not store its items: {error.__class__.__name__}: {detail}"
+            return await self._failed(source, SourceError(source.id, message))
 
     def _mark_unchanged(self, source: SourceSettings, read: SourceRead, key: str) -> None:
         with self.engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,29 @@ def test_unwritable_output_dir_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot write" in result.stderr and "output_dir" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_database_refusing_a_source_fails_only_that_source(tmp_path: Path) -> None:
+    config = two_sources(tmp_path)
+    assert run_cli("build", config=config).exit_code == 0
+    last_good = (tmp_path / "public" / "bad.rss").read_bytes()
+    # A real database error while storing one source: a trigger refuses its new items.
+    with sqlite3.connect(tmp_path / "data" / "feedline.db") as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.source_id = 'bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    newer = PAGE.replace(
+        "Ministry opens", "New item on bridges\n\nIt opened today.\n\nMinistry opens"
+    )
+    (tmp_path / "bad.txt").write_text(newer)
+    (tmp_path / "good.txt").write_text(newer)
+    result = run_cli("build", config=config)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "bad: FAILED: source 'bad': could not store its items: IntegrityError: "
+        "(sqlite3.IntegrityError) refused by the test"
+    ]
+    assert (tmp_path / "public" / "bad.rss").read_bytes() == last_good
+    good = check_rss((tmp_path / "public" / "good.rss").read_bytes(), BASE + "good.rss")
+    assert "New item on bridges" in [e.title for e in good.entries]
