@@ -457,7 +457,7 @@ def main() -> None:
             f"{(stages[m]['cpu'] - sum(stages[m]['stages'].values())):>10.2f}{'':>9}"
             for m in MAX_ITEMS
         )
-        print(f"{'other (open + migrate DB, state, ...)':<40}{rest}")
+        print(f"{'other (source state, cue check, commits)':<40}{rest}")
         total = "".join(f"{stages[m]['cpu']:>10.2f}{'':>9}" for m in MAX_ITEMS)
         print(f"{'total CPU':<40}{total}")
         if args.profile:
