@@ -96,12 +96,16 @@ class Refresher:
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
         chosen = [s for s in self.settings.sources if only is None or s.id in only]
         limit = asyncio.Semaphore(self.settings.fetch.concurrency)
+        stored = await asyncio.to_thread(self._stored_states, [s.id for s in chosen])
+        unchanged: list[tuple[SourceSettings, SourceRead, str]] = []
 
         async def one(source: SourceSettings) -> SourceOutcome:
             async with limit:
-                return await self._refresh_source(source)
+                return await self._refresh_source(source, stored.get(source.id), unchanged)
 
         report = RefreshReport(list(await asyncio.gather(*(one(s) for s in chosen))))
+        if unchanged:  # one transaction for all: a quiet refresh costs little
+            await asyncio.to_thread(self._mark_unchanged, unchanged)
         changed = [o.source_id for o in report.outcomes if o.status == "ok"]
         deadlines_changed = any(o.deadline_changes for o in report.outcomes)
         report.files_written = await asyncio.to_thread(
@@ -109,20 +113,28 @@ class Refresher:
         )
         return report
 
-    async def _refresh_source(self, source: SourceSettings) -> SourceOutcome:
+    def _stored_states(self, source_ids: Sequence[str]) -> dict[str, source_store.StoredState]:
+        with self.engine.connect() as conn:
+            return source_store.stored_states(conn, source_ids)
+
+    async def _refresh_source(
+        self,
+        source: SourceSettings,
+        stored: source_store.StoredState | None,
+        unchanged: list[tuple[SourceSettings, SourceRead, str]],
+    ) -> SourceOutcome:
         reader = self.readers.get(source.kind)
         if reader is None:
             return await self._failed(
                 source, SourceError(source.id, f"no reader for {source.kind}")
             )
         key = render_key(self.settings, source)
-        with self.engine.connect() as conn:
-            previous = source_store.fetch_state(conn, source.id)
-            same_settings = source_store.render_key(conn, source.id) == key
+        same_settings = stored is not None and stored.render_key == key
         # Changed settings (or missing files) need a full read, whatever the bytes are.
         full_read = not same_settings or not self.publisher.has_files(source.id)
+        previous = stored.fetch if stored is not None and not full_read else FetchState()
         try:
-            read = await reader.read(source, FetchState() if full_read else previous)
+            read = await reader.read(source, previous)
         except SourceError as error:
             return await self._failed(source, error)
         except Exception as error:  # a reader bug must not take the other sources down
@@ -130,7 +142,7 @@ class Refresher:
             wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
             return await self._failed(source, wrapped)
         if read.unchanged:
-            await asyncio.to_thread(self._mark_unchanged, source, read, key)
+            unchanged.append((source, read, key))  # recorded with the others after the reads
             return SourceOutcome(source.id, "unchanged")
         try:
             return await asyncio.to_thread(self._store, source, read, key, same_settings)
@@ -140,9 +152,11 @@ class Refresher:
             message = f"could not store its items: {error.__class__.__name__}: {detail}"
             return await self._failed(source, SourceError(source.id, message))
 
-    def _mark_unchanged(self, source: SourceSettings, read: SourceRead, key: str) -> None:
+    def _mark_unchanged(self, unchanged: Sequence[tuple[SourceSettings, SourceRead, str]]) -> None:
+        now = self.clock.now()
         with self.engine.begin() as conn:
-            source_store.record_success(conn, source.id, read.state, self.clock.now(), key)
+            for source, read, key in unchanged:
+                source_store.record_success(conn, source.id, read.state, now, key)
 
     async def _failed(self, source: SourceSettings, error: FeedlineError) -> SourceOutcome:
         def record() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,19 +29,34 @@ def _ensure(conn: Connection, source_id: str) -> None:
         conn.execute(insert(sources).values(id=source_id, consecutive_failures=0, alert_open=False))
 
 
-def fetch_state(conn: Connection, source_id: str) -> FetchState:
-    row = conn.execute(
-        select(sources.c.etag, sources.c.last_modified, sources.c.content_hash).where(
-            sources.c.id == source_id
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """What the last successful read left: HTTP validators and hash, and the render key."""
+
+    fetch: FetchState
+    render_key: str | None
+
+
+def stored_states(conn: Connection, source_ids: Sequence[str]) -> dict[str, StoredState]:
+    """The stored state of these sources (one query); a source never read has no entry."""
+    rows = conn.execute(
+        select(
+            sources.c.id,
+            sources.c.etag,
+            sources.c.last_modified,
+            sources.c.content_hash,
+            sources.c.render_key,
+        ).where(sources.c.id.in_(list(source_ids)))
+    )
+    return {
+        row.id: StoredState(
+            FetchState(
+                etag=row.etag, last_modified=row.last_modified, content_hash=row.content_hash
+            ),
+            row.render_key,
         )
-    ).first()
-    if row is None:
-        return FetchState()
-    return FetchState(etag=row.etag, last_modified=row.last_modified, content_hash=row.content_hash)
-
-
-def render_key(conn: Connection, source_id: str) -> str | None:
-    return conn.execute(select(sources.c.render_key).where(sources.c.id == source_id)).scalar()
+        for row in rows
+    }
 
 
 def record_success(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,9 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from config.schema import SourceSettings
+from config.schema import Settings, SourceSettings
+from feeds.clock import FixedClock
 from feeds.model import Entry
+from feeds.refresh import Refresher
+from feeds.sources.text_page import TextPageReader
 from feeds.store.items import newest_items, upsert_entries
+from feeds.store.sources import health, stored_states
 from feeds.store.tables import metadata
 
 NOW = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
@@ -84,3 +89,38 @@ def test_a_page_listing_an_item_twice_keeps_one(engine: Engine, tmp_path: Path) 
     with engine.begin() as conn:
         result = upsert_entries(conn, SOURCE, entries, NOW)
     assert result.new == 1
+
+
+def test_a_quiet_refresh_records_every_source_as_read(engine: Engine, tmp_path: Path) -> None:
+    pages = {"river": "River news\n\nThe river rose.\n", "lake": "Lake news\n\nThe lake froze.\n"}
+    for name, text in pages.items():
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    settings = Settings.model_validate(
+        {
+            "site": {
+                "base_url": "https://feeds.example.org/",
+                "data_dir": str(tmp_path / "data"),
+                "output_dir": str(tmp_path / "public"),
+            },
+            "sources": [
+                {**SOURCE.model_dump(), "id": name, "path": str(tmp_path / f"{name}.txt")}
+                for name in pages
+            ],
+        }
+    )
+
+    def refresh(now: datetime) -> list[str]:
+        refresher = Refresher(settings, engine, {"text": TextPageReader()}, FixedClock(now))
+        return [o.status for o in asyncio.run(refresher.refresh()).outcomes]
+
+    assert refresh(NOW) == ["ok", "ok"]
+    later = NOW + timedelta(hours=1)
+    assert refresh(later) == ["unchanged", "unchanged"]
+    with engine.connect() as conn:
+        states = {h.source_id: h for h in health(conn)}
+        stored = stored_states(conn, list(pages))
+    assert {s: (h.last_attempt, h.last_success) for s, h in states.items()} == {
+        "river": (later, later),
+        "lake": (later, later),
+    }
+    assert all(state.fetch.content_hash for state in stored.values())
