@@ -59,6 +59,13 @@ class RefreshReport:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
+@dataclass(frozen=True, slots=True)
+class _ReadToStore:
+    read: SourceRead
+    key: str  # the render key it is stored under
+    same_settings: bool  # the settings are those of the last store
+
+
 def render_key(settings: Settings, source: SourceSettings) -> str:
     """Everything in the settings that changes what a source's items or files look like."""
     parts = [
@@ -99,11 +106,24 @@ class Refresher:
         stored = await asyncio.to_thread(self._stored_states, [s.id for s in chosen])
         unchanged: list[tuple[SourceSettings, SourceRead, str]] = []
 
-        async def one(source: SourceSettings) -> SourceOutcome:
-            async with limit:
-                return await self._refresh_source(source, stored.get(source.id), unchanged)
+        # Reads overlap; stores take turns in the order of the configuration, so a fresh build
+        # gives the same ids, and the same source keeps an item two sources list, every time.
+        turns = [asyncio.Event() for _ in chosen]
 
-        report = RefreshReport(list(await asyncio.gather(*(one(s) for s in chosen))))
+        async def one(index: int, source: SourceSettings) -> SourceOutcome:
+            async with limit:
+                result = await self._read_source(source, stored.get(source.id), unchanged)
+            if index > 0:
+                await turns[index - 1].wait()
+            try:
+                if isinstance(result, SourceOutcome):
+                    return result
+                return await self._store_read(source, result)
+            finally:
+                turns[index].set()
+
+        outcomes = await asyncio.gather(*(one(n, s) for n, s in enumerate(chosen)))
+        report = RefreshReport(list(outcomes))
         if unchanged:  # one transaction for all: a quiet refresh costs little
             await asyncio.to_thread(self._mark_unchanged, unchanged)
         changed = [o.source_id for o in report.outcomes if o.status == "ok"]
@@ -117,12 +137,13 @@ class Refresher:
         with self.engine.connect() as conn:
             return source_store.stored_states(conn, source_ids)
 
-    async def _refresh_source(
+    async def _read_source(
         self,
         source: SourceSettings,
         stored: source_store.StoredState | None,
         unchanged: list[tuple[SourceSettings, SourceRead, str]],
-    ) -> SourceOutcome:
+    ) -> SourceOutcome | _ReadToStore:
+        """Read one source: an outcome when there is nothing to store, else what to store."""
         reader = self.readers.get(source.kind)
         if reader is None:
             return await self._failed(
@@ -144,8 +165,13 @@ class Refresher:
         if read.unchanged:
             unchanged.append((source, read, key))  # recorded with the others after the reads
             return SourceOutcome(source.id, "unchanged")
+        return _ReadToStore(read, key, same_settings)
+
+    async def _store_read(self, source: SourceSettings, read: _ReadToStore) -> SourceOutcome:
         try:
-            return await asyncio.to_thread(self._store, source, read, key, same_settings)
+            return await asyncio.to_thread(
+                self._store, source, read.read, read.key, read.same_settings
+            )
         except SQLAlchemyError as error:  # rolled back: the source keeps its last good items
             log.debug("source %s: storing failed", source.id, exc_info=True)
             detail = str(error).splitlines()[0] if str(error) else ""

@@ -14,6 +14,8 @@ from config.schema import Settings, SourceSettings
 from feeds.clock import FixedClock
 from feeds.model import Entry
 from feeds.refresh import Refresher
+from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.markdown_page import MarkdownPageReader
 from feeds.sources.text_page import TextPageReader
 from feeds.store.items import newest_items, upsert_entries
 from feeds.store.sources import health, stored_states
@@ -124,3 +126,49 @@ def test_a_quiet_refresh_records_every_source_as_read(engine: Engine, tmp_path: 
         "lake": (later, later),
     }
     assert all(state.fetch.content_hash for state in stored.values())
+
+
+class _LastToFinishReader:
+    """A markdown reader that lets every other read finish before it answers for `late_id`."""
+
+    def __init__(self, late_id: str) -> None:
+        self.late_id = late_id
+        self.inner = MarkdownPageReader()
+
+    async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        if source.id == self.late_id:
+            for _ in range(50):  # hand the loop to the other reads (no clock involved)
+                await asyncio.sleep(0)
+        return await self.inner.read(source, previous)
+
+
+def test_stores_follow_the_configuration_order_whatever_reads_first(
+    engine: Engine, tmp_path: Path
+) -> None:
+    page = "# News\n\n## [Shared item](https://ex.org/shared)\n*1 March 2024*\n\nSame text.\n"
+    sources = []
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.md").write_text(page, encoding="utf-8")
+        sources.append(
+            {
+                **SOURCE.model_dump(),
+                "id": name,
+                "kind": "markdown",
+                "path": str(tmp_path / f"{name}.md"),
+            }
+        )
+    settings = Settings.model_validate(
+        {
+            "site": {"base_url": "https://feeds.example.org/", "output_dir": str(tmp_path / "out")},
+            "sources": sources,
+        }
+    )
+    reader = _LastToFinishReader("first")
+    refresher = Refresher(settings, engine, {"markdown": reader}, FixedClock(NOW))
+    report = asyncio.run(refresher.refresh())
+    first, second = report.outcomes
+    assert (first.source_id, first.new, second.new) == ("first", 1, 0)
+    assert [str(p) for p in second.problems] == [
+        "source 'second', item 'Shared item': skipped: source 'first' already has this item "
+        "(https://ex.org/shared)"
+    ]
