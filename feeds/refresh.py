@@ -111,16 +111,16 @@ class Refresher:
         turns = [asyncio.Event() for _ in chosen]
 
         async def one(index: int, source: SourceSettings) -> SourceOutcome:
-            async with limit:
-                result = await self._read_source(source, stored.get(source.id), unchanged)
-            if index > 0:
-                await turns[index - 1].wait()
             try:
+                async with limit:
+                    result = await self._read_source(source, stored.get(source.id), unchanged)
+                if index > 0:
+                    await turns[index - 1].wait()
                 if isinstance(result, SourceOutcome):
                     return result
                 return await self._store_read(source, result)
             finally:
-                turns[index].set()
+                turns[index].set()  # whatever happened, the next source may store
 
         outcomes = await asyncio.gather(*(one(n, s) for n, s in enumerate(chosen)))
         report = RefreshReport(list(outcomes))
