@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from config.schema import SourceSettings
 from feeds.errors import ItemError
 from feeds.identity import natural_id, normalise_url, tag_uri_prefix
 from feeds.model import Deadline, Entry, Item
+from feeds.store.bulk import insert_rows
 from feeds.store.tables import items
 from feeds.text import normalise_title
 
@@ -72,7 +73,7 @@ def upsert_entries(
     by_id = {row.id: row for row in existing}
     by_title = {row.title_key: row for row in existing if row.id.startswith("tag:")}
     result = UpsertResult()
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []  # values in _INSERT_COLUMNS order
     updates: list[dict[str, Any]] = []
     seen_ids: set[str] = set()
     page_link = source.page_link  # a property that formats the URL: read it once
@@ -92,35 +93,28 @@ def upsert_entries(
             continue  # the page lists the same item twice: the first (newest) wins
         seen_ids.add(item_id)
         item_print = fingerprint(entry, link)
-        values = {
-            "title": entry.title,
-            "title_key": key,
-            "link": link,
-            "content": entry.content,
-            "content_is_html": entry.content_is_html,
-            "fingerprint": item_print,
-            "last_seen": now,
-        }
         if row is None:
             # Undated items keep the page order: each is a second older than the one above it.
             published = entry.published or now - timedelta(seconds=position)
             inserts.append(
-                {
-                    **values,
-                    "id": item_id,
-                    "source_id": source.id,
-                    "published": published,
-                    "updated": entry.updated or published,
-                    "first_seen": now,
-                    "dated": entry.published is not None,
-                }
-            )
+                (
+                    item_id, source.id, entry.title, key, link, entry.content,
+                    entry.content_is_html, item_print, published, entry.updated or published,
+                    now, now, entry.published is not None,
+                )
+            )  # fmt: skip
             result.stored.append(StoredEntry(item_id, entry, published, now, "new"))
         elif row.fingerprint != item_print:
             published = entry.published or row.published
             updates.append(
                 {
-                    **values,
+                    "title": entry.title,
+                    "title_key": key,
+                    "link": link,
+                    "content": entry.content,
+                    "content_is_html": entry.content_is_html,
+                    "fingerprint": item_print,
+                    "last_seen": now,
                     "b_id": item_id,
                     "published": published,
                     "updated": entry.updated or now,
@@ -131,10 +125,10 @@ def upsert_entries(
         else:
             result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen, "same"))
     taken = _ids_of_other_sources(
-        conn, source.id, [row["id"] for row in inserts if not row["id"].startswith(new_tag_prefix)]
+        conn, source.id, [row[0] for row in inserts if not row[0].startswith(new_tag_prefix)]
     )
     if taken:  # an item id is global: the source that stored it first keeps it
-        inserts = [row for row in inserts if row["id"] not in taken]
+        inserts = [row for row in inserts if row[0] not in taken]
         skipped = [s for s in result.stored if s.status == "new" and s.item_id in taken]
         result.stored = [s for s in result.stored if s.status != "new" or s.item_id not in taken]
         result.problems += [
@@ -145,14 +139,19 @@ def upsert_entries(
             )
             for s in skipped
         ]
-    if inserts:
-        conn.execute(insert(items), inserts)
+    insert_rows(conn, items, _INSERT_COLUMNS, inserts)
     if updates:
         conn.execute(
             update(items).where(items.c.id == bindparam("b_id")),
             updates,
         )
     return result
+
+
+_INSERT_COLUMNS = (
+    "id", "source_id", "title", "title_key", "link", "content", "content_is_html",
+    "fingerprint", "published", "updated", "first_seen", "last_seen", "dated",
+)  # fmt: skip
 
 
 ID_CHUNK = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.identity import tag_uri_prefix
 from feeds.model import Entry
+from feeds.store.bulk import insert_rows
 from feeds.store.items import fingerprint
 from feeds.store.types import UTCDateTime
 from feeds.text import normalise_title
@@ -118,3 +119,51 @@ def test_tag_uri_prefix_and_title_key_make_the_item_id() -> None:
     assert tag_uri_prefix("file:///pages/news.txt", date(2024, 3, 5), "local") == (
         "tag:feedline.invalid,2024-03-05:local/"
     )
+
+
+def test_insert_rows_writes_what_sqlalchemys_insert_writes(engine: Engine) -> None:
+    """The driver-level executemany stores the same values as conn.execute(insert(...))."""
+    metadata = sa.MetaData()
+    columns = [
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("flag", sa.Boolean, nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("same_at", UTCDateTime, nullable=False),
+        sa.Column("note", sa.Text),
+    ]
+    fast = sa.Table("bulk_fast", metadata, *columns)
+    general = sa.Table("bulk_general", metadata, *(c._copy() for c in columns))
+    metadata.create_all(engine)
+    # Column order differs from the table's, "same_at" holds one value throughout (done once).
+    names = ("at", "id", "note", "flag", "same_at")
+    now = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+    rows = [(value, f"row-{n}", None if n % 2 else "café ✓", n % 3 == 0, now)
+            for n, value in enumerate(VALUES)]  # fmt: skip
+    try:
+        with engine.begin() as conn:
+            insert_rows(conn, fast, names, rows)
+            conn.execute(general.insert(), [dict(zip(names, row, strict=True)) for row in rows])
+            insert_rows(conn, fast, names, [])  # nothing to do
+            order = [fast.c.id, fast.c.flag, fast.c.at, fast.c.same_at, fast.c.note]
+            got = conn.execute(sa.select(*order).order_by(fast.c.id)).all()
+            want = conn.execute(
+                sa.select(*(general.c[c.name] for c in order)).order_by(general.c.id)
+            ).all()
+            if engine.dialect.name == "sqlite":
+                raw_fast = conn.exec_driver_sql("SELECT * FROM bulk_fast ORDER BY id").all()
+                raw_general = conn.exec_driver_sql("SELECT * FROM bulk_general ORDER BY id").all()
+                assert raw_fast == raw_general
+        assert got == want and len(got) == len(VALUES)
+        assert {row.at for row in got} == {value.astimezone(UTC) for value in VALUES}
+    finally:
+        metadata.drop_all(engine)
+
+
+def test_insert_rows_refuses_a_naive_datetime(engine: Engine) -> None:
+    table = sa.Table("bulk_naive", sa.MetaData(), sa.Column("at", UTCDateTime))
+    table.create(engine)
+    try:
+        with engine.begin() as conn, pytest.raises(ValueError, match="naive datetime"):
+            insert_rows(conn, table, ("at",), [(datetime(2024, 3, 5, 10, 0),)])
+    finally:
+        table.drop(engine)

@@ -1,0 +1,45 @@
+"""Many rows in one driver-level executemany.
+
+`conn.execute(insert(table), rows)` builds and type-processes each row's parameters in
+SQLAlchemy's general path (about half the time of storing a fresh source of 1,000 items). Here
+the statement is compiled once by SQLAlchemy for the connection's dialect, each value still goes
+through its column type's bind processor (so UTC datetimes are stored exactly as elsewhere), and
+the rows go to the driver's executemany in one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert `rows` (values in the order of `columns`) into `table`."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    names = list(columns)
+    # Column by column: each type's processor mapped over a whole column, once for a column
+    # that holds one value throughout.
+    values: list[Sequence[Any]] = []
+    for name, column in zip(names, zip(*rows, strict=True), strict=True):
+        process: Callable[[Any], Any] | None = (
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        )
+        if process is None:
+            values.append(column)
+        elif column.count(column[0]) == len(column):  # one value throughout ("now"): once
+            values.append([process(column[0])] * len(column))
+        else:
+            values.append(list(map(process, column)))
+    if compiled.positiontup is not None:  # qmark/format: values in the statement's order
+        values = [values[names.index(name)] for name in compiled.positiontup]
+        params: list[Any] = list(zip(*values, strict=True))
+    else:  # named/pyformat: the bind names are the column keys
+        params = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+    conn.exec_driver_sql(compiled.string, params)
