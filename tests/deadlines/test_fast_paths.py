@@ -351,3 +351,10 @@ def test_year_tokens_are_the_ones_found_before() -> None:
         assert tokens == _year_tokens_in_full(page), page
         found_any += bool(tokens)
     assert found_any > 1000
+
+
+def test_a_grammar_is_compiled_once_whether_or_not_the_order_flag_is_passed() -> None:
+    # The reference date and the extractor ask for the same grammar in these two ways.
+    assert grammar_for("fr") is grammar_for("fr", False)
+    assert grammar_for("fr", True) is not grammar_for("fr")
+    assert grammar_for("fr", True).month_first_numeric
