@@ -172,18 +172,3 @@ def test_stores_follow_the_configuration_order_whatever_reads_first(
         "source 'second', item 'Shared item': skipped: source 'first' already has this item "
         "(https://ex.org/shared)"
     ]
-
-
-def test_sqlite_connections_use_wal_with_a_larger_autocheckpoint(tmp_path: Path) -> None:
-    from scheduler.database import WAL_AUTOCHECKPOINT_PAGES, create_db_engine
-
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'feedline.db'}")
-    try:
-        with engine.connect() as conn:
-            pragma = conn.exec_driver_sql
-            assert pragma("PRAGMA journal_mode").scalar() == "wal"
-            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
-            assert pragma("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES
-            assert pragma("PRAGMA foreign_keys").scalar() == 1
-    finally:
-        engine.dispose()
