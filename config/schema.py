@@ -239,6 +239,16 @@ class FetchSettings(Section):
     verify_tls: bool = True
 
 
+class RefreshSettings(Section):
+    workers: int = Field(
+        1,
+        ge=0,
+        le=32,
+        description="Worker processes that find deadlines while sources are stored (0: all "
+        "work in the main process). Forked on Linux only, when the process starts.",
+    )
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
@@ -249,6 +259,7 @@ class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    refresh: RefreshSettings = Field(default_factory=RefreshSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:

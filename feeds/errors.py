@@ -20,6 +20,14 @@ class SourceError(FeedlineError):
         location = f"source {source_id!r}" + (f" ({where})" if where else "")
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self) -> tuple[object, tuple[str, str, str | None]]:
+        # Errors cross to and from worker processes (feeds.work) by pickle.
+        return _source_error, (self.source_id, self.detail, self.where)
+
+
+def _source_error(source_id: str, message: str, where: str | None) -> SourceError:
+    return SourceError(source_id, message, where=where)
+
 
 class ItemError(FeedlineError):
     """One item of a source is malformed; it is skipped and reported."""
@@ -29,6 +37,9 @@ class ItemError(FeedlineError):
         self.item = item
         self.detail = message
         super().__init__(f"source {source_id!r}, item {item!r}: {message}")
+
+    def __reduce__(self) -> tuple[type[ItemError], tuple[str, str, str]]:
+        return ItemError, (self.source_id, self.item, self.detail)
 
 
 class StoreError(FeedlineError):

@@ -10,8 +10,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
 from feeds.deadlines import choose_reference, find_deadlines
+from feeds.deadlines.ahead import PageDeadlines, Reference, work_out
 from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.overrides import apply_overrides, matches
@@ -30,6 +30,7 @@ from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
 from feeds.store import sources as source_store
 from feeds.store.deadlines import DeadlineChange, NewItemDeadlines, save_deadlines
+from feeds.work import LocalWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class _ReadToStore:
     read: SourceRead
     key: str  # the render key it is stored under
     same_settings: bool  # the settings are those of the last store
+    texts: tuple[str, ...] = ()  # each entry's title and text, as deadlines are found in it
+    ahead: PageDeadlines | None = None  # deadlines worked out before the store's turn
 
 
 def render_key(settings: Settings, source: SourceSettings) -> str:
@@ -92,12 +95,14 @@ class Refresher:
         clock: Clock,
         *,
         on_deadlines: DeadlineHook | None = None,
+        work: Work | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.readers = readers
         self.clock = clock
         self.on_deadlines = on_deadlines
+        self.work: Work = work or LocalWork()
         self.publisher = SitePublisher(settings, engine, clock)
 
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
@@ -114,6 +119,8 @@ class Refresher:
             try:
                 async with limit:
                     result = await self._read_source(source, stored.get(source.id), unchanged)
+                if isinstance(result, _ReadToStore):  # before the turn: pages overlap here too
+                    result = await self._work_ahead(source, result)
                 if index > 0:
                     await turns[index - 1].wait()
                 if isinstance(result, SourceOutcome):
@@ -167,11 +174,27 @@ class Refresher:
             return SourceOutcome(source.id, "unchanged")
         return _ReadToStore(read, key, same_settings)
 
+    async def _work_ahead(self, source: SourceSettings, read: _ReadToStore) -> _ReadToStore:
+        """The page's texts, and where steps can run beside the store, its deadlines."""
+        entries = read.read.entries
+        texts = tuple(_entry_text(e.title, e.content, e.content_is_html) for e in entries)
+        if not self.work.parallel or not entries:
+            return replace(read, texts=texts)  # here, the store finds them as it goes
+        zone = ZoneInfo(source.timezone)
+        published = [e.published.astimezone(zone).date() if e.published else None for e in entries]
+        first_seen = self.clock.now().astimezone(zone).date()
+        try:
+            ahead = await self.work.run(
+                work_out, texts, published, first_seen, source.language, source.timezone
+            )
+        except Exception:  # the store finds every deadline itself, and reports what fails
+            log.debug("source %s: deadlines not worked out ahead", source.id, exc_info=True)
+            ahead = None
+        return replace(read, texts=texts, ahead=ahead)
+
     async def _store_read(self, source: SourceSettings, read: _ReadToStore) -> SourceOutcome:
         try:
-            return await asyncio.to_thread(
-                self._store, source, read.read, read.key, read.same_settings
-            )
+            return await asyncio.to_thread(self._store, source, read)
         except SQLAlchemyError as error:  # rolled back: the source keeps its last good items
             log.debug("source %s: storing failed", source.id, exc_info=True)
             detail = str(error).splitlines()[0] if str(error) else ""
@@ -192,22 +215,21 @@ class Refresher:
         failures = await asyncio.to_thread(record)
         return SourceOutcome(source.id, "failed", error=error, consecutive_failures=failures)
 
-    def _store(
-        self, source: SourceSettings, read: SourceRead, key: str, same_settings: bool
-    ) -> SourceOutcome:
+    def _store(self, source: SourceSettings, to_store: _ReadToStore) -> SourceOutcome:
+        read, ahead = to_store.read, to_store.ahead
         now = self.clock.now()
         zone = ZoneInfo(source.timezone)
         outcome = SourceOutcome(
             source.id, "ok", entries=len(read.entries), problems=list(read.problems)
         )
-        texts = [_entry_text(e.title, e.content, e.content_is_html) for e in read.entries]
+        texts = to_store.texts
         text_by_title = {e.title: t for e, t in zip(read.entries, texts, strict=True)}
-        page_reference: tuple[date, bool] | None = None
+        page_reference: Reference | None = None
         with self.engine.begin() as conn:
             result = item_store.upsert_entries(conn, source, read.entries, now)
             outcome.new, outcome.updated = result.new, result.updated
             outcome.problems += result.problems
-            to_extract = result.stored if not same_settings else result.changed
+            to_extract = result.stored if not to_store.same_settings else result.changed
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"
             new_item_deadlines = NewItemDeadlines(source.id, now, uid_domain)
             overrides = self.settings.overrides
@@ -217,27 +239,34 @@ class Refresher:
                 overridden = bool(overrides) and any(
                     matches(o, stored.item_id, entry.title) for o in overrides
                 )
-                if stored.status == "new" and not overridden and not has_cue_word(text):
+                has_cue = ahead.has_cue(text) if ahead is not None else has_cue_word(text)
+                if stored.status == "new" and not overridden and not has_cue:
                     continue  # nothing to find and nothing stored: no work, no query
                 if entry.published is not None:
-                    reference = (entry.published.astimezone(zone).date(), True)
+                    reference: Reference = (entry.published.astimezone(zone).date(), True)
                 else:
                     if page_reference is None:  # once per page, and only when needed
-                        page_reference = choose_reference(
-                            published=None,
-                            texts=texts,
-                            first_seen=stored.first_seen.astimezone(zone).date(),
-                            language=source.language,
-                        )
+                        first_seen = stored.first_seen.astimezone(zone).date()
+                        if ahead is not None:
+                            page_reference = ahead.reference_for(first_seen)
+                        if page_reference is None:
+                            page_reference = choose_reference(
+                                published=None,
+                                texts=texts,
+                                first_seen=first_seen,
+                                language=source.language,
+                            )
                     reference = page_reference
+                found = ahead.deadlines(text, reference) if ahead is not None else None
                 try:
-                    found = find_deadlines(
-                        text,
-                        reference=reference[0],
-                        timezone=source.timezone,
-                        language=source.language,
-                        reference_is_strong=reference[1],
-                    )
+                    if found is None:  # not worked out ahead, or not with this reference
+                        found = find_deadlines(
+                            text,
+                            reference=reference[0],
+                            timezone=source.timezone,
+                            language=source.language,
+                            reference_is_strong=reference[1],
+                        )
                 except Exception as error:  # never lose the item because extraction failed
                     log.exception("source %s: extraction failed on %r", source.id, entry.title)
                     outcome.problems.append(
@@ -261,5 +290,5 @@ class Refresher:
             outcome.deadline_changes += new_item_deadlines.flush(conn)
             if outcome.deadline_changes and self.on_deadlines is not None:
                 self.on_deadlines(conn, outcome.deadline_changes)
-            source_store.record_success(conn, source.id, read.state, now, key)
+            source_store.record_success(conn, source.id, read.state, now, to_store.key)
         return outcome

@@ -17,11 +17,15 @@ from feeds.sources.base import SourceReader
 from feeds.sources.markdown_page import MarkdownPageReader
 from feeds.sources.registry_fetched import fetched_readers
 from feeds.sources.text_page import TextPageReader
+from feeds.work import ProcessWork, Work
 from scheduler.database import open_database
 
 
-def build_readers(fetcher: Fetcher) -> dict[str, SourceReader]:
-    readers: dict[str, SourceReader] = {"text": TextPageReader(), "markdown": MarkdownPageReader()}
+def build_readers(fetcher: Fetcher, work: Work | None = None) -> dict[str, SourceReader]:
+    readers: dict[str, SourceReader] = {
+        "text": TextPageReader(work),
+        "markdown": MarkdownPageReader(work),
+    }
     readers.update(fetched_readers(fetcher))
     return readers
 
@@ -35,6 +39,7 @@ class App(AbstractAsyncContextManager["App"]):
     clock: Clock
     fetcher: Fetcher
     refresher: Refresher
+    work: Work
 
     @property
     def settings(self) -> Settings:
@@ -48,15 +53,22 @@ class App(AbstractAsyncContextManager["App"]):
     ) -> None:
         await self.fetcher.aclose()
         self.engine.dispose()
+        self.work.close()
 
 
 def build_app(
     loaded: LoadedSettings, clock: Clock, *, on_deadlines: DeadlineHook | None = None
 ) -> App:
     settings = loaded.settings
-    engine = open_database(settings)
+    # Workers first: they are forked before this process opens the database or a thread.
+    work = ProcessWork.start(settings.refresh.workers)
+    try:
+        engine = open_database(settings)
+    except BaseException:
+        work.close()
+        raise
     fetcher = Fetcher(settings.fetch, now=clock.now)
     refresher = Refresher(
-        settings, engine, build_readers(fetcher), clock, on_deadlines=on_deadlines
+        settings, engine, build_readers(fetcher, work), clock, on_deadlines=on_deadlines, work=work
     )
-    return App(loaded, engine, clock, fetcher, refresher)
+    return App(loaded, engine, clock, fetcher, refresher, work)

@@ -1,0 +1,127 @@
+"""`feeds.work`: steps run in a forked worker, and anything a worker cannot do runs here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from feeds.work import LocalWork, ProcessWork
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or threading.active_count() > 1,
+    reason="workers are forked on Linux, from a single-threaded process",
+)
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def fails(text: str) -> None:
+    raise ValueError(f"bad input: {text}")
+
+
+def unpicklable() -> Callable[[], int]:
+    return lambda: 42  # a lambda cannot be sent back from a worker
+
+
+@pytest.fixture
+def work() -> Iterator[ProcessWork]:
+    started = ProcessWork.start(1)
+    assert isinstance(started, ProcessWork)
+    yield started
+    started.close()
+
+
+def test_a_step_runs_in_the_worker(work: ProcessWork) -> None:
+    async def run() -> int:
+        return await work.run(pid)
+
+    assert asyncio.run(run()) != os.getpid()
+    assert (work.steps_in_workers, work.steps_here) == (1, 0)
+
+
+def test_steps_beyond_the_idle_workers_run_here_meanwhile(work: ProcessWork) -> None:
+    async def run() -> list[int]:
+        return list(await asyncio.gather(*(work.run(pid) for _ in range(20))))
+
+    pids = asyncio.run(run())
+    assert os.getpid() in pids and len(set(pids)) == 2
+    assert work.steps_in_workers + work.steps_here == 20
+
+
+def test_a_step_that_raises_in_the_worker_raises_here_with_its_own_error(
+    work: ProcessWork,
+) -> None:
+    async def run() -> None:
+        await work.run(fails, "x")
+
+    with pytest.raises(ValueError, match="bad input: x"):
+        asyncio.run(run())
+    assert work.steps_here == 1
+
+
+def test_a_result_that_cannot_come_back_is_worked_out_here(work: ProcessWork) -> None:
+    async def run() -> Callable[[], int]:
+        return await work.run(unpicklable)
+
+    assert asyncio.run(run())() == 42
+    assert (work.steps_in_workers, work.steps_here) == (0, 1)
+
+
+def test_after_a_worker_dies_every_step_runs_here(
+    work: ProcessWork, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def run() -> tuple[int, int]:
+        worker = await work.run(pid)
+        os.kill(worker, signal.SIGKILL)
+        return await work.run(pid), await work.run(pid)
+
+    with caplog.at_level(logging.WARNING, logger="feeds.work"):
+        assert asyncio.run(run()) == (os.getpid(), os.getpid())
+    assert "a worker process died" in caplog.text
+
+
+def test_local_work_runs_in_this_process() -> None:
+    async def run() -> int:
+        return await LocalWork().run(pid)
+
+    assert asyncio.run(run()) == os.getpid()
+
+
+PARENT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from feeds.work import ProcessWork
+work = ProcessWork.start(1)
+print(work._pool.submit(os.getpid).result(), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_a_worker_goes_when_its_parent_is_killed(tmp_path: object) -> None:
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, repo], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        watch = os.pidfd_open(worker)  # readable once the worker has exited
+        parent.kill()
+        parent.wait(timeout=30)
+        readable, _, _ = select.select([watch], [], [], 30)
+        os.close(watch)
+        assert readable, f"worker {worker} outlived its killed parent"
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
