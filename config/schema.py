@@ -6,6 +6,7 @@ The field descriptions are the reference documentation (`feedline config schema`
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -240,13 +241,21 @@ class FetchSettings(Section):
 
 
 class RefreshSettings(Section):
-    workers: int = Field(
-        1,
+    workers: int | None = Field(
+        None,
         ge=0,
         le=32,
-        description="Worker processes that find deadlines while sources are stored (0: all "
-        "work in the main process). Forked on Linux only, when the process starts.",
+        description="Worker processes that parse pages, find deadlines and render feeds while "
+        "sources are stored. Default: one per CPU (up to 4), none on a single CPU; 0: all work "
+        "in the main process. Forked on Linux only, when the process starts.",
     )
+
+    @property
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return 0 if (cpus or 1) < 2 else min(cpus or 1, 4)
 
 
 class Settings(Section):

@@ -1,17 +1,20 @@
 """Publishing the output folder: per-source and merged feeds, the calendar and the index.
 
 Only what changed is rendered; files are written atomically and only when their bytes differ,
-so an unchanged build leaves every file (and its ETag) as it was.
+so an unchanged build leaves every file (and its ETag) as it was. Rendering is pure work on
+items already read from the store, so it goes through the `Work` seam (feeds.work) and may run
+in a worker process while this one stores the next source.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
 
-from config.schema import Settings
+from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
 from feeds.model import Deadline, Item
 from feeds.publish import write_atomic
@@ -20,8 +23,9 @@ from feeds.render.display import closing_line
 from feeds.render.feed_xml import FeedInfo, render_rss_and_atom
 from feeds.render.index_page import FeedLinks, UpcomingDeadline, render_index
 from feeds.render.json_feed import render_json_feed
-from feeds.store.deadlines import active_deadlines, deadline_rows_with_items
+from feeds.store.deadlines import StoredDeadline, active_deadlines, deadline_rows_with_items
 from feeds.store.items import newest_items
+from feeds.work import LocalWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -32,49 +36,86 @@ INDEX_FILE = "index.html"
 CALENDAR_MAX_EVENTS = 1000
 
 
+def render_feed_files(info: FeedInfo, items: Sequence[Item], base_name: str) -> dict[str, bytes]:
+    """The RSS, Atom and JSON Feed files of one feed, by file name (a pure step)."""
+    names = {fmt: f"{base_name}.{fmt}" for fmt in FORMATS}
+    rss, atom = render_rss_and_atom(info, items, names["rss"], names["atom"])
+    json_feed = render_json_feed(info, items, names["json"])
+    return {names["rss"]: rss, names["atom"]: atom, names["json"]: json_feed}
+
+
+def render_deadline_calendar(events: Sequence[CalendarEvent], name: str) -> bytes:
+    """`deadlines.ics` (a pure step)."""
+    return render_calendar(events, name=name)
+
+
 class SitePublisher:
-    def __init__(self, settings: Settings, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, clock: Clock, work: Work | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock
+        self.work: Work = work or LocalWork()
         self.out = settings.site.output_dir
 
     def has_files(self, base_name: str) -> bool:
         return all((self.out / f"{base_name}.{fmt}").is_file() for fmt in FORMATS)
 
-    def publish(self, changed: Sequence[str], deadlines_changed: bool) -> list[str]:
-        """Render and write what changed; return the names of files whose bytes changed."""
+    def needs_feeds(self, source: SourceSettings, changed: bool) -> bool:
+        return changed or not self.has_files(source.id)
+
+    async def publish_source(self, source: SourceSettings) -> list[str]:
+        """Render and write one source's feeds; the names of files whose bytes changed."""
         site = self.settings.site
-        todo = [s for s in self.settings.sources if s.id in changed or not self.has_files(s.id)]
+        info = FeedInfo(
+            title=source.title,
+            self_url_base=str(site.base_url),
+            page_link=source.page_link,
+            description=source.title,
+            language=source.language,
+            author=source.title,
+        )
+        items = await asyncio.to_thread(self._read_items, [source.id])
+        files = await self.work.run(render_feed_files, info, items, source.id)
+        return await asyncio.to_thread(self._write, files)
+
+    async def publish_site(self, sources_changed: bool, deadlines_changed: bool) -> list[str]:
+        """The merged feeds, the calendar and the index, where anything they show changed."""
+        site = self.settings.site
+        merged: asyncio.Future[dict[str, bytes]] | None = None
+        if sources_changed or not self.has_files(MERGED):
+            info = FeedInfo(
+                title=site.title,
+                self_url_base=str(site.base_url),
+                page_link=str(site.base_url),
+                description=f"{site.title}: all sources",
+                language=site.language,
+                author=site.title,
+            )
+            items = await asyncio.to_thread(self._read_items, [s.id for s in self.settings.sources])
+            merged = asyncio.ensure_future(self.work.run(render_feed_files, info, items, MERGED))
         written: list[str] = []
-        with self.engine.connect() as conn:
-            for source in todo:
-                info = FeedInfo(
-                    title=source.title,
-                    self_url_base=str(site.base_url),
-                    page_link=source.page_link,
-                    description=source.title,
-                    language=source.language,
-                    author=source.title,
-                )
-                written += self._write_feeds(source.id, info, self._items(conn, [source.id]))
-            if todo or not self.has_files(MERGED):
-                ids = [s.id for s in self.settings.sources]
-                info = FeedInfo(
-                    title=site.title,
-                    self_url_base=str(site.base_url),
-                    page_link=str(site.base_url),
-                    description=f"{site.title}: all sources",
-                    language=site.language,
-                    author=site.title,
-                )
-                written += self._write_feeds(MERGED, info, self._items(conn, ids))
+        try:
             missing = (
                 not (self.out / CALENDAR_FILE).is_file() or not (self.out / INDEX_FILE).is_file()
             )
-            if todo or deadlines_changed or missing:
-                written += self._write_calendar_and_index(conn)
+            if sources_changed or deadlines_changed or missing:  # meanwhile, the merged feeds
+                calendar_and_index = await self._calendar_and_index()
+            else:
+                calendar_and_index = {}
+        finally:
+            files = await merged if merged is not None else {}
+        written += await asyncio.to_thread(self._write, files)
+        written += await asyncio.to_thread(self._write, calendar_and_index)
         return written
+
+    def _read_items(self, source_ids: Sequence[str]) -> list[Item]:
+        with self.engine.connect() as conn:
+            return self._items(conn, source_ids)
+
+    def _write(self, files: dict[str, bytes]) -> list[str]:
+        return [name for name, data in files.items() if write_atomic(self.out / name, data)]
 
     def _items(self, conn: Connection, source_ids: Sequence[str]) -> list[Item]:
         if not source_ids:
@@ -90,16 +131,15 @@ class SitePublisher:
             conn, source_ids, self.settings.site.max_items, deadlines_of=deadlines_of
         )
 
-    def _write_feeds(self, base_name: str, info: FeedInfo, items: Sequence[Item]) -> list[str]:
-        names = {fmt: f"{base_name}.{fmt}" for fmt in FORMATS}
-        rss, atom = render_rss_and_atom(info, items, names["rss"], names["atom"])
-        rendered = {"rss": rss, "atom": atom, "json": render_json_feed(info, items, names["json"])}
-        return [names[fmt] for fmt in FORMATS if write_atomic(self.out / names[fmt], rendered[fmt])]
-
-    def _write_calendar_and_index(self, conn: Connection) -> list[str]:
+    async def _calendar_and_index(self) -> dict[str, bytes]:
         site = self.settings.site
         now = self.clock.now()
-        rows = deadline_rows_with_items(conn)[-CALENDAR_MAX_EVENTS:]
+
+        def read() -> list[tuple[StoredDeadline, str, str]]:
+            with self.engine.connect() as conn:
+                return deadline_rows_with_items(conn)[-CALENDAR_MAX_EVENTS:]
+
+        rows = await asyncio.to_thread(read)
         events = [
             CalendarEvent(
                 uid=stored.uid,
@@ -112,10 +152,8 @@ class SitePublisher:
             )
             for stored, title, link in rows
         ]
-        written = []
-        calendar = render_calendar(events, name=f"{site.title}: deadlines")
-        if write_atomic(self.out / CALENDAR_FILE, calendar):
-            written.append(CALENDAR_FILE)
+        name = f"{site.title}: deadlines"
+        calendar = await self.work.run(render_deadline_calendar, events, name)
         feeds = [FeedLinks(site.title + " (all sources)", "", MERGED)] + [
             FeedLinks(s.title, s.page_link, s.id) for s in self.settings.sources
         ]
@@ -125,6 +163,4 @@ class SitePublisher:
         page = render_index(
             title=site.title, base_url=str(site.base_url), feeds=feeds, upcoming=upcoming
         )
-        if write_atomic(self.out / INDEX_FILE, page):
-            written.append(INDEX_FILE)
-        return written
+        return {CALENDAR_FILE: calendar, INDEX_FILE: page}

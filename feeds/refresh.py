@@ -103,7 +103,7 @@ class Refresher:
         self.clock = clock
         self.on_deadlines = on_deadlines
         self.work: Work = work or LocalWork()
-        self.publisher = SitePublisher(settings, engine, clock)
+        self.publisher = SitePublisher(settings, engine, clock, self.work)
 
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
         chosen = [s for s in self.settings.sources if only is None or s.id in only]
@@ -113,7 +113,9 @@ class Refresher:
 
         # Reads overlap; stores take turns in the order of the configuration, so a fresh build
         # gives the same ids, and the same source keeps an item two sources list, every time.
+        # A source's own feeds are published as soon as it is stored, beside the next store.
         turns = [asyncio.Event() for _ in chosen]
+        feeds: dict[str, asyncio.Task[list[str]]] = {}
 
         async def one(index: int, source: SourceSettings) -> SourceOutcome:
             try:
@@ -125,7 +127,10 @@ class Refresher:
                     await turns[index - 1].wait()
                 if isinstance(result, SourceOutcome):
                     return result
-                return await self._store_read(source, result)
+                outcome = await self._store_read(source, result)
+                if outcome.status == "ok":
+                    feeds[source.id] = asyncio.create_task(self.publisher.publish_source(source))
+                return outcome
             finally:
                 turns[index].set()  # whatever happened, the next source may store
 
@@ -133,10 +138,19 @@ class Refresher:
         report = RefreshReport(list(outcomes))
         if unchanged:  # one transaction for all: a quiet refresh costs little
             await asyncio.to_thread(self._mark_unchanged, unchanged)
-        changed = [o.source_id for o in report.outcomes if o.status == "ok"]
-        deadlines_changed = any(o.deadline_changes for o in report.outcomes)
-        report.files_written = await asyncio.to_thread(
-            self.publisher.publish, changed, deadlines_changed
+        for source in self.settings.sources:  # feeds deleted from the output folder come back
+            if source.id not in feeds and self.publisher.needs_feeds(source, changed=False):
+                feeds[source.id] = asyncio.create_task(self.publisher.publish_source(source))
+        published = await asyncio.gather(*feeds.values(), return_exceptions=True)
+        for failure in published:
+            if isinstance(failure, BaseException):
+                raise failure
+        for source in self.settings.sources:  # file names in the order of the configuration
+            if source.id in feeds:
+                report.files_written += feeds[source.id].result()
+        report.files_written += await self.publisher.publish_site(
+            sources_changed=bool(feeds),
+            deadlines_changed=any(o.deadline_changes for o in report.outcomes),
         )
         return report
 

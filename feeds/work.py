@@ -1,11 +1,11 @@
 """Where the pure, CPU-heavy steps of a refresh run: in this process, or in workers as well.
 
-Finding the deadlines of a page is work on strings alone: it touches neither the store nor the
-network. `ProcessWork` runs such steps in worker processes as well as in a thread here, so on a
-machine with two or more cores a build stores one source while the next one's deadlines are
-being found. What a step gives never depends on where it ran: steps are pure functions, and a
-step that fails in a worker (the worker died, a value could not cross) runs again here, where
-its error, if any, is raised as usual.
+Parsing a page, finding its deadlines and rendering a feed are work on values alone: they touch
+neither the store nor the network. `ProcessWork` runs such steps in worker processes, so on a
+machine with two or more cores a build stores one source while the next one is being parsed,
+its deadlines found and the last one's feeds rendered. What a step gives never depends on where
+it ran: steps are pure functions, and a step that fails in a worker (the worker died, a value
+could not cross) runs again here, where its error, if any, is raised as usual.
 
 Workers are forked, once, when the app is built: only on Linux, and only while this process
 has a single thread (forking a process with other threads can deadlock the child). Anywhere
@@ -75,18 +75,15 @@ def _call(func: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, T | None
 
 
 class ProcessWork:
-    """Each step goes to an idle lane: one of the worker processes, or a thread here."""
+    """Steps go to worker processes (queued when all are busy); this process stores and writes."""
 
     parallel = True
 
-    def __init__(self, pool: ProcessPoolExecutor, processes: int) -> None:
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
         self._pool = pool
-        self._idle_workers = processes
-        self._idle_here = True
         self._broken = False
         self.steps_in_workers = 0  # steps whose result came from a worker
-        self.steps_here = 0  # steps run in this process (an idle thread here, or a fallback)
-        self._lanes: tuple[asyncio.AbstractEventLoop, asyncio.Condition] | None = None
+        self.steps_here = 0  # steps that ran here instead (a worker could not run them)
 
     @classmethod
     def start(cls, processes: int) -> Work:
@@ -115,47 +112,22 @@ class ProcessWork:
             return LocalWork()
         finally:
             gc.unfreeze()
-        return cls(pool, processes)
+        return cls(pool)
 
     async def run(self, func: Callable[..., T], /, *args: Any) -> T:
-        lanes = self._lanes_of_this_loop()
-        async with lanes:
-            await lanes.wait_for(lambda: self._worker_free() or self._idle_here)
-            in_worker = self._worker_free()
-            if in_worker:
-                self._idle_workers -= 1
-            else:
-                self._idle_here = False
-        try:
-            if in_worker:
-                done, result = await self._in_worker(func, args)
-                if done:
-                    self.steps_in_workers += 1
-                    return result  # type: ignore[return-value]  # T, as the worker returned it
-            self.steps_here += 1
-            return await asyncio.to_thread(func, *args)
-        finally:
-            async with lanes:
-                if in_worker:
-                    self._idle_workers += 1
-                else:
-                    self._idle_here = True
-                lanes.notify()
+        if not self._broken:
+            done, result = await self._in_worker(func, args)
+            if done:
+                self.steps_in_workers += 1
+                return result  # type: ignore[return-value]  # T, as the worker returned it
+        self.steps_here += 1
+        return await asyncio.to_thread(func, *args)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         log.debug(
             "%d steps ran in worker processes, %d here", self.steps_in_workers, self.steps_here
         )
-
-    def _worker_free(self) -> bool:
-        return self._idle_workers > 0 and not self._broken
-
-    def _lanes_of_this_loop(self) -> asyncio.Condition:
-        loop = asyncio.get_running_loop()
-        if self._lanes is None or self._lanes[0] is not loop:
-            self._lanes = (loop, asyncio.Condition())
-        return self._lanes[1]
 
     async def _in_worker(
         self, func: Callable[..., T], args: tuple[Any, ...]

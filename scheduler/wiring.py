@@ -61,7 +61,7 @@ def build_app(
 ) -> App:
     settings = loaded.settings
     # Workers first: they are forked before this process opens the database or a thread.
-    work = ProcessWork.start(settings.refresh.workers)
+    work = ProcessWork.start(settings.refresh.worker_count)
     try:
         engine = open_database(settings)
     except BaseException:

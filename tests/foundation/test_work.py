@@ -50,13 +50,13 @@ def test_a_step_runs_in_the_worker(work: ProcessWork) -> None:
     assert (work.steps_in_workers, work.steps_here) == (1, 0)
 
 
-def test_steps_beyond_the_idle_workers_run_here_meanwhile(work: ProcessWork) -> None:
+def test_steps_beyond_the_idle_workers_wait_for_one(work: ProcessWork) -> None:
     async def run() -> list[int]:
         return list(await asyncio.gather(*(work.run(pid) for _ in range(20))))
 
     pids = asyncio.run(run())
-    assert os.getpid() in pids and len(set(pids)) == 2
-    assert work.steps_in_workers + work.steps_here == 20
+    assert os.getpid() not in pids and len(set(pids)) == 1
+    assert (work.steps_in_workers, work.steps_here) == (20, 0)
 
 
 def test_a_step_that_raises_in_the_worker_raises_here_with_its_own_error(
