@@ -31,6 +31,14 @@ class Entry:
             if value is not None:
                 object.__setattr__(self, name, as_utc(value))
 
+    def __reduce__(self) -> tuple[type[Entry], tuple[object, ...]]:
+        # Entries cross to and from worker processes (feeds.work): rebuilt from their fields
+        # in one call, about twice as fast as the slotted-dataclass default.
+        return Entry, (
+            self.title, self.content, self.content_is_html, self.link, self.published,
+            self.updated, self.guid, self.summary,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Deadline:

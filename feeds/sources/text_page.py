@@ -35,6 +35,7 @@ _CHROME_LINE = re.compile(
 _CHROME_MAX_CHARS = 65  # the longest _CHROME_LINE match: 60 characters, "logo", a newline
 _LANGUAGES = "English|Français|Deutsch|Español|Italiano|Nederlands|Polski|Português|Svenska"
 _LANGUAGE_PICKER = re.compile(rf"^[a-z]{{2}}(?:-[a-z]{{2}})?\s+(?:{_LANGUAGES})$")
+_BLOCK_BREAK = re.compile(r"\n[ \t\u00a0]*\n")  # a blank line (spaces allowed) ends a block
 _SENTENCE_END = re.compile(r"[.!?…:;,]['\"”’)]?$")
 MAX_TITLE_CHARS = 200
 MAX_TITLE_WORDS = 30
@@ -49,7 +50,8 @@ class _Block:
 
 def _is_chrome(line: str) -> bool:
     """Skip links, logos, menus and language pickers ("en English")."""
-    if _LANGUAGE_PICKER.match(line):
+    third = line[2:3]  # a picker has "-" or a space right after its two-letter code
+    if (third == "-" or third.isspace()) and _LANGUAGE_PICKER.match(line):
         return True
     return (
         len(line) <= _CHROME_MAX_CHARS and len(line.split()) <= 6 and bool(_CHROME_LINE.match(line))
@@ -83,12 +85,21 @@ def parse_text_page(source_id: str, text: str) -> tuple[list[Entry], list[ItemEr
     heading: str | None = None  # a title line still waiting for its first paragraph
     heading_control = False
     page_has_control = has_control(text)  # one scan of the page instead of one per block
-    for raw_block in re.split(r"\n[ \t\u00a0]*\n", text):
+    # On an ASCII page without control characters a block without "\n" or "\r" is one line
+    # (the only line breaks str.splitlines knows there): most blocks, taken the short way.
+    plain = not page_has_control and text.isascii()
+    for raw_block in _BLOCK_BREAK.split(text):
         control = page_has_control and has_control(raw_block)
-        lines = [clean_line(line) for line in raw_block.splitlines()]
-        lines = [line for line in lines if line and not _is_chrome(line)]
-        if not lines:
-            continue
+        if plain and "\n" not in raw_block and "\r" not in raw_block:
+            line = clean_line(raw_block)
+            if not line or _is_chrome(line):
+                continue
+            lines = [line]
+        else:
+            lines = [clean_line(line) for line in raw_block.splitlines()]
+            lines = [line for line in lines if line and not _is_chrome(line)]
+            if not lines:
+                continue
         if len(lines) == 1 and _is_title(lines[0]):
             heading = lines[0]  # a heading followed by another heading was a section title
             heading_control = control

@@ -125,3 +125,27 @@ def test_a_worker_goes_when_its_parent_is_killed(tmp_path: object) -> None:
     finally:
         parent.kill()
         parent.wait(timeout=30)
+
+
+def test_values_that_cross_to_and_from_workers_survive_pickling() -> None:
+    import pickle
+    from datetime import UTC, date, datetime, time
+
+    from feeds.deadlines.ahead import work_out
+    from feeds.errors import ItemError, SourceError
+    from feeds.model import Deadline, Entry, Item
+
+    at = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+    deadline = Deadline(at, date(2024, 3, 5), time(11, 0), "Europe/Brussels", "call", "until")
+    values: list[object] = [
+        Entry("Title", "<p>Body</p>", True, "https://x.example/1", at, at, "guid", "summary"),
+        Entry("Undated", "Body"),
+        deadline,
+        Item("id", "src", "T", "https://x.example/1", "c", False, at, at, at, 3, True, (deadline,)),
+        work_out(["Open until 17 February."], [None], date(2023, 2, 1), "en", "Europe/Brussels"),
+    ]
+    for value in values:
+        assert pickle.loads(pickle.dumps(value)) == value  # noqa: S301  (our own bytes)
+    for error in (ItemError("src", "item", "bad"), SourceError("src", "gone", where="p.txt")):
+        back = pickle.loads(pickle.dumps(error))  # noqa: S301  (our own bytes)
+        assert (type(back), str(back), vars(back)) == (type(error), str(error), vars(error))

@@ -104,3 +104,63 @@ def test_control_characters_are_reported_per_item_only() -> None:
     assert [e.title for e in entries] == ["First", "Second", "Third"]
     assert entries[1].content == "Bell here."
     assert [(p.item, p.detail) for p in problems] == [("Second", "control characters removed")]
+
+
+def reference_parse(source_id: str, text: str) -> tuple[list[object], list[object]]:
+    """parse_text_page with every block split by str.splitlines (no one-line short way)."""
+    from feeds.errors import ItemError
+    from feeds.model import Entry
+    from feeds.text import clean_line, has_control
+
+    cut = _end_of_list(text)
+    if cut is not None:
+        text = text[:cut]
+    problems: list[object] = []
+    blocks: list[tuple[str, list[str], bool]] = []
+    heading: str | None = None
+    heading_control = False
+    for raw_block in re.split(r"\n[ \t\u00a0]*\n", text):
+        control = has_control(raw_block)
+        lines = [clean_line(line) for line in raw_block.splitlines()]
+        lines = [line for line in lines if line and not reference_is_chrome(line)]
+        if not lines:
+            continue
+        if len(lines) == 1 and reference_is_title(lines[0]):
+            heading, heading_control = lines[0], control
+            continue
+        if reference_is_title(lines[0]) and len(lines) > 1 and not reference_is_title(lines[1]):
+            heading, lines, heading_control = lines[0], lines[1:], False
+        paragraph = " ".join(lines)
+        if heading is not None:
+            blocks.append((heading, [paragraph], control or heading_control))
+            heading = None
+        elif blocks:
+            blocks[-1][1].append(paragraph)
+            blocks[-1] = (blocks[-1][0], blocks[-1][1], blocks[-1][2] or control)
+        else:
+            preview = paragraph if len(paragraph) <= 60 else paragraph[:59] + "…"
+            problems.append(ItemError(source_id, preview, "paragraph with no title line"))
+    entries: list[object] = []
+    for title, paragraphs, had_control in blocks:
+        if had_control:
+            problems.append(ItemError(source_id, title, "control characters removed"))
+        entries.append(Entry(title=title, content="\n\n".join(paragraphs)))
+    return entries, problems
+
+
+_PAGE_PIECES = [
+    "\n\n", "\n \n", "\n\u00a0\n", "\n", "\r\n", "\r", "\r\n\r\n", "\u2028", "\x0b", "\x1c",
+    "\x85", "Ministry opens a consultation", "The call is open until 4 May 2023.", "News",
+    "en English", "skip to main content", "Example Logo", "  ", "\t", "Café", "Navigation path",
+    "A paragraph, with a comma, that goes on for a while before it ends.", "Title line",
+]  # fmt: skip
+
+
+def test_parse_matches_the_one_split_per_block_reference_on_random_pages() -> None:
+    rng = random.Random(11)
+    for _ in range(3_000):
+        page = "".join(rng.choices(_PAGE_PIECES, k=rng.randint(0, 30)))
+        got = parse_text_page("s", page)
+        want = reference_parse("s", page)
+        assert got[0] == want[0], repr(page)
+        assert [str(p) for p in got[1]] == [str(p) for p in want[1]], repr(page)
