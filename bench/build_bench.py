@@ -7,8 +7,10 @@ line, a blank line, a paragraph of 60-120 words; about 10% of paragraphs state a
 closing date), generated from a fixed seed into a temp folder. Each measurement runs in its own
 fresh interpreter (so peak RSS is per case), timing only the work after the imports:
 
-- full build: fresh data and output folders, build_app (open + migrate the SQLite database)
-  and refresher.refresh(), for site.max_items = 100 (the default) and 1,000;
+- full build: fresh data and output folders, build_app (open + migrate the SQLite database,
+  fork the worker processes) and refresher.refresh(), for site.max_items = 100 (the default)
+  and 1,000; once with [refresh] workers at its default (one per CPU beyond the first) and
+  once with workers = 0 (everything in one process), which must write the same files;
 - no-change rebuild: the same inputs again on the folders a full build left (build_app +
   refresh, as `feedline build` run a second time does);
 - baseline (the issue's): feedgen alone rendering the benchmark's items, all 10 x 1,000 of them,
@@ -21,7 +23,9 @@ The items are generated in memory before a baseline's clock starts: only renderi
 writing count.
 
 Targets (issue 2): full build <= 1.5x the baseline; no-change rebuild <= 10% of a full build.
-`--profile` prints the cProfile top functions of one full build (max_items = 100) at the end.
+Times are wall clock; the CPU column adds up this process and its worker processes. The stage
+table and `--profile` (cProfile's top functions, max_items = 100) use workers = 0, so that
+one process does, and shows, all the work.
 """
 
 from __future__ import annotations
@@ -142,7 +146,10 @@ def write_inputs(root: Path) -> list[Path]:
     return paths
 
 
-def write_config(folder: Path, pages: list[Path], max_items: int) -> Path:
+def write_config(
+    folder: Path, pages: list[Path], max_items: int, workers: int | None = None
+) -> Path:
+    """The benchmark's feedline.toml; `workers` None keeps [refresh] workers at its default."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         "[site]",
@@ -153,6 +160,8 @@ def write_config(folder: Path, pages: list[Path], max_items: int) -> Path:
         f"max_items = {max_items}",
         "",
     ]
+    if workers is not None:
+        lines += ["[refresh]", f"workers = {workers}", ""]
     for number, page in enumerate(pages):
         lines += [
             "[[sources]]",
@@ -177,6 +186,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_of_all() -> float:
+    """CPU seconds of this process and its ended children (the worker processes)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _build_once(config: Path) -> float:
     from config.loading import load_settings
     from feeds.clock import FixedClock
@@ -199,22 +215,36 @@ def child_build(config: Path, repeat: int) -> dict[str, Any]:
     import scheduler.wiring  # noqa: F401  (imports are not part of the timing)
 
     rss_before = _peak_rss_mb()
+    cpu_before = _cpu_of_all()
     times = [_build_once(config) for _ in range(repeat)]
-    return {"seconds": min(times), "all": times, "rss": _peak_rss_mb(), "rss_imports": rss_before}
+    cpu = (_cpu_of_all() - cpu_before) / repeat
+    return {
+        "seconds": min(times),
+        "all": times,
+        "rss": _peak_rss_mb(),
+        "rss_imports": rss_before,
+        "cpu": cpu,
+        "children_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 STAGES = [
-    # (label, module, attribute): where the full build's CPU time goes
+    # (label, module, attribute): where a full build's CPU time goes, all in one process
+    # ([refresh] workers = 0; with workers the parse, deadline and render steps move to them)
     ("open + migrate the database", "scheduler.wiring", "open_database"),
     ("read + parse pages", "feeds.sources.text_page", "parse_text_page"),
     ("store items (upsert_entries)", "feeds.store.items", "upsert_entries"),
+    ("cue check (per item)", "feeds.refresh", "has_cue_word"),
     ("choose_reference (per page)", "feeds.refresh", "choose_reference"),
     ("find_deadlines (per item)", "feeds.refresh", "find_deadlines"),
     ("save deadlines of new items (batched)", "feeds.store.deadlines", "NewItemDeadlines.flush"),
     ("save_deadlines (stored items)", "feeds.refresh", "save_deadlines"),
-    ("publish: query items", "feeds.publish_site", "SitePublisher._items"),
-    ("publish: RSS + Atom + JSON", "feeds.publish_site", "SitePublisher._write_feeds"),
-    ("publish: calendar + index", "feeds.publish_site", "SitePublisher._write_calendar_and_index"),
+    ("publish: query items", "feeds.publish_site", "SitePublisher._read_items"),
+    ("publish: render RSS + Atom + JSON", "feeds.publish_site", "render_feed_files"),
+    ("publish: write files", "feeds.publish_site", "SitePublisher._write"),
+    ("publish: calendar rows", "feeds.publish_site", "deadline_rows_with_items"),
+    ("publish: calendar render", "feeds.publish_site", "render_deadline_calendar"),
+    ("publish: index page", "feeds.publish_site", "render_index"),
 ]
 
 
@@ -328,6 +358,12 @@ def child_baseline(max_items: int, repeat: int, out: Path, merged_feed: bool) ->
     return {"seconds": min(times), "all": times, "rss": _peak_rss_mb(), "rss_imports": rss_before}
 
 
+def _default_workers() -> int:
+    from config.schema import RefreshSettings
+
+    return RefreshSettings().worker_count
+
+
 def run_child(*args: str) -> dict[str, Any]:
     here = Path(__file__).resolve()
     env = dict(os.environ, PYTHONHASHSEED="0")
@@ -349,20 +385,23 @@ def run_child(*args: str) -> dict[str, Any]:
 
 
 def _fresh_full_builds(
-    root: Path, pages: list[Path], max_items: int, repeat: int
+    root: Path, pages: list[Path], max_items: int, repeat: int, workers: int | None
 ) -> dict[str, Any]:
     """Best of `repeat` full builds, each in a fresh process with fresh folders."""
     results = []
+    name = f"full-{max_items}-{'default' if workers is None else workers}"
     for n in range(repeat):
-        config = write_config(root / f"full-{max_items}-{n}", pages, max_items)
+        config = write_config(root / f"{name}-{n}", pages, max_items, workers)
         results.append(run_child("build", str(config), "1"))
     best = min(results, key=lambda r: r["seconds"])
     return {
         "seconds": best["seconds"],
         "all": [r["seconds"] for r in results],
         "rss": max(r["rss"] for r in results),
+        "children_rss": max(r["children_rss"] for r in results),
         "rss_imports": best["rss_imports"],
-        "config": root / f"full-{max_items}-0" / "feedline.toml",
+        "cpu": min(r["cpu"] for r in results),
+        "config": root / f"{name}-0" / "feedline.toml",
     }
 
 
@@ -399,31 +438,39 @@ def main() -> None:
         verdicts: list[str] = []
         stages: dict[int, dict[str, Any]] = {}
         repeat = str(args.repeat)
+        workers = _default_workers()
         base = run_child("baseline", str(ITEMS_PER_SOURCE), repeat, str(root / "naive"), "-")
         rows.append(("baseline: feedgen alone, all items", ITEMS_PER_SOURCE, base, "1.00x"))
         for max_items in MAX_ITEMS:
             same = run_child("baseline", str(max_items), repeat, str(root / "same"), "merged")
-            full = _fresh_full_builds(root, pages, max_items, args.repeat)
+            full = _fresh_full_builds(root, pages, max_items, args.repeat, None)
+            alone = _fresh_full_builds(root, pages, max_items, args.repeat, 0)
             again = run_child("build", str(full["config"]), str(args.repeat))
             files, out_bytes = _outputs(full["config"].parent)
-            stage_config = write_config(root / f"stages-{max_items}", pages, max_items)
+            if _outputs(alone["config"].parent) != (files, out_bytes):
+                raise SystemExit("builds with and without worker processes wrote different files")
+            stage_config = write_config(root / f"stages-{max_items}", pages, max_items, 0)
             stages[max_items] = run_child("stages", str(stage_config))
             ratio = full["seconds"] / base["seconds"]
+            ratio_alone = alone["seconds"] / base["seconds"]
             versus_same = full["seconds"] / same["seconds"]
             share = again["seconds"] / full["seconds"]
             rows += [
                 ("reference: feedgen, what build renders", max_items, same, ""),
                 (
-                    "full build (fresh data + output)",
+                    f"full build, {workers} worker process(es)",
                     max_items,
                     full,
                     f"{ratio:.2f}x baseline ({versus_same:.1f}x reference)",
                 ),
+                ("full build, no worker process", max_items, alone, f"{ratio_alone:.2f}x baseline"),
                 ("no-change rebuild", max_items, again, f"{share:.1%} of full build"),
             ]
             verdicts.append(
                 f"max_items={max_items}: full build {ratio:.2f}x baseline (target <= 1.5x: "
-                f"{'met' if ratio <= 1.5 else 'NOT met'}), {versus_same:.1f}x the reference; "
+                f"{'met' if ratio <= 1.5 else 'NOT met'}; {ratio_alone:.2f}x without workers), "
+                f"{versus_same:.1f}x the reference; CPU of all processes {full['cpu']:.2f} s "
+                f"({alone['cpu']:.2f} s without workers); "
                 f"no-change rebuild {share:.1%} of a full build (target <= 10%: "
                 f"{'met' if share <= 0.10 else 'NOT met'}); "
                 f"{files} files, {out_bytes / 1e6:.1f} MB written"
@@ -434,15 +481,18 @@ def main() -> None:
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
         )
         print()
-        print(f"{'case':<40}{'max_items':>10}{'seconds':>10}{'peak RSS MB':>13}  ratio")
+        print(f"{'case':<40}{'max_items':>10}{'seconds':>10}{'CPU s':>8}{'peak RSS MB':>13}  ratio")
         for name, max_items, result, note in rows:
-            print(
-                f"{name:<40}{max_items:>10,}{result['seconds']:>10.3f}"
-                f"{result['rss']:>13.0f}  {note}"
-            )
+            cpu = f"{result['cpu']:>8.2f}" if "cpu" in result else f"{'':>8}"
+            rss = f"{result['rss']:.0f}"
+            if result.get("children_rss"):
+                rss += f" +{result['children_rss']:.0f}"
+            print(f"{name:<40}{max_items:>10,}{result['seconds']:>10.3f}{cpu}{rss:>13}  {note}")
         print()
         print(
-            f"seconds = best of {args.repeat}; each case in a fresh interpreter, imports not timed"
+            f"seconds = best of {args.repeat} (wall clock); each case in a fresh interpreter, "
+            "imports not timed; CPU s = this process and its worker processes; RSS +N = the "
+            "largest worker's peak"
         )
         for verdict in verdicts:
             print(verdict)
@@ -457,11 +507,11 @@ def main() -> None:
             f"{(stages[m]['cpu'] - sum(stages[m]['stages'].values())):>10.2f}{'':>9}"
             for m in MAX_ITEMS
         )
-        print(f"{'other (source state, cue check, commits)':<40}{rest}")
+        print(f"{'other (source state, commits, hand-offs)':<40}{rest}")
         total = "".join(f"{stages[m]['cpu']:>10.2f}{'':>9}" for m in MAX_ITEMS)
         print(f"{'total CPU':<40}{total}")
         if args.profile:
-            config = write_config(root / "profile", pages, MAX_ITEMS[0])
+            config = write_config(root / "profile", pages, MAX_ITEMS[0], 0)
             print()
             print(run_child("profile", str(config))["profile"])
         print(f"(bench wall time {time.perf_counter() - started:.0f} s)")

@@ -246,16 +246,19 @@ class RefreshSettings(Section):
         ge=0,
         le=32,
         description="Worker processes that parse pages, find deadlines and render feeds while "
-        "sources are stored. Default: one per CPU (up to 4), none on a single CPU; 0: all work "
-        "in the main process. Forked on Linux only, when the process starts.",
+        "the main process stores sources. Default: one per CPU beyond the first (up to 4), so "
+        "none on a single CPU; 0: all work in the main process. Linux only.",
     )
 
     @property
     def worker_count(self) -> int:
         if self.workers is not None:
             return self.workers
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        return 0 if (cpus or 1) < 2 else min(cpus or 1, 4)
+        if hasattr(os, "sched_getaffinity"):
+            cpus = len(os.sched_getaffinity(0))
+        else:  # pragma: no cover - not Linux, where no workers are forked anyway
+            cpus = os.cpu_count() or 1
+        return max(0, min(cpus - 1, 4))
 
 
 class Settings(Section):

@@ -55,7 +55,7 @@ class LocalWork:
         pass
 
 
-def _worker_started() -> None:
+def _worker_started(warm_up: Callable[[], object] | None) -> None:
     """In each worker: Ctrl-C and the parent's signal plumbing are the parent's business."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)
@@ -64,6 +64,11 @@ def _worker_started() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # only a head start: the steps themselves will say what is wrong
+            log.debug("worker warm-up failed", exc_info=True)
 
 
 def _call(func: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, T | None]:
@@ -86,8 +91,12 @@ class ProcessWork:
         self.steps_here = 0  # steps that ran here instead (a worker could not run them)
 
     @classmethod
-    def start(cls, processes: int) -> Work:
-        """`processes` workers forked now, or LocalWork where that is not asked for or not safe."""
+    def start(cls, processes: int, warm_up: Callable[[], object] | None = None) -> Work:
+        """`processes` workers forked now, or LocalWork where that is not asked for or not safe.
+
+        Each worker first runs `warm_up` (compiling what its steps need) while this process
+        goes on; steps queue meanwhile.
+        """
         if processes < 1:
             return LocalWork()
         if not sys.platform.startswith("linux"):
@@ -104,6 +113,7 @@ class ProcessWork:
                 processes,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_worker_started,
+                initargs=(warm_up,),
             )
             pool.submit(int)  # forks every worker now, while this process has one thread
             log.debug("started %d worker process(es)", processes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from config.loading import LoadedSettings
 from config.schema import Settings
 from feeds.clock import Clock
+from feeds.deadlines.ahead import warm_up
 from feeds.fetch import Fetcher
 from feeds.refresh import DeadlineHook, Refresher
 from feeds.sources.base import SourceReader
@@ -61,7 +63,8 @@ def build_app(
 ) -> App:
     settings = loaded.settings
     # Workers first: they are forked before this process opens the database or a thread.
-    work = ProcessWork.start(settings.refresh.worker_count)
+    pages = [(source.language, source.timezone) for source in settings.sources]
+    work = ProcessWork.start(settings.refresh.worker_count, warm_up=partial(warm_up, pages))
     try:
         engine = open_database(settings)
     except BaseException:

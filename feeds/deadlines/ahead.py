@@ -81,3 +81,19 @@ def work_out(
             continue
         found[(text, reference)] = tuple(deadlines)
     return PageDeadlines(with_cue, first_seen, page_reference, found)
+
+
+_WARM_UP_TEXT = (
+    "The public consultation on river water quality is open until 17 February, "
+    "5pm Brussels time. Responses must be received by 18 March 2024."
+)
+
+
+def warm_up(sources: Sequence[tuple[str, str]]) -> None:
+    """Compile what `work_out` needs for these (language, timezone) pairs (~0.15 s each).
+
+    A worker process runs this as soon as it starts, while the main process is still opening
+    the database and reading the first pages.
+    """
+    for language, timezone in sorted(set(sources)):
+        work_out([_WARM_UP_TEXT], [None], date(2024, 1, 1), language, timezone)
