@@ -56,12 +56,15 @@ class LocalWork:
 
 
 def _worker_started(warm_up: Callable[[], object] | None) -> None:
-    """In each worker: Ctrl-C and the parent's signal plumbing are the parent's business."""
+    """In each worker: stopping is the parent's business (Ctrl-C and a service manager's
+    SIGTERM reach the whole process group; the parent finishes its work, then closes the pool).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)
     try:  # a worker whose parent was killed outright goes too, instead of lingering
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
     if warm_up is not None:

@@ -149,3 +149,17 @@ def test_values_that_cross_to_and_from_workers_survive_pickling() -> None:
     for error in (ItemError("src", "item", "bad"), SourceError("src", "gone", where="p.txt")):
         back = pickle.loads(pickle.dumps(error))  # noqa: S301  (our own bytes)
         assert (type(back), str(back), vars(back)) == (type(error), str(error), vars(error))
+
+
+def test_a_worker_leaves_stopping_to_its_parent(work: ProcessWork) -> None:
+    # Ctrl-C and a service manager's SIGTERM reach every process of the group; the parent
+    # finishes what it is doing and closes the pool, so a worker must not die of them first.
+    async def run() -> tuple[int, int]:
+        worker = await work.run(pid)
+        os.kill(worker, signal.SIGTERM)
+        os.kill(worker, signal.SIGINT)
+        return worker, await work.run(pid)
+
+    first, second = asyncio.run(run())
+    assert first == second != os.getpid()
+    assert (work.steps_in_workers, work.steps_here) == (2, 0)
