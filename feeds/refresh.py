@@ -134,7 +134,13 @@ class Refresher:
             finally:
                 turns[index].set()  # whatever happened, the next source may store
 
-        outcomes = await asyncio.gather(*(one(n, s) for n, s in enumerate(chosen)))
+        try:
+            outcomes = await asyncio.gather(*(one(n, s) for n, s in enumerate(chosen)))
+        except BaseException:  # a bug or a cancellation: no feed left half-published behind
+            for task in feeds.values():
+                task.cancel()
+            await asyncio.gather(*feeds.values(), return_exceptions=True)
+            raise
         report = RefreshReport(list(outcomes))
         if unchanged:  # one transaction for all: a quiet refresh costs little
             await asyncio.to_thread(self._mark_unchanged, unchanged)
@@ -236,7 +242,9 @@ class Refresher:
         outcome = SourceOutcome(
             source.id, "ok", entries=len(read.entries), problems=list(read.problems)
         )
-        texts = to_store.texts
+        texts = to_store.texts or tuple(
+            _entry_text(e.title, e.content, e.content_is_html) for e in read.entries
+        )
         text_by_title = {e.title: t for e, t in zip(read.entries, texts, strict=True)}
         page_reference: Reference | None = None
         with self.engine.begin() as conn:

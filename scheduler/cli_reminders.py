@@ -52,7 +52,9 @@ def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: boo
 
 
 async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSummary | None:
-    async with build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)) as app:
+    # A refresh here is rare (a store no source was read into yet): no worker processes.
+    hook = ledger_hook(loaded.settings, clock)
+    async with build_app(loaded, clock, on_deadlines=hook, workers=False) as app:
         if never_refreshed(app.settings, app.engine):
             click.echo("no source read yet: refreshing sources first", err=True)
             await app.refresher.refresh()

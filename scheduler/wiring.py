@@ -59,12 +59,18 @@ class App(AbstractAsyncContextManager["App"]):
 
 
 def build_app(
-    loaded: LoadedSettings, clock: Clock, *, on_deadlines: DeadlineHook | None = None
+    loaded: LoadedSettings,
+    clock: Clock,
+    *,
+    on_deadlines: DeadlineHook | None = None,
+    workers: bool = True,
 ) -> App:
+    """The app; `workers=False` for a command that refreshes rarely (no processes forked)."""
     settings = loaded.settings
     # Workers first: they are forked before this process opens the database or a thread.
     pages = [(source.language, source.timezone) for source in settings.sources]
-    work = ProcessWork.start(settings.refresh.worker_count, warm_up=partial(warm_up, pages))
+    count = settings.refresh.worker_count if workers else 0
+    work = ProcessWork.start(count, warm_up=partial(warm_up, pages))
     try:
         engine = open_database(settings)
     except BaseException:
