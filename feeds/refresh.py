@@ -224,8 +224,8 @@ class Refresher:
     def _mark_unchanged(self, unchanged: Sequence[tuple[SourceSettings, SourceRead, str]]) -> None:
         now = self.clock.now()
         with self.engine.begin() as conn:
-            for source, read, key in unchanged:
-                source_store.record_success(conn, source.id, read.state, now, key)
+            reads = [(source.id, read.state, key) for source, read, key in unchanged]
+            source_store.record_successes(conn, reads, now)
 
     async def _failed(self, source: SourceSettings, error: FeedlineError) -> SourceOutcome:
         def record() -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from feeds.sources.base import FetchState
 from feeds.store.tables import sources
@@ -75,6 +75,39 @@ def record_success(
             last_success=now,
             consecutive_failures=0,
         )
+    )
+
+
+def record_successes(
+    conn: Connection, reads: Sequence[tuple[str, FetchState, str | None]], now: datetime
+) -> None:
+    """`record_success` for many sources (id, state, render key): three statements at most,
+    so a refresh where nothing changed costs little however many sources there are."""
+    if not reads:
+        return
+    ids = [source_id for source_id, _, _ in reads]
+    known = set(conn.execute(select(sources.c.id).where(sources.c.id.in_(ids))).scalars())
+    missing = [source_id for source_id in dict.fromkeys(ids) if source_id not in known]
+    if missing:
+        conn.execute(
+            insert(sources),
+            [{"id": sid, "consecutive_failures": 0, "alert_open": False} for sid in missing],
+        )
+    conn.execute(
+        update(sources).where(sources.c.id == bindparam("b_id")),
+        [
+            {
+                "b_id": source_id,
+                "etag": state.etag,
+                "last_modified": state.last_modified,
+                "content_hash": state.content_hash,
+                "render_key": render,
+                "last_attempt": now,
+                "last_success": now,
+                "consecutive_failures": 0,
+            }
+            for source_id, state, render in reads
+        ],
     )
 
 

@@ -172,3 +172,35 @@ def test_stores_follow_the_configuration_order_whatever_reads_first(
         "source 'second', item 'Shared item': skipped: source 'first' already has this item "
         "(https://ex.org/shared)"
     ]
+
+
+def test_recording_many_successes_at_once_writes_what_one_at_a_time_does(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from feeds.store.sources import record_failure, record_success, record_successes
+    from feeds.store.tables import sources
+
+    later = NOW + timedelta(hours=1)
+    states = {
+        "a": FetchState(etag='"1"', last_modified="Tue, 05 Mar 2024 10:00:00 GMT"),
+        "b": FetchState(content_hash="abc"),
+        "new": FetchState(),
+    }
+    with engine.begin() as conn:
+        for source_id in ("a", "b"):  # known sources, one of them failing until now
+            record_failure(conn, source_id, "boom", NOW)
+        record_failure(conn, "b", "boom", NOW)
+        record_successes(conn, [(sid, state, f"key-{sid}") for sid, state in states.items()], later)
+        batched = conn.execute(select(sources).order_by(sources.c.id)).all()
+        conn.execute(sources.delete())
+        for source_id in ("a", "b"):
+            record_failure(conn, source_id, "boom", NOW)
+        record_failure(conn, "b", "boom", NOW)
+        for sid, state in states.items():
+            record_success(conn, sid, state, later, f"key-{sid}")
+        one_by_one = conn.execute(select(sources).order_by(sources.c.id)).all()
+        record_successes(conn, [], later)  # nothing to do
+    assert batched == one_by_one
+    assert [(r.id, r.consecutive_failures, r.last_success) for r in batched] == [
+        ("a", 0, later), ("b", 0, later), ("new", 0, later)
+    ]  # fmt: skip
