@@ -245,8 +245,8 @@ class RefreshSettings(Section):
         None,
         ge=0,
         le=32,
-        description="Worker processes that parse pages, find deadlines and render feeds while "
-        "the main process stores sources. Default: one per CPU beyond the first (up to 4), so "
+        description="Worker processes that find deadlines and render feeds while the main "
+        "process parses and stores sources. Default: one per CPU beyond the first (up to 4), so "
         "none on a single CPU; 0: all work in the main process. Linux only.",
     )
 

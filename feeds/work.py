@@ -1,9 +1,9 @@
 """Where the pure, CPU-heavy steps of a refresh run: in this process, or in workers as well.
 
-Parsing a page, finding its deadlines and rendering a feed are work on values alone: they touch
-neither the store nor the network. `ProcessWork` runs such steps in worker processes, so on a
-machine with two or more cores a build stores one source while the next one is being parsed,
-its deadlines found and the last one's feeds rendered. What a step gives never depends on where
+Finding a page's deadlines and rendering a feed are work on values alone: they touch neither
+the store nor the network. `ProcessWork` runs such steps in worker processes, so on a machine
+with two or more cores a build stores one source while the next one's deadlines are found and
+the last one's feeds rendered. What a step gives never depends on where
 it ran: steps are pure functions, and a step that fails in a worker (the worker died, a value
 could not cross) runs again here, where its error, if any, is raised as usual.
 

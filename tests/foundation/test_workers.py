@@ -107,7 +107,7 @@ def test_a_build_with_workers_stores_and_writes_what_one_without_them_does(
     here, forked = tmp_path / "here", tmp_path / "forked"
     assert build(write_site(here, 0), FIRST) == (0, 0)
     in_workers, _ = build(write_site(forked, 1), FIRST)
-    assert in_workers > 0  # parsing and deadlines did run in the worker
+    assert in_workers > 0  # deadlines and feeds were worked out in the worker
     files, rows = outputs(forked)
     assert (files, rows) == outputs(here)
     assert b"BEGIN:VEVENT" in files["deadlines.ics"] and len(rows) > 100
