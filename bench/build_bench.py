@@ -1,6 +1,6 @@
 """Build speed: `feedline build` (build_app + refresh) against feedgen alone.
 
-Run: .venv/bin/python bench/build_bench.py [--repeat 3] [--profile]
+Run: .venv/bin/python bench/build_bench.py [--repeat 5] [--profile]
 
 10 synthetic text sources x 1,000 items (the shape of config/default/pages/news.txt: a title
 line, a blank line, a paragraph of 60-120 words; about 10% of paragraphs state a consultation
@@ -412,7 +412,7 @@ def _outputs(folder: Path) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N (default 5)")
     parser.add_argument("--profile", action="store_true", help="cProfile one full build")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
