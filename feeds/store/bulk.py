@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.types import TypeEngine
 
 
 def insert_rows(
@@ -24,19 +25,26 @@ def insert_rows(
     dialect = conn.dialect
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
     names = list(columns)
-    # Column by column: each type's processor mapped over a whole column, once for a column
-    # that holds one value throughout.
+    # Column by column: each type's processor mapped over a whole column; once for a column
+    # that holds one value throughout ("now"), and not again for a column equal to one
+    # already converted with the same type ("updated" is "published" for new undated items).
     values: list[Sequence[Any]] = []
+    done: list[tuple[str, tuple[Any, ...], Sequence[Any]]] = []
     for name, column in zip(names, zip(*rows, strict=True), strict=True):
-        process: Callable[[Any], Any] | None = (
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        )
+        kind: TypeEngine[Any] = table.c[name].type
+        process: Callable[[Any], Any] | None = kind.dialect_impl(dialect).bind_processor(dialect)
         if process is None:
             values.append(column)
-        elif column.count(column[0]) == len(column):  # one value throughout ("now"): once
+            continue
+        same_type = f"{type(kind).__qualname__}:{kind!r}"  # the same type, the same arguments
+        same = next((out for t, col, out in done if t == same_type and col == column), None)
+        if same is not None:
+            values.append(same)
+        elif column.count(column[0]) == len(column):
             values.append([process(column[0])] * len(column))
         else:
             values.append(list(map(process, column)))
+        done.append((same_type, column, values[-1]))
     if compiled.positiontup is not None:  # qmark/format: values in the statement's order
         values = [values[names.index(name)] for name in compiled.positiontup]
         params: list[Any] = list(zip(*values, strict=True))

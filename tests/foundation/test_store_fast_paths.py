@@ -129,22 +129,31 @@ def test_insert_rows_writes_what_sqlalchemys_insert_writes(engine: Engine) -> No
         sa.Column("flag", sa.Boolean, nullable=False),
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("same_at", UTCDateTime, nullable=False),
+        sa.Column("again_at", UTCDateTime, nullable=False),
         sa.Column("note", sa.Text),
     ]
     fast = sa.Table("bulk_fast", metadata, *columns)
     general = sa.Table("bulk_general", metadata, *(c._copy() for c in columns))
     metadata.create_all(engine)
     # Column order differs from the table's, "same_at" holds one value throughout (done once).
-    names = ("at", "id", "note", "flag", "same_at")
+    # "again_at" repeats "at" (converted once for both).
+    names = ("at", "id", "note", "flag", "same_at", "again_at")
     now = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
-    rows = [(value, f"row-{n}", None if n % 2 else "café ✓", n % 3 == 0, now)
+    rows = [(value, f"row-{n}", None if n % 2 else "café ✓", n % 3 == 0, now, value)
             for n, value in enumerate(VALUES)]  # fmt: skip
     try:
         with engine.begin() as conn:
             insert_rows(conn, fast, names, rows)
             conn.execute(general.insert(), [dict(zip(names, row, strict=True)) for row in rows])
             insert_rows(conn, fast, names, [])  # nothing to do
-            order = [fast.c.id, fast.c.flag, fast.c.at, fast.c.same_at, fast.c.note]
+            order = [
+                fast.c.id,
+                fast.c.flag,
+                fast.c.at,
+                fast.c.same_at,
+                fast.c.again_at,
+                fast.c.note,
+            ]
             got = conn.execute(sa.select(*order).order_by(fast.c.id)).all()
             want = conn.execute(
                 sa.select(*(general.c[c.name] for c in order)).order_by(general.c.id)
