@@ -3,9 +3,9 @@
 Finding a page's deadlines and rendering a feed are work on values alone: they touch neither
 the store nor the network. `ProcessWork` runs such steps in worker processes, so on a machine
 with two or more cores a build stores one source while the next one's deadlines are found and
-the last one's feeds rendered. What a step gives never depends on where
-it ran: steps are pure functions, and a step that fails in a worker (the worker died, a value
-could not cross) runs again here, where its error, if any, is raised as usual.
+the last one's feeds rendered. What a step gives never depends on where it ran: steps are pure
+functions, and a step that fails in a worker (the worker died, a value could not cross) runs
+again here, where its error, if any, is raised as usual.
 
 Workers are forked, once, when the app is built: only on Linux, and only while this process
 has a single thread (forking a process with other threads can deadlock the child). Anywhere
