@@ -62,9 +62,6 @@ class SitePublisher:
     def has_files(self, base_name: str) -> bool:
         return all((self.out / f"{base_name}.{fmt}").is_file() for fmt in FORMATS)
 
-    def needs_feeds(self, source: SourceSettings, changed: bool) -> bool:
-        return changed or not self.has_files(source.id)
-
     async def publish_source(self, source: SourceSettings) -> list[str]:
         """Render and write one source's feeds; the names of files whose bytes changed."""
         site = self.settings.site

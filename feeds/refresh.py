@@ -23,6 +23,7 @@ from feeds.deadlines import choose_reference, find_deadlines
 from feeds.deadlines.ahead import PageDeadlines, Reference, work_out
 from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
+from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
 from feeds.render.display import html_to_text
@@ -80,8 +81,12 @@ def render_key(settings: Settings, source: SourceSettings) -> str:
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def _entry_text(title: str, content: str, is_html: bool) -> str:
-    return f"{title}\n\n{html_to_text(content) if is_html else content}"
+def _page_texts(entries: Sequence[Entry]) -> tuple[str, ...]:
+    """Each entry's title and text, as deadlines are found in it."""
+    return tuple(
+        f"{e.title}\n\n{html_to_text(e.content) if e.content_is_html else e.content}"
+        for e in entries
+    )
 
 
 class Refresher:
@@ -145,7 +150,7 @@ class Refresher:
         if unchanged:  # one transaction for all: a quiet refresh costs little
             await asyncio.to_thread(self._mark_unchanged, unchanged)
         for source in self.settings.sources:  # feeds deleted from the output folder come back
-            if source.id not in feeds and self.publisher.needs_feeds(source, changed=False):
+            if source.id not in feeds and not self.publisher.has_files(source.id):
                 feeds[source.id] = asyncio.create_task(self.publisher.publish_source(source))
         published = await asyncio.gather(*feeds.values(), return_exceptions=True)
         for failure in published:
@@ -197,7 +202,7 @@ class Refresher:
     async def _work_ahead(self, source: SourceSettings, read: _ReadToStore) -> _ReadToStore:
         """The page's texts, and where steps can run beside the store, its deadlines."""
         entries = read.read.entries
-        texts = tuple(_entry_text(e.title, e.content, e.content_is_html) for e in entries)
+        texts = _page_texts(entries)
         if not self.work.parallel or not entries:
             return replace(read, texts=texts)  # here, the store finds them as it goes
         zone = ZoneInfo(source.timezone)
@@ -242,9 +247,7 @@ class Refresher:
         outcome = SourceOutcome(
             source.id, "ok", entries=len(read.entries), problems=list(read.problems)
         )
-        texts = to_store.texts or tuple(
-            _entry_text(e.title, e.content, e.content_is_html) for e in read.entries
-        )
+        texts = to_store.texts or _page_texts(read.entries)
         text_by_title = {e.title: t for e, t in zip(read.entries, texts, strict=True)}
         page_reference: Reference | None = None
         with self.engine.begin() as conn:

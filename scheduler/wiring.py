@@ -24,9 +24,9 @@ from scheduler.database import open_database
 
 
 def build_readers(fetcher: Fetcher) -> dict[str, SourceReader]:
-    # Pages are parsed here, in a thread (LocalWork), not in the worker processes: measured on
+    # Pages are parsed in this process (in a thread), not in the worker processes: measured on
     # 2 CPUs, builds were 5-10% faster so (the workers are the busier side, and parsed entries
-    # would cross back by pickle). The readers take any Work, should that change.
+    # would cross back by pickle).
     readers: dict[str, SourceReader] = {"text": TextPageReader(), "markdown": MarkdownPageReader()}
     readers.update(fetched_readers(fetcher))
     return readers

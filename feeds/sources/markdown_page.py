@@ -7,6 +7,7 @@ or a line that is only a date) and a link (`## [Title](https://...)`, or a line
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from datetime import datetime, time
@@ -20,7 +21,6 @@ from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.local import read_local_text
 from feeds.text import clean_line, has_control
-from feeds.work import LocalWork, Work
 
 _HEADING = re.compile(r"^##[ \t]+(?P<title>.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _LINKED_TITLE = re.compile(r"^\[(?P<title>.+)\]\((?P<url>https?://[^)\s]+)\)$")
@@ -110,15 +110,12 @@ def parse_markdown_page(
 class MarkdownPageReader:
     """Reads a `markdown` source from its local file."""
 
-    def __init__(self, work: Work | None = None) -> None:
-        self.work: Work = work or LocalWork()  # where the page is parsed
-
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
         assert source.path is not None
         local = read_local_text(source.id, source.path, previous, encoding=source.encoding)
         if local.unchanged:
             return SourceRead((), local.state, unchanged=True)
-        entries, problems = await self.work.run(
+        entries, problems = await asyncio.to_thread(
             parse_markdown_page, source.id, local.text, source.timezone
         )
         if not entries:

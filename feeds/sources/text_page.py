@@ -7,6 +7,7 @@ blank lines. Page chrome is ignored: skip links, logos, language pickers, sectio
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 
@@ -16,7 +17,6 @@ from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.local import read_local_text
 from feeds.text import clean_line, has_control
-from feeds.work import LocalWork, Work
 
 # Where the list ends: a line that is (or, after a sentence, ends with) a page-tools phrase.
 _END_OF_LIST_AT = re.compile(
@@ -132,15 +132,13 @@ def _preview(text: str, width: int = 60) -> str:
 class TextPageReader:
     """Reads a `text` source from its local file."""
 
-    def __init__(self, work: Work | None = None) -> None:
-        self.work: Work = work or LocalWork()  # where the page is parsed
-
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
         assert source.path is not None
         local = read_local_text(source.id, source.path, previous, encoding=source.encoding)
         if local.unchanged:
             return SourceRead((), local.state, unchanged=True)
-        entries, problems = await self.work.run(parse_text_page, source.id, local.text)
+        # In a thread, so the event loop stays free while a large page is parsed.
+        entries, problems = await asyncio.to_thread(parse_text_page, source.id, local.text)
         if not entries:
             raise SourceError(
                 source.id,

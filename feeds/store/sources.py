@@ -62,20 +62,7 @@ def stored_states(conn: Connection, source_ids: Sequence[str]) -> dict[str, Stor
 def record_success(
     conn: Connection, source_id: str, state: FetchState, now: datetime, render: str | None
 ) -> None:
-    _ensure(conn, source_id)
-    conn.execute(
-        update(sources)
-        .where(sources.c.id == source_id)
-        .values(
-            etag=state.etag,
-            last_modified=state.last_modified,
-            content_hash=state.content_hash,
-            render_key=render,
-            last_attempt=now,
-            last_success=now,
-            consecutive_failures=0,
-        )
-    )
+    record_successes(conn, [(source_id, state, render)], now)
 
 
 def record_successes(
