@@ -26,7 +26,7 @@ from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
-from feeds.render.display import html_to_text
+from feeds.sanitise import html_to_text
 from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
 from feeds.store import sources as source_store

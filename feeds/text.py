@@ -15,6 +15,7 @@ _SPACE = re.compile(f"[{_SPACES}]+")
 # only a run of two or more, or a single other space character, is replaced.
 _SPACE_TO_FOLD = re.compile(f"(?: [{_SPACES}]|[{_OTHER_SPACES}])[{_SPACES}]*")
 _ALNUM_RUN = re.compile(r"[0-9a-z]+")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def strip_control(text: str) -> str:
@@ -35,6 +36,11 @@ def clean_line(text: str) -> str:
         # No controls and no tabs: only a run of plain spaces can need folding.
         return (_SPACE.sub(" ", text) if "  " in text else text).strip()
     return _SPACE_TO_FOLD.sub(" ", strip_control(text)).strip()
+
+
+def collapse(text: str) -> str:
+    """Every whitespace run (line breaks included) to one space, trimmed: text on one line."""
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def normalise_title(title: str) -> str:

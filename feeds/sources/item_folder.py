@@ -29,10 +29,11 @@ import yaml
 from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
+from feeds.sanitise import absolute_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
-from feeds.sources.html_clean import absolute, collapse, escape_text, sanitise
 from feeds.sources.markdown_lite import to_html
 from feeds.sources.page_dates import parse_page_date
+from feeds.text import collapse
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -91,16 +92,16 @@ def parse_item_file(source: SourceSettings, name: str, data: bytes, zone: ZoneIn
     except ValueError as exc:
         raise ItemError(source.id, name, str(exc)) from None
     raw_link = meta.get("link")
-    link = absolute(str(raw_link), source.page_link) if raw_link else None
+    link = absolute_url(str(raw_link), source.page_link) if raw_link else None
     if raw_link and link is None:
         raise ItemError(source.id, name, f"link {raw_link!r} is not a web address")
     base = link or source.page_link
     body = text[match.end() :]
-    content = sanitise(to_html(body), base) if body.strip() else ""
+    content = sanitise_html(to_html(body), base) if body.strip() else ""
     summary = meta.get("summary")
     summary_text = collapse(str(summary)) if summary is not None else None
     if not content and summary_text:
-        content = escape_text(summary_text)
+        content = text_to_html(summary_text)
     guid = meta.get("id")
     return Entry(
         title=collapse(str(title)),

@@ -60,7 +60,8 @@ async def test_entries_have_dates_links_and_sanitised_html(folder: Path) -> None
     assert meters.content_is_html
     assert "<strong>call for evidence</strong> is open until 11 March 2026" in meters.content
     assert (
-        '<a href="https://consult.example/water-meters" rel="noopener">the consultation page</a>'
+        '<a href="https://consult.example/water-meters" rel="noopener noreferrer">'
+        "the consultation page</a>"
         in meters.content
     )
     assert "<em>share it</em>" in meters.content
