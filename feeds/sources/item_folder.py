@@ -7,7 +7,7 @@
     summary: One line.          # optional
     id: any-stable-id           # optional guid
     ---
-    Body in Markdown (paragraphs, lists, quotes, links, emphasis).
+    Body in Markdown (CommonMark: paragraphs, lists, quotes, links, emphasis, code).
 
 Only `*.md` directly in the folder are read, in name order. A file that does not parse (no
 front matter, bad YAML, no title, bad date, too large, not UTF-8) is an `ItemError` naming the
@@ -31,7 +31,7 @@ from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
-from feeds.sources.markdown_lite import to_html
+from feeds.sources.markdown import markdown_to_html
 from feeds.sources.page_dates import parse_page_date
 from feeds.text import collapse
 
@@ -97,7 +97,7 @@ def parse_item_file(source: SourceSettings, name: str, data: bytes, zone: ZoneIn
         raise ItemError(source.id, name, f"link {raw_link!r} is not a web address")
     base = link or source.page_link
     body = text[match.end() :]
-    content = sanitise_html(to_html(body), base) if body.strip() else ""
+    content = sanitise_html(markdown_to_html(body), base) if body.strip() else ""
     summary = meta.get("summary")
     summary_text = collapse(str(summary)) if summary is not None else None
     if not content and summary_text:
