@@ -10,8 +10,9 @@
     Body in Markdown (CommonMark: paragraphs, lists, quotes, links, emphasis, code).
 
 Only `*.md` directly in the folder are read, in name order. A file that does not parse (no
-front matter, bad YAML, no title, bad date, too large, not UTF-8) is an `ItemError` naming the
-file; the others still come. Unchanged detection hashes the names, sizes and modification
+front matter, bad YAML, no title, bad date, over `[fetch] max_bytes`) is an `ItemError` naming
+the file; the others still come. Files are read and decoded as every local file is
+(feeds.sources.local). Unchanged detection hashes the names, sizes and modification
 times of the files, so a refresh of an untouched folder reads no file.
 """
 
@@ -31,6 +32,7 @@ from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
+from feeds.sources.local import decode_local, read_local_file
 from feeds.sources.markdown import markdown_to_html
 from feeds.sources.page_dates import parse_page_date
 from feeds.text import collapse
@@ -66,12 +68,8 @@ def _as_date(value: Any, source: SourceSettings, zone: ZoneInfo) -> datetime | N
     raise ValueError(f"date {value!r} is not a full date (e.g. 2026-02-11 or 11 February 2026)")
 
 
-def parse_item_file(source: SourceSettings, name: str, data: bytes, zone: ZoneInfo) -> Entry:
-    """One item from a file's bytes; raises ItemError naming the file."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ItemError(source.id, name, f"not UTF-8 text (byte {exc.start})") from None
+def parse_item_file(source: SourceSettings, name: str, text: str, zone: ZoneInfo) -> Entry:
+    """One item from a file's text; raises ItemError naming the file."""
     match = _FRONT.match(text)
     if match is None:
         raise ItemError(source.id, name, "no front matter (start the file with a --- block)")
@@ -143,15 +141,14 @@ class ItemFolderReader:
         zone = ZoneInfo(source.timezone)
         entries: list[Entry] = []
         problems: list[ItemError] = []
-        for path, size, _mtime in files:
+        for path, _size, _mtime in files:
             try:
-                if size > self._max:
-                    raise ItemError(source.id, path.name, f"file over {self._max:,} bytes")
                 try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    raise ItemError(source.id, path.name, f"cannot read: {exc.strerror}") from None
-                entries.append(parse_item_file(source, path.name, data, zone))
+                    local = read_local_file(source.id, path, FetchState(), max_bytes=self._max)
+                    text = decode_local(source.id, local.data, path.name, encoding=source.encoding)
+                except SourceError as error:
+                    raise ItemError(source.id, path.name, error.detail) from None
+                entries.append(parse_item_file(source, path.name, text, zone))
             except ItemError as problem:
                 problems.append(problem)
         return SourceRead(entries=tuple(entries), state=state, problems=tuple(problems))

@@ -21,7 +21,7 @@ from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, sanitise_html
-from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead
 from feeds.sources.local import read_local_text
 from feeds.sources.markdown import blocks_to_html, inline_text, only_link, parser, top_level_blocks
 from feeds.sources.page_dates import parse_date_value
@@ -113,9 +113,14 @@ def parse_markdown_page(
 class MarkdownPageReader:
     """Reads a `markdown` source from its local file."""
 
+    def __init__(self, max_bytes: int = MAX_SOURCE_BYTES) -> None:
+        self._max_bytes = max_bytes
+
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
         assert source.path is not None
-        local = read_local_text(source.id, source.path, previous, encoding=source.encoding)
+        local = read_local_text(
+            source.id, source.path, previous, encoding=source.encoding, max_bytes=self._max_bytes
+        )
         if local.unchanged:
             return SourceRead((), local.state, unchanged=True)
         entries, problems = await asyncio.to_thread(
