@@ -8,10 +8,13 @@ import re
 from datetime import date
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from config.loading import embedded_default_dir
 from tests.foundation.helpers import run_cli
+from tests.support.feedcheck import check_atom, check_rss
+from tests.support.jsonfeed import check_json_feed
 
 SAMPLE = embedded_default_dir() / "pages" / "news.txt"
 
@@ -48,7 +51,14 @@ def test_first_build_on_any_day_shows_two_open_consultations(
     assert {d["label"] for d in deadlines} >= {"call for evidence on corruption"}
     added = run_cli("subscribers", "add", "you@example.org", now=first_build)
     assert "(4 reminder(s) planned)" in added.stdout
-    index = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    public = tmp_path / "public"
+    base = "http://127.0.0.1:8080/"
+    check_rss((public / "all.rss").read_bytes(), base + "all.rss")
+    check_atom((public / "all.atom").read_bytes(), base + "all.atom")
+    feed = check_json_feed((public / "home-affairs.json").read_bytes(), base + "home-affairs.json")
+    assert len(feed["items"]) == 8
+    check_json_feed((public / "all.json").read_bytes(), base + "all.json")
+    index = (public / "index.html").read_text(encoding="utf-8")
     assert index.count("23:59 Brussels time") == 2
 
 
@@ -63,8 +73,8 @@ def test_only_the_consultations_are_deadlines(
     assert {d["item"] for d in everything} == {
         "Have your say: two consultations on corruption and security information"
     }
-    calendar = (tmp_path / "public" / "deadlines.ics").read_text(encoding="utf-8")
-    assert calendar.count("BEGIN:VEVENT") == 2
+    calendar = icalendar.Calendar.from_ical((tmp_path / "public" / "deadlines.ics").read_bytes())
+    assert len(list(calendar.walk("VEVENT"))) == 2
 
 
 def test_the_sample_states_no_year_and_keeps_the_seed_facts() -> None:
