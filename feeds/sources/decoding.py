@@ -12,6 +12,7 @@ windows-1252, which maps almost every byte, so no text is replaced silently by U
 
 from __future__ import annotations
 
+from feeds.errors import SourceError
 from feeds.sources.sniff import declared_encoding
 
 FALLBACK = "windows-1252"
@@ -61,3 +62,26 @@ def decode_text(body: bytes, *, forced: str | None = None, declared: str | None 
     encoding = choose_encoding(body, declared)
     text = body.decode(encoding, errors="replace")
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def decode_source_text(
+    source_id: str,
+    body: bytes,
+    where: str,
+    *,
+    forced: str | None = None,
+    declared: str | None = None,
+) -> str:
+    """`decode_text` for a source's page; SourceError (naming `where`, a file or URL) when a
+    forced encoding does not fit the bytes or is unknown."""
+    try:
+        return decode_text(body, forced=forced, declared=declared)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            source_id,
+            f"not valid {forced} text (byte {exc.start}); fix `encoding` for this source "
+            "or remove it to have the encoding detected",
+            where=where,
+        ) from None
+    except LookupError:
+        raise SourceError(source_id, f"unknown encoding {forced!r}", where=where) from None

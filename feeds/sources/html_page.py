@@ -28,6 +28,7 @@ from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.decoding import decode_source_text
 from feeds.sources.page_dates import parse_page_date
 from feeds.text import collapse
 
@@ -173,11 +174,10 @@ def _entry(
 
 
 def decode(source: SourceSettings, result: FetchResult) -> str:
-    """The body as text: the source's forced `encoding`, else the detected one."""
-    try:
-        return result.text(source.encoding)
-    except LookupError:
-        raise SourceError(source.id, f"unknown encoding {source.encoding!r}") from None
+    """The body as text by the one decode policy (the source's forced `encoding` first)."""
+    return decode_source_text(
+        source.id, result.body, result.url, forced=source.encoding, declared=result.encoding
+    )
 
 
 class HtmlPageReader:

@@ -32,7 +32,8 @@ from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
-from feeds.sources.local import decode_local, read_local_file
+from feeds.sources.decoding import decode_source_text
+from feeds.sources.local import read_local_file
 from feeds.sources.markdown import markdown_to_html
 from feeds.sources.page_dates import parse_page_date
 from feeds.text import collapse
@@ -145,7 +146,9 @@ class ItemFolderReader:
             try:
                 try:
                     local = read_local_file(source.id, path, FetchState(), max_bytes=self._max)
-                    text = decode_local(source.id, local.data, path.name, encoding=source.encoding)
+                    text = decode_source_text(
+                        source.id, local.data, path.name, forced=source.encoding
+                    )
                 except SourceError as error:
                     raise ItemError(source.id, path.name, error.detail) from None
                 entries.append(parse_item_file(source, path.name, text, zone))

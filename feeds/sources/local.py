@@ -12,7 +12,7 @@ from pathlib import Path
 
 from feeds.errors import SourceError
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, content_hash
-from feeds.sources.decoding import decode_text
+from feeds.sources.decoding import decode_source_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +58,6 @@ def read_local_file(
     return LocalFile(data, uri, FetchState(content_hash=digest), digest == previous.content_hash)
 
 
-def decode_local(source_id: str, data: bytes, where: str, *, encoding: str | None = None) -> str:
-    """A local file's text by the one decode policy; SourceError when a forced `encoding`
-    does not fit or is unknown."""
-    try:
-        return decode_text(data, forced=encoding)
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            source_id,
-            f"not valid {encoding} text (byte {exc.start}); fix `encoding` for this source "
-            "or remove it to have the encoding detected",
-            where=where,
-        ) from None
-    except LookupError:
-        raise SourceError(source_id, f"unknown encoding {encoding!r}", where=where) from None
-
-
 def read_local_text(
     source_id: str,
     path: Path,
@@ -86,7 +70,7 @@ def read_local_text(
     local = read_local_file(source_id, path, previous, max_bytes=max_bytes)
     if local.unchanged:
         return LocalText("", local.state, unchanged=True)
-    text = decode_local(source_id, local.data, str(path), encoding=encoding)
+    text = decode_source_text(source_id, local.data, str(path), forced=encoding)
     if not text.strip():
         raise SourceError(source_id, "the page is empty", where=str(path))
     return LocalText(text, local.state, unchanged=False)

@@ -108,3 +108,21 @@ async def test_every_local_kind_has_the_fetch_size_limit(tmp_path: Path, kind: s
         else:
             with pytest.raises(SourceError, match=r"over the 2,048 byte limit"):
                 await reader.read(source, FetchState())
+
+
+async def test_a_fetched_page_that_does_not_fit_its_forced_encoding_names_the_url(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    url = server.page("/forced", FRENCH.encode("cp1252"), charset=None)
+    source = SourceSettings(
+        id="fr",
+        kind="html",
+        title="FR",
+        url=url,
+        encoding="utf-8",
+        select={"item": "p", "title": "p"},  # type: ignore[arg-type]
+    )
+    reader = build_readers(fetcher)["html"]
+    with pytest.raises(SourceError, match=r"not valid utf-8 text \(byte \d+\)") as caught:
+        await reader.read(source, FetchState())
+    assert url in str(caught.value)
