@@ -39,15 +39,15 @@ def _date_of(block: Sequence[Token], language: str, zone: ZoneInfo) -> datetime 
     return parse_date_value(text, language, zone)
 
 
-def _link_of(block: Sequence[Token]) -> str | None:
-    """The web link a paragraph is (`Link: https://...` or `[Read more](https://...)`)."""
+def _link_of(block: Sequence[Token], base: str | None) -> str | None:
+    """The web link a paragraph is (`Link: https://...` or `[Read more](/relative)`)."""
     if block[0].type != "paragraph_open" or len(block) != 3:
         return None
     line = _LINK_LINE.match(block[1].content.strip())
     if line:
         return absolute_url(line["url"], None)
     linked = only_link(block)
-    return absolute_url(linked[0], None) if linked else None
+    return absolute_url(linked[0], base) if linked else None
 
 
 def _sections(tokens: list[Token]) -> list[tuple[list[Token], list[list[Token]]]]:
@@ -73,8 +73,8 @@ def parse_markdown_page(
     for index, (heading, body) in enumerate(sections):
         link: str | None = None
         linked = only_link(heading)
-        if linked and absolute_url(linked[0], None):
-            raw_title, link = clean_line(inline_text(linked[1])), absolute_url(linked[0], None)
+        if linked and absolute_url(linked[0], base):
+            raw_title, link = clean_line(inline_text(linked[1])), absolute_url(linked[0], base)
         else:
             raw_title = clean_line(inline_text(heading[1].children or []))
         published = _date_of(body[0], language, zone) if body else None
@@ -82,7 +82,7 @@ def parse_markdown_page(
             body = body[1:]
         kept: list[Token] = []
         for block in body:
-            found = _link_of(block) if link is None else None
+            found = _link_of(block, base) if link is None else None
             if found is not None:
                 link = found
             else:

@@ -108,6 +108,7 @@ def test_linked_titles_link_lines_and_relative_links() -> None:
     text = (
         "## [Harbour fees](https://port.example/fees_(2026))\n\nBody [form](/form).\n\n"
         "## Bridges\n\nBody.\n\nLink: <https://port.example/bridges>\n"
+        "## [Weirs](/weirs)\n\nBody.\n"
     )
     entries, problems = parse_markdown_page(
         "news", text, "Europe/Brussels", base="https://port.example/news"
@@ -116,6 +117,7 @@ def test_linked_titles_link_lines_and_relative_links() -> None:
     assert [(e.title, e.link) for e in entries] == [
         ("Harbour fees", "https://port.example/fees_(2026)"),
         ("Bridges", "https://port.example/bridges"),
+        ("Weirs", "https://port.example/weirs"),
     ]
     assert 'href="https://port.example/form"' in entries[0].content
     assert "Link:" not in entries[1].content
