@@ -37,9 +37,11 @@ HEADER_MAX = 150
 # Where html_to_text breaks lines (after whitespace is folded): after a block a blank line, after
 # a table cell or at a <br> a newline. Plain replacement strings: no Python call per match.
 _BLOCK_END = re.compile(
-    r"</(?:p|li|div|blockquote|pre|h[1-6]|tr|table|ul|ol|dd|dt|section|article) ?>", re.I
+    r"</(?:p|li|div|blockquote|pre|h[1-6]|tr|table|ul|ol|dl|dd|dt|section|article|header"
+    r"|footer|nav|main|aside|figure|figcaption|address) ?>|<hr\b[^>]*>",
+    re.I,
 )
-_LINE_END = re.compile(r"</t[dh] ?>|<br ?/?>", re.I)
+_LINE_END = re.compile(r"</t[dh] ?>|<br\b[^>]*>", re.I)
 # Only what needs rewriting: a lone plain space is already folded (far fewer matches).
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]{2,}|[\t\r\n\f]")
 _INLINE_SPACE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")

@@ -54,6 +54,11 @@ def test_html_to_text_keeps_paragraphs_and_line_breaks() -> None:
     assert html_to_text(html) == "First paragraph & more.\n\nDeadline:\n17 March\n\nOpens\n1 May"
 
 
+def test_html_to_text_breaks_at_every_kind_of_block() -> None:
+    html = '<header>Newsroom</header><p>One<BR class="x">two</p><hr/><figure>F</figure>tail'
+    assert html_to_text(html) == "Newsroom\n\nOne\ntwo\n\nF\n\ntail"
+
+
 def test_text_to_html_escapes_and_splits_paragraphs() -> None:
     assert text_to_html("a < b\n\n  c  d ") == "<p>a &lt; b</p><p>c d</p>"
 
