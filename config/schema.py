@@ -111,6 +111,13 @@ class SourceSettings(Section):
     every: Duration | None = Field(None, description='Refresh interval, e.g. "30m" (default).')
     select: SelectSettings | None = None
     encoding: str | None = Field(None, description="Force a text encoding (default: detect).")
+    first_seen_is_published: bool = Field(
+        False,
+        description="Items without a date of their own were published the day feedline first "
+        "saw them (a page that only ever lists fresh news, like the embedded sample): their "
+        "year-less deadlines resolve from that day as certain. Default: they resolve from the "
+        "latest full date on the page, else from that day but flagged uncertain.",
+    )
 
     @field_validator("id")
     @classmethod

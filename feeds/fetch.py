@@ -23,7 +23,9 @@ import httpx
 from config.schema import FetchSettings, SourceSettings
 from feeds.errors import SourceError
 from feeds.sources.base import FetchState, content_hash
-from feeds.sources.sniff import detect_encoding, media_type_and_charset
+from feeds.sources.decoding import choose_encoding, decode_text
+from feeds.sources.local import read_local_file
+from feeds.sources.sniff import media_type_and_charset
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -78,7 +80,8 @@ class FetchResult:
         return self.status == "not_modified"
 
     def text(self, forced: str | None = None) -> str:
-        return self.body.decode(forced or self.encoding, errors="replace")
+        """The body as text (feeds.sources.decoding); `forced` is the source's `encoding`."""
+        return decode_text(self.body, forced=forced, declared=self.encoding)
 
 
 def accepts(accept: str, media_type: str) -> bool:
@@ -290,7 +293,7 @@ class Fetcher:
             "not_modified" if same else "ok",
             body,
             final,
-            charset or detect_encoding(body),
+            choose_encoding(body, charset),
             media_type,
             state,
         )
@@ -299,30 +302,11 @@ class Fetcher:
 async def read_local(
     source_id: str, path: Path, previous: FetchState, *, max_bytes: int
 ) -> FetchResult:
-    """Read a local file with the fetcher's size limit and hash-based unchanged detection."""
-
-    def load() -> tuple[bytes, str]:
-        with path.open("rb") as handle:
-            return handle.read(max_bytes + 1), path.resolve().as_uri()
-
-    try:
-        data, uri = await asyncio.to_thread(load)
-    except FileNotFoundError:
-        raise SourceError(source_id, "file not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise SourceError(source_id, "is a folder, not a file", where=str(path)) from None
-    except OSError as exc:
-        raise SourceError(
-            source_id, f"cannot read: {exc.strerror or exc}", where=str(path)
-        ) from None
-    if len(data) > max_bytes:
-        raise SourceError(source_id, f"file larger than {format_size(max_bytes)}", where=str(path))
-    digest = content_hash(data)
-    state = FetchState(content_hash=digest)
-    status: Literal["ok", "not_modified"] = (
-        "not_modified" if previous.content_hash == digest else "ok"
-    )
-    return FetchResult(status, data, uri, detect_encoding(data), None, state)
+    """A local file as a fetch result (feeds.sources.local: the one local-file reader)."""
+    local = await asyncio.to_thread(read_local_file, source_id, path, previous, max_bytes=max_bytes)
+    status: Literal["ok", "not_modified"] = "not_modified" if local.unchanged else "ok"
+    encoding = choose_encoding(local.data)
+    return FetchResult(status, local.data, local.uri, encoding, None, local.state)
 
 
 async def load_source(

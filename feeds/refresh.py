@@ -26,7 +26,7 @@ from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
-from feeds.render.display import html_to_text
+from feeds.sanitise import html_to_text
 from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
 from feeds.store import sources as source_store
@@ -206,8 +206,11 @@ class Refresher:
         if not self.work.parallel or not entries:
             return replace(read, texts=texts)  # here, the store finds them as it goes
         zone = ZoneInfo(source.timezone)
-        published = [e.published.astimezone(zone).date() if e.published else None for e in entries]
         first_seen = self.clock.now().astimezone(zone).date()
+        undated = first_seen if source.first_seen_is_published else None
+        published = [
+            e.published.astimezone(zone).date() if e.published else undated for e in entries
+        ]
         try:
             ahead = await self.work.run(
                 work_out, texts, published, first_seen, source.language, source.timezone
@@ -269,6 +272,8 @@ class Refresher:
                     continue  # nothing to find and nothing stored: no work, no query
                 if entry.published is not None:
                     reference: Reference = (entry.published.astimezone(zone).date(), True)
+                elif source.first_seen_is_published:
+                    reference = (stored.first_seen.astimezone(zone).date(), True)
                 else:
                     if page_reference is None:  # once per page, and only when needed
                         first_seen = stored.first_seen.astimezone(zone).date()

@@ -37,6 +37,11 @@ def clean_line(text: str) -> str:
     return _SPACE_TO_FOLD.sub(" ", strip_control(text)).strip()
 
 
+def collapse(text: str) -> str:
+    """Every whitespace run (line breaks included) to one space, trimmed: text on one line."""
+    return " ".join(text.split())  # str.split's whitespace is re's \s, at C speed
+
+
 def normalise_title(title: str) -> str:
     """The key an item is recognised by when it has no URL: case, accents, punctuation folded."""
     folded = title.casefold()

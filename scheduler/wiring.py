@@ -27,7 +27,11 @@ def build_readers(fetcher: Fetcher) -> dict[str, SourceReader]:
     # Pages are parsed in this process (in a thread), not in the worker processes: measured on
     # 2 CPUs, builds were 5-10% faster so (the workers are the busier side, and parsed entries
     # would cross back by pickle).
-    readers: dict[str, SourceReader] = {"text": TextPageReader(), "markdown": MarkdownPageReader()}
+    max_bytes = fetcher.settings.max_bytes
+    readers: dict[str, SourceReader] = {
+        "text": TextPageReader(max_bytes),
+        "markdown": MarkdownPageReader(max_bytes),
+    }
     readers.update(fetched_readers(fetcher))
     return readers
 

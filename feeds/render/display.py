@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import nh3
-
 from feeds.model import Deadline, Item
+from feeds.sanitise import html_to_text, sanitise_html, text_to_html
 from feeds.text import strip_control
-
-ALLOWED_TAGS = {
-    "p",
-    "a",
-    "em",
-    "strong",
-    "b",
-    "i",
-    "ul",
-    "ol",
-    "li",
-    "br",
-    "blockquote",
-    "h3",
-    "h4",
-    "code",
-    "pre",
-}
 
 
 def zone_phrase(timezone: str) -> str:
@@ -59,22 +39,6 @@ def closing_line(deadline: Deadline) -> str:
     return line
 
 
-def sanitise_html(fragment: str) -> str:
-    return nh3.clean(
-        fragment,
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
-
-
-def paragraphs_html(text: str) -> str:
-    return "".join(
-        f"<p>{html.escape(p, quote=False)}</p>" for p in re.split(r"\n\s*\n", text) if p.strip()
-    )
-
-
 def _deadline_lines(item: Item) -> str:
     if not item.deadlines:
         return ""
@@ -94,7 +58,7 @@ BODY_CACHE_SIZE = 4096
 @lru_cache(maxsize=BODY_CACHE_SIZE)
 def _body_of(content: str, is_html: bool) -> str:
     """Safe HTML that XML can carry (control characters removed once, here)."""
-    return strip_control(sanitise_html(content) if is_html else paragraphs_html(content))
+    return strip_control(sanitise_html(content) if is_html else text_to_html(content))
 
 
 def _body_html(item: Item) -> str:
@@ -127,9 +91,3 @@ def item_text(item: Item) -> str:
     if not item.content_is_html:
         return item.content
     return html_to_text(item.content)
-
-
-def html_to_text(fragment: str) -> str:
-    blocks = re.sub(r"(?i)</(?:p|li|h\d|blockquote)>|<br\s*/?>", "\n\n", fragment)
-    stripped = nh3.clean(blocks, tags=set())
-    return re.sub(r"\n{3,}", "\n\n", html.unescape(stripped)).strip()

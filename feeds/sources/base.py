@@ -11,11 +11,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from config.schema import SourceSettings
+from config.schema import FetchSettings, SourceSettings
 from feeds.errors import ItemError
 from feeds.model import Entry
 
-MAX_SOURCE_BYTES = 5_000_000
+MAX_SOURCE_BYTES = FetchSettings().max_bytes
+"""The default of `[fetch] max_bytes`: the one size limit of fetched bodies and local files."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,9 @@ from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.model import Entry
+from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
-from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
+from feeds.text import collapse
 
 ACCEPT_FEED = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
@@ -88,26 +89,28 @@ def _struct_time(value: Any) -> datetime | None:
 
 
 def _xml_entry(source_id: str, raw: Any, base: str, index: int) -> Entry:
-    link = absolute(raw.get("link"), base)
+    link = absolute_url(raw.get("link"), base)
     entry_base = link or base
     content_html = ""
     for part in raw.get("content") or []:
         kind = str(part.get("type", ""))
         value = str(part.get("value", ""))
-        content_html = sanitise(value, entry_base) if "html" in kind else escape_text(value)
+        content_html = sanitise_html(value, entry_base) if "html" in kind else text_to_html(value)
         if content_html:
             break
     summary_raw = str(raw.get("summary", "") or "")
     summary_kind = str((raw.get("summary_detail") or {}).get("type", "text/html"))
     summary_html = (
-        sanitise(summary_raw, entry_base) if "html" in summary_kind else escape_text(summary_raw)
+        sanitise_html(summary_raw, entry_base)
+        if "html" in summary_kind
+        else text_to_html(summary_raw)
     )
     content = content_html or summary_html
     title = str(raw.get("title", "") or "")
     title_kind = str((raw.get("title_detail") or {}).get("type", "text/plain"))
-    title = plain_text(title) if "html" in title_kind else collapse(title)
+    title = collapse(html_to_text(title)) if "html" in title_kind else collapse(title)
     if not title:
-        title = _title_from(plain_text(content))
+        title = _title_from(collapse(html_to_text(content)))
     guid = raw.get("id") or None
     if not title:
         raise ItemError(source_id, str(guid or link or f"entry {index}"), "entry has no title")
@@ -122,7 +125,7 @@ def _xml_entry(source_id: str, raw: Any, base: str, index: int) -> Entry:
         published=published,
         updated=updated,
         guid=str(guid) if guid else None,
-        summary=plain_text(summary_html) or None,
+        summary=collapse(html_to_text(summary_html)) or None,
     )
 
 
@@ -141,7 +144,7 @@ def parse_xml_feed(
             raise SourceError(source_id, f"not a well-formed feed at {url}: {problem}")
     if not version:
         raise SourceError(source_id, f"not an RSS, Atom or JSON feed at {url}")
-    base = absolute(parsed.feed.get("link"), url) or url
+    base = absolute_url(parsed.feed.get("link"), url) or url
     entries: list[Entry] = []
     problems: list[ItemError] = []
     for index, raw in enumerate(parsed.entries, start=1):
@@ -166,15 +169,15 @@ def _json_item(source_id: str, item: Any, base: str, zone: ZoneInfo, index: int)
     if not isinstance(item, dict):
         raise ItemError(source_id, f"item {index}", "not a JSON object")
     guid = item.get("id")
-    link = absolute(item.get("url") or item.get("external_url"), base)
+    link = absolute_url(item.get("url") or item.get("external_url"), base)
     label = str(guid or link or f"item {index}")
     entry_base = link or base
     html_body = item.get("content_html")
     text_body = item.get("content_text")
     if isinstance(html_body, str) and html_body.strip():
-        content = sanitise(html_body, entry_base)
+        content = sanitise_html(html_body, entry_base)
     elif isinstance(text_body, str):
-        content = escape_text(text_body)
+        content = text_to_html(text_body)
     else:
         content = ""
     summary = item.get("summary")
@@ -182,11 +185,11 @@ def _json_item(source_id: str, item: Any, base: str, zone: ZoneInfo, index: int)
     title = item.get("title")
     title = collapse(title) if isinstance(title, str) else ""
     if not title:
-        title = _title_from(summary or plain_text(content))
+        title = _title_from(summary or collapse(html_to_text(content)))
     if not title:
         raise ItemError(source_id, label, "item has no title, summary or text")
     if not content and summary:
-        content = escape_text(summary)
+        content = text_to_html(summary)
     return Entry(
         title=title,
         content=content,
@@ -195,7 +198,7 @@ def _json_item(source_id: str, item: Any, base: str, zone: ZoneInfo, index: int)
         published=_json_date(item.get("date_published"), zone),
         updated=_json_date(item.get("date_modified"), zone),
         guid=str(guid) if guid not in (None, "") else None,
-        summary=summary or plain_text(content) or None,
+        summary=summary or collapse(html_to_text(content)) or None,
     )
 
 
@@ -214,7 +217,7 @@ def parse_json_feed(
     items = document.get("items")
     if not isinstance(items, list):
         raise SourceError(source_id, f"JSON Feed at {url} has no `items` list")
-    base = absolute(document.get("home_page_url"), url) or url
+    base = absolute_url(document.get("home_page_url"), url) or url
     entries: list[Entry] = []
     problems: list[ItemError] = []
     for index, item in enumerate(items, start=1):

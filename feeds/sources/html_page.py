@@ -26,9 +26,11 @@ from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.model import Entry
+from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
-from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
+from feeds.sources.decoding import decode_source_text
 from feeds.sources.page_dates import parse_page_date
+from feeds.text import collapse
 
 ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.1"
 
@@ -75,7 +77,7 @@ def _link_of(node: LexborNode) -> str | None:
 def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
     base = tree.css_first("base[href]")
     href = base.attributes.get("href") if base is not None else None
-    return (absolute(href, page_url) or page_url) if href else page_url
+    return (absolute_url(href, page_url) or page_url) if href else page_url
 
 
 def _html_of(nodes: list[LexborNode]) -> str:
@@ -134,12 +136,12 @@ def _entry(
                 if link_sel.attr
                 else _link_of(link_node) or link_node.text()
             )
-            link = absolute(raw, base)
+            link = absolute_url(raw, base)
             if link:
                 break
     else:
         for title_node in title_nodes:
-            link = absolute(_link_of(title_node), base)
+            link = absolute_url(_link_of(title_node), base)
             if link:
                 break
 
@@ -156,11 +158,11 @@ def _entry(
         summary_sel = Selector.parse(select.summary)
         if summary_sel.attr:
             summary = collapse(" ".join(summary_sel.values(node))) or None
-            content = escape_text(summary) if summary else ""
+            content = text_to_html(summary) if summary else ""
         else:
             fragment = _html_of(summary_sel.nodes(node))
-            content = sanitise(fragment, base)
-            summary = plain_text(fragment) or None
+            content = sanitise_html(fragment, base)
+            summary = collapse(html_to_text(fragment)) or None
     return Entry(
         title=title,
         content=content,
@@ -172,11 +174,10 @@ def _entry(
 
 
 def decode(source: SourceSettings, result: FetchResult) -> str:
-    """The body as text: the source's forced `encoding`, else the detected one."""
-    try:
-        return result.text(source.encoding)
-    except LookupError:
-        raise SourceError(source.id, f"unknown encoding {source.encoding!r}") from None
+    """The body as text by the one decode policy (the source's forced `encoding` first)."""
+    return decode_source_text(
+        source.id, result.body, result.url, forced=source.encoding, declared=result.encoding
+    )
 
 
 class HtmlPageReader:

@@ -7,11 +7,12 @@
     summary: One line.          # optional
     id: any-stable-id           # optional guid
     ---
-    Body in Markdown (paragraphs, lists, quotes, links, emphasis).
+    Body in Markdown (CommonMark: paragraphs, lists, quotes, links, emphasis, code).
 
 Only `*.md` directly in the folder are read, in name order. A file that does not parse (no
-front matter, bad YAML, no title, bad date, too large, not UTF-8) is an `ItemError` naming the
-file; the others still come. Unchanged detection hashes the names, sizes and modification
+front matter, bad YAML, no title, bad date, over `[fetch] max_bytes`) is an `ItemError` naming
+the file; the others still come. Files are read and decoded as every local file is
+(feeds.sources.local). Unchanged detection hashes the names, sizes and modification
 times of the files, so a refresh of an untouched folder reads no file.
 """
 
@@ -29,10 +30,13 @@ import yaml
 from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
+from feeds.sanitise import absolute_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
-from feeds.sources.html_clean import absolute, collapse, escape_text, sanitise
-from feeds.sources.markdown_lite import to_html
+from feeds.sources.decoding import decode_source_text
+from feeds.sources.local import read_local_file
+from feeds.sources.markdown import markdown_to_html
 from feeds.sources.page_dates import parse_page_date
+from feeds.text import collapse
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -65,12 +69,8 @@ def _as_date(value: Any, source: SourceSettings, zone: ZoneInfo) -> datetime | N
     raise ValueError(f"date {value!r} is not a full date (e.g. 2026-02-11 or 11 February 2026)")
 
 
-def parse_item_file(source: SourceSettings, name: str, data: bytes, zone: ZoneInfo) -> Entry:
-    """One item from a file's bytes; raises ItemError naming the file."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ItemError(source.id, name, f"not UTF-8 text (byte {exc.start})") from None
+def parse_item_file(source: SourceSettings, name: str, text: str, zone: ZoneInfo) -> Entry:
+    """One item from a file's text; raises ItemError naming the file."""
     match = _FRONT.match(text)
     if match is None:
         raise ItemError(source.id, name, "no front matter (start the file with a --- block)")
@@ -91,16 +91,16 @@ def parse_item_file(source: SourceSettings, name: str, data: bytes, zone: ZoneIn
     except ValueError as exc:
         raise ItemError(source.id, name, str(exc)) from None
     raw_link = meta.get("link")
-    link = absolute(str(raw_link), source.page_link) if raw_link else None
+    link = absolute_url(str(raw_link), source.page_link) if raw_link else None
     if raw_link and link is None:
         raise ItemError(source.id, name, f"link {raw_link!r} is not a web address")
     base = link or source.page_link
     body = text[match.end() :]
-    content = sanitise(to_html(body), base) if body.strip() else ""
+    content = sanitise_html(markdown_to_html(body), base) if body.strip() else ""
     summary = meta.get("summary")
     summary_text = collapse(str(summary)) if summary is not None else None
     if not content and summary_text:
-        content = escape_text(summary_text)
+        content = text_to_html(summary_text)
     guid = meta.get("id")
     return Entry(
         title=collapse(str(title)),
@@ -142,15 +142,16 @@ class ItemFolderReader:
         zone = ZoneInfo(source.timezone)
         entries: list[Entry] = []
         problems: list[ItemError] = []
-        for path, size, _mtime in files:
+        for path, _size, _mtime in files:
             try:
-                if size > self._max:
-                    raise ItemError(source.id, path.name, f"file over {self._max:,} bytes")
                 try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    raise ItemError(source.id, path.name, f"cannot read: {exc.strerror}") from None
-                entries.append(parse_item_file(source, path.name, data, zone))
+                    local = read_local_file(source.id, path, FetchState(), max_bytes=self._max)
+                    text = decode_source_text(
+                        source.id, local.data, path.name, forced=source.encoding
+                    )
+                except SourceError as error:
+                    raise ItemError(source.id, path.name, error.detail) from None
+                entries.append(parse_item_file(source, path.name, text, zone))
             except ItemError as problem:
                 problems.append(problem)
         return SourceRead(entries=tuple(entries), state=state, problems=tuple(problems))

@@ -3,9 +3,9 @@ ISO `<time datetime>` values.
 
 No fuzzy parsing: a value is either a whole date (optionally with a time), or a short label
 ("Published on 11 February 2026") from which one date-shaped phrase is cut out by a regular
-expression first. Month and weekday names of the source language are mapped to English before
-python-dateutil sees the text. A value without a four-digit year is refused (no guessing from
-the clock).
+expression first. Month and weekday names of the source language (feeds.names, CLDR) are
+mapped to English before python-dateutil sees the text. A value without a four-digit year is
+refused (no guessing from the clock).
 
 A date-only value means **noon** in the source's time zone: the instant then keeps its calendar
 date when shown in UTC (or any zone within ±11 hours), so a Brussels item dated 11 February is
@@ -20,56 +20,19 @@ from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 
-MONTHS: dict[str, dict[str, int]] = {
-    "fr": {
-        "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fevr": 2, "mars": 3,
-        "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "août": 8,
-        "aout": 8, "septembre": 9, "sept": 9, "octobre": 10, "oct": 10, "novembre": 11,
-        "nov": 11, "décembre": 12, "decembre": 12, "déc": 12, "dec": 12,
-    },
-    "de": {
-        "januar": 1, "jänner": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3,
-        "mär": 3, "april": 4, "apr": 4, "mai": 5, "juni": 6, "juli": 7, "august": 8, "aug": 8,
-        "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11,
-        "nov": 11, "dezember": 12, "dez": 12,
-    },
-    "nl": {
-        "januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "april": 4,
-        "apr": 4, "mei": 5, "juni": 6, "juli": 7, "augustus": 8, "aug": 8, "september": 9,
-        "sep": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11, "december": 12,
-        "dec": 12,
-    },
-    "es": {
-        "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-        "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-        "diciembre": 12,
-    },
-    "it": {
-        "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6,
-        "luglio": 7, "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11,
-        "dicembre": 12,
-    },
-    "pt": {
-        "janeiro": 1, "fevereiro": 2, "março": 3, "marco": 3, "abril": 4, "maio": 5,
-        "junho": 6, "julho": 7, "agosto": 8, "setembro": 9, "outubro": 10, "novembro": 11,
-        "dezembro": 12,
-    },
-}  # fmt: skip
+from feeds.names import fold, month_lookup, month_names, supported, weekday_lookup
 
-FILLER: dict[str, frozenset[str]] = {
-    "fr": frozenset({"le", "du", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
-                     "dimanche", "à", "h"}),
-    "de": frozenset({"den", "am", "montag", "dienstag", "mittwoch", "donnerstag", "freitag",
-                     "samstag", "sonntag", "um", "uhr"}),
-    "nl": frozenset({"maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag",
-                     "zondag", "om"}),
-    "es": frozenset({"de", "del", "lunes", "martes", "miércoles", "jueves", "viernes",
-                     "sábado", "domingo", "a", "las"}),
-    "it": frozenset({"lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato",
-                     "domenica", "alle", "ore"}),
-    "pt": frozenset({"de", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira",
-                     "sexta-feira", "sábado", "domingo", "às"}),
-}  # fmt: skip
+# Words that join a date's parts in a label ("le 11 février 2026 à 10 h"): dropped before
+# python-dateutil reads it, like the weekday names. Month and weekday names come from
+# feeds.names (CLDR), never from a table here.
+CONNECTORS: dict[str, frozenset[str]] = {
+    "fr": frozenset({"le", "du", "a", "h"}),
+    "de": frozenset({"den", "am", "um", "uhr"}),
+    "nl": frozenset({"om"}),
+    "es": frozenset({"de", "del", "a", "las"}),
+    "it": frozenset({"alle", "ore"}),
+    "pt": frozenset({"de", "as"}),
+}
 
 MAX_LABEL = 60
 """Longest text searched for a date phrase; longer text is running prose, not a date label."""
@@ -88,30 +51,24 @@ _PHRASES = (
     re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{4}" + _TIME),
 )
 _DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|\.)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-_ENGLISH_MONTHS = {
-    name.lower()[:size]: number
-    for number, name in enumerate(MONTH_NAMES, start=1)
-    for size in (3, len(name))
-} | {"sept": 9}
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 
 def _to_english(text: str, language: str) -> str:
-    months = MONTHS.get(language.split("-")[0].lower())
-    if not months:
+    """Month names of `language` written in English, its weekday names and connectors dropped."""
+    lang = supported(language)
+    if lang == "en":
         return text
-    filler = FILLER.get(language.split("-")[0].lower(), frozenset())
+    months, weekdays = month_lookup(lang), weekday_lookup(lang)
+    connectors = CONNECTORS.get(lang, frozenset())
+    english = month_names("en")
 
     def swap(match: re.Match[str]) -> str:
         word = match.group(0)
-        key = word.rstrip(".").lower()
+        key = fold(word)
         if key in months:
-            return MONTH_NAMES[months[key] - 1]
-        if key in filler:
+            return english[months[key] - 1]
+        if key in weekdays or key in connectors:
             return " "
         if key == "er":  # "1er février"
             return ""
@@ -158,13 +115,25 @@ def _day_month_year(text: str, zone: ZoneInfo) -> datetime | None:
     match = _DMY.match(text)
     if match is None:
         return None
-    month = _ENGLISH_MONTHS.get(match.group(2).lower())
+    month = month_lookup("en").get(fold(match.group(2)))
     if month is None:
         return None
     try:
         return datetime(int(match.group(3)), month, int(match.group(1)), 12, 0, tzinfo=zone)
     except ValueError:
         return None
+
+
+def parse_date_value(text: str, language: str, zone: ZoneInfo) -> datetime | None:
+    """Like `parse_page_date`, but the whole text must be the date: no phrase is cut out of a
+    label ("Meeting on 11 February 2026" is not a date value; "*11 février 2026*" is)."""
+    value = " ".join(text.split()).strip(" ,;:-|")
+    if not _YEAR.search(value) or len(value) > MAX_LABEL:
+        return None
+    if _ISO.match(value):
+        return _strict(value, zone)
+    english = " ".join(_to_english(value, language).split())
+    return _day_month_year(english, zone) or _strict(english, zone)
 
 
 def parse_page_date(text: str, language: str, zone: ZoneInfo) -> datetime | None:

@@ -2,8 +2,8 @@
 
 Order: a byte-order mark, the Content-Type charset (handled by the caller), an XML declaration,
 `<meta charset>` or `<meta http-equiv="Content-Type" content="...; charset=...">` in the first
-few kilobytes, else UTF-8. Labels are normalised as browsers do (ISO-8859-1 and ASCII decode as
-windows-1252, a superset).
+few kilobytes. What happens when nothing is declared is feeds.sources.decoding's policy.
+Labels are normalised as browsers do (ISO-8859-1 and ASCII decode as windows-1252, a superset).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def media_type_and_charset(content_type: str | None) -> tuple[str | None, str | 
     return media_type, charset
 
 
-def detect_encoding(body: bytes) -> str:
-    """The encoding a document declares for itself (BOM, XML declaration, meta), else UTF-8."""
+def declared_encoding(body: bytes) -> str | None:
+    """The encoding a document declares for itself (BOM, XML declaration, meta), if any."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
@@ -71,4 +71,4 @@ def detect_encoding(body: bytes) -> str:
             found = normalise_charset(match.group(1).decode("ascii", "replace"))
             if found and not found.startswith("utf-16"):
                 return found
-    return "utf-8"
+    return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
-from feeds.sources.base import FetchState, SourceRead
+from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead
 from feeds.sources.local import read_local_text
 from feeds.text import clean_line, has_control
 
@@ -132,9 +132,14 @@ def _preview(text: str, width: int = 60) -> str:
 class TextPageReader:
     """Reads a `text` source from its local file."""
 
+    def __init__(self, max_bytes: int = MAX_SOURCE_BYTES) -> None:
+        self._max_bytes = max_bytes
+
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
         assert source.path is not None
-        local = read_local_text(source.id, source.path, previous, encoding=source.encoding)
+        local = read_local_text(
+            source.id, source.path, previous, encoding=source.encoding, max_bytes=self._max_bytes
+        )
         if local.unchanged:
             return SourceRead((), local.state, unchanged=True)
         # In a thread, so the event loop stays free while a large page is parsed.

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from config.schema import SourceSettings
 from feeds.errors import ItemError
-from feeds.identity import natural_id, normalise_url, tag_uri_prefix
+from feeds.identity import natural_id, normalise_url, tag_day, tag_uri_prefix
 from feeds.model import Deadline, Entry, Item
 from feeds.store.bulk import insert_rows
 from feeds.store.tables import items
@@ -77,7 +78,9 @@ def upsert_entries(
     updates: list[dict[str, Any]] = []
     seen_ids: set[str] = set()
     page_link = source.page_link  # a property that formats the URL: read it once
-    new_tag_prefix = tag_uri_prefix(page_link, now.date(), source.id)
+    zone = ZoneInfo(source.timezone)
+    prefixes: dict[date, str] = {}  # tag: URI prefix by day (feeds.identity.tag_day)
+    minted: set[str] = set()  # tag: ids made here: no other source can hold them
     for position, entry in enumerate(entries):
         key = normalise_title(entry.title)
         # Without its own URL an item links to its page, with a fragment so links stay unique.
@@ -88,7 +91,15 @@ def upsert_entries(
             row = by_id.get(item_id)
         else:
             row = by_title.get(key)
-            item_id = row.id if row else new_tag_prefix + key
+            if row is not None:
+                item_id = row.id
+            else:
+                day = tag_day(entry, now, zone)
+                prefix = prefixes.get(day)
+                if prefix is None:
+                    prefix = prefixes[day] = tag_uri_prefix(page_link, day, source.id)
+                item_id = prefix + key
+                minted.add(item_id)
         if item_id in seen_ids:
             continue  # the page lists the same item twice: the first (newest) wins
         seen_ids.add(item_id)
@@ -125,7 +136,7 @@ def upsert_entries(
         else:
             result.stored.append(StoredEntry(item_id, entry, row.published, row.first_seen, "same"))
     taken = _ids_of_other_sources(
-        conn, source.id, [row[0] for row in inserts if not row[0].startswith(new_tag_prefix)]
+        conn, source.id, [row[0] for row in inserts if row[0] not in minted]
     )
     if taken:  # an item id is global: the source that stored it first keeps it
         inserts = [row for row in inserts if row[0] not in taken]

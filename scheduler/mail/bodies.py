@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from feeds.sanitise import http_url, one_line
 from scheduler.mail.display import closing_display
-from scheduler.mail.sanitise import http_url, one_line
 
 if TYPE_CHECKING:
     from scheduler.mail.message import ReminderMessage

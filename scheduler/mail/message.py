@@ -10,7 +10,7 @@ Structure (reminder, changed, test with an event):
 
 An operator alert is a single text/plain part. Built with `email.policy.SMTP` (CRLF, and it
 refuses CR/LF inside header values); every header value from a news item goes through
-`sanitise.header_text` first, and the HTML template autoescapes.
+`feeds.sanitise.header_text` first, and the HTML template autoescapes.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfoNotFoundError
 from feeds.clock import Clock, as_utc
 from feeds.errors import FeedlineError
 from feeds.render.calendar import CalendarEvent, render_calendar
+from feeds.sanitise import header_text, http_url, mailto_url, one_line
 from scheduler.mail.bodies import render_bodies
 from scheduler.mail.display import closing_display
-from scheduler.mail.sanitise import header_text, http_url, mailto_url, one_line
 
 
 class _CachingHeaderRegistry(HeaderRegistry):

@@ -33,6 +33,7 @@ from enum import Enum
 from markupsafe import escape
 
 from feeds.clock import Clock, FixedClock, as_utc
+from feeds.sanitise import http_url
 from scheduler.mail.bodies import render_bodies
 from scheduler.mail.message import (
     ReminderMessage,
@@ -40,7 +41,6 @@ from scheduler.mail.message import (
     build_message,
     message_id_header,
 )
-from scheduler.mail.sanitise import http_url
 from scheduler.mail.transport import RawMessage, raw_message
 
 #: RFC 5322 dot-atom local part and a host name: what the fast path puts in To as is.

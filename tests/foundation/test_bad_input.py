@@ -28,8 +28,6 @@ def break_bad(tmp_path: Path, how: str) -> None:
     elif how == "unreadable":
         bad.unlink()
         bad.mkdir()
-    elif how == "encoding":
-        bad.write_bytes("Caf\u00e9 news title\n\nSome paragraph text.".encode("latin-1"))
     elif how == "empty":
         bad.write_text("  \n\n")
     elif how == "oversized":
@@ -43,9 +41,8 @@ def break_bad(tmp_path: Path, how: str) -> None:
     [
         ("missing", "file not found"),
         ("unreadable", "is a folder"),
-        ("encoding", "not valid UTF-8"),
         ("empty", "the page is empty"),
-        ("oversized", "over the 5,000,000 byte limit"),
+        ("oversized", "over the 5,000,000 byte limit (`[fetch] max_bytes`)"),
         ("no items", "no news items found"),
     ],
 )

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import REPO
 from tests.foundation.helpers import run_cli, site_block, write_config
 from tests.support.feedcheck import check_atom, check_rss
+from tests.support.jsonfeed import check_json_feed
 
 DATA = REPO / "tests" / "data" / "sources"
 BASE = "http://127.0.0.1:8080/"
@@ -87,6 +88,7 @@ contact = "ops@example.org"
     public = tmp_path / "public"
     merged = check_rss((public / "all.rss").read_bytes(), BASE + "all.rss")
     check_atom((public / "all.atom").read_bytes(), BASE + "all.atom")
+    check_json_feed((public / "all.json").read_bytes(), BASE + "all.json")
     links = {entry.link for entry in merged.entries}
     assert any(link.startswith(web_root) for link in links)  # relative links made absolute
     assert all("<script" not in entry.summary for entry in merged.entries)

@@ -30,7 +30,7 @@ async def test_rss(server: LoopbackServer, fetcher: Fetcher) -> None:
     assert first.guid == "agency-2026-014"
     assert first.published == datetime(2026, 2, 11, 9, 15, tzinfo=UTC)
     assert "<script" not in first.content
-    assert f'<a href="{server.url("/consult/harbour")}" rel="noopener">' in first.content
+    assert f'<a href="{server.url("/consult/harbour")}" rel="noopener noreferrer">' in first.content
     assert "open until 11 March 2026" in first.content
     assert second.published == datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
     assert third.title.startswith("An item with no title but a long enough description")
@@ -49,7 +49,7 @@ async def test_atom(server: LoopbackServer, fetcher: Fetcher) -> None:
     assert first.updated == datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
     assert "Feedback period: 10 February 2026 - 10 March 2026" in first.content
     # relative links in content follow the feed's xml:base
-    assert 'href="https://office.example/have-your-say" rel="noopener"' in first.content
+    assert 'href="https://office.example/have-your-say" rel="noopener noreferrer"' in first.content
     # no <published>: the update time stands in
     assert second.published == datetime(2026, 2, 5, 8, 0, tzinfo=UTC)
     assert second.content == "<p>The office is closed for maintenance.</p>"

@@ -13,8 +13,9 @@ from aiohttp import web
 from feeds.errors import SourceError
 from feeds.fetch import Fetcher, read_local, user_agent
 from feeds.sources.base import FetchState, content_hash
+from feeds.sources.decoding import choose_encoding
 from feeds.sources.html_page import ACCEPT_HTML
-from feeds.sources.sniff import detect_encoding, media_type_and_charset
+from feeds.sources.sniff import media_type_and_charset
 from tests.sources.conftest import MakeFetcher
 from tests.sources.support import CONTACT, LoopbackServer, Sleeps
 
@@ -261,8 +262,8 @@ async def test_concurrency_is_bounded(server: LoopbackServer, make_fetcher: Make
         (b"<html>", "utf-8"),
     ],
 )
-def test_detect_encoding(body: bytes, expected: str) -> None:
-    assert detect_encoding(body) == expected
+def test_choose_encoding(body: bytes, expected: str) -> None:
+    assert choose_encoding(body) == expected
 
 
 def test_media_type_and_charset() -> None:
@@ -279,7 +280,7 @@ async def test_read_local_has_the_size_limit_and_unchanged_detection(tmp_path: P
     second = await read_local("local", page, first.state, max_bytes=1024)
     assert second.unchanged
     page.write_text("z" * 2000, encoding="utf-8")
-    with pytest.raises(SourceError, match="file larger than 1 kB"):
+    with pytest.raises(SourceError, match="over the 1,024 byte limit"):
         await read_local("local", page, FetchState(), max_bytes=1024)
     with pytest.raises(SourceError, match="file not found"):
         await read_local("local", tmp_path / "nope.html", FetchState(), max_bytes=1024)

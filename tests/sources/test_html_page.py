@@ -60,7 +60,8 @@ async def test_content_is_sanitised_with_absolute_links(
     assert "<script" not in content
     assert "steal" not in content
     assert "onclick" not in content
-    assert f'<a href="{server.url("/consultations/water-meters_en")}" rel="noopener">' in content
+    link = server.url("/consultations/water-meters_en")
+    assert f'<a href="{link}" rel="noopener noreferrer">' in content
     assert "<strong>call for evidence</strong>" in content
     assert "<ul><li>Talks</li><li>Guided visits</li></ul>" in read.entries[2].content
 

@@ -60,11 +60,11 @@ async def test_entries_have_dates_links_and_sanitised_html(folder: Path) -> None
     assert meters.content_is_html
     assert "<strong>call for evidence</strong> is open until 11 March 2026" in meters.content
     assert (
-        '<a href="https://consult.example/water-meters" rel="noopener">the consultation page</a>'
-        in meters.content
+        '<a href="https://consult.example/water-meters" rel="noopener noreferrer">'
+        "the consultation page</a>" in meters.content
     )
     assert "<em>share it</em>" in meters.content
-    assert "<ul><li>households</li><li>utilities</li></ul>" in meters.content
+    assert "<ul>\n<li>households</li>\n<li>utilities</li>\n</ul>" in meters.content
 
 
 async def test_an_untouched_folder_is_unchanged_and_an_edit_is_seen(folder: Path) -> None:

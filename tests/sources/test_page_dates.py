@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feeds.sources.markdown_lite import to_html
 from feeds.sources.page_dates import parse_page_date
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -29,6 +28,12 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
         ("11. Februar 2026", "de", datetime(2026, 2, 11, 12, 0, tzinfo=BRUSSELS)),
         ("11 de febrero de 2026", "es", datetime(2026, 2, 11, 12, 0, tzinfo=BRUSSELS)),
         ("11 July 2026, 14:30 CET", "en", datetime(2026, 7, 11, 14, 30, tzinfo=BRUSSELS)),
+        ("11 fevrier 2026", "fr", datetime(2026, 2, 11, 12, 0, tzinfo=BRUSSELS)),
+        ("3 févr. 2026", "fr-BE", datetime(2026, 2, 3, 12, 0, tzinfo=BRUSSELS)),
+        ("2 mei 2026", "nl", datetime(2026, 5, 2, 12, 0, tzinfo=BRUSSELS)),
+        ("lunedì 2 marzo 2026", "it", datetime(2026, 3, 2, 12, 0, tzinfo=BRUSSELS)),
+        ("segunda-feira, 2 de março de 2026", "pt", datetime(2026, 3, 2, 12, 0, tzinfo=BRUSSELS)),
+        ("Dienstag, 3. März 2026", "de", datetime(2026, 3, 3, 12, 0, tzinfo=BRUSSELS)),
     ],
 )
 def test_dates(text: str, language: str, expected: datetime) -> None:
@@ -55,11 +60,3 @@ def test_explicit_offsets_are_kept() -> None:
 )
 def test_not_dates(text: str) -> None:
     assert parse_page_date(text, "en", BRUSSELS) is None
-
-
-def test_markdown_lite() -> None:
-    html = to_html("A *b* **c** [d](https://e.example/?f=1&g=2) <x>\n\n> q\n\n1. one\n2. two")
-    assert html == (
-        '<p>A <em>b</em> <strong>c</strong> <a href="https://e.example/?f=1&amp;g=2">d</a>'
-        " &lt;x&gt;</p>\n<blockquote><p>q</p></blockquote>\n<ol><li>one</li><li>two</li></ol>"
-    )
