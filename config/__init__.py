@@ -1,6 +1,7 @@
 """config: the settings schema, loading (TOML + environment) and the embedded default."""
 
-from config.loading import ConfigError, LoadedSettings, load_settings
+from config.errors import ConfigError
+from config.loading import LoadedSettings, load_settings
 from config.schema import Settings, SourceSettings
 
 __all__ = ["ConfigError", "LoadedSettings", "Settings", "SourceSettings", "load_settings"]

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select
 
-from config.durations import parse_duration
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.store.tables import reminders
@@ -83,10 +82,10 @@ class ReminderDispatcher:
         self.senders = max(1, settings.mail.smtp.max_connections)
         self.composer = Composer(settings, signing_key, clock)
         reminders = settings.reminders
-        self.offsets = [parse_duration(o) for o in reminders.offsets]
-        self.lease = parse_duration(reminders.lease)
-        self.retry_base = parse_duration(reminders.retry_base)
-        self.retry_max = parse_duration(reminders.retry_max)
+        self.offsets = reminders.offsets
+        self.lease = reminders.lease
+        self.retry_base = reminders.retry_base
+        self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
 
