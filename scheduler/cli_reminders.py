@@ -221,7 +221,7 @@ def mail_group() -> None:
 @handle_errors
 def mail_test(ctx: click.Context, email: str) -> None:
     """Send one test message through the configured transport."""
-    from scheduler.mail_test import send_test_message
+    from scheduler.mail_test_command import send_test_message
 
     settings = load(ctx).settings
     where = asyncio.run(send_test_message(settings, email))

@@ -42,7 +42,6 @@ class PassSummary:
     retried: int = 0
     failed: int = 0
     expired: int = 0
-    dropped: int = 0
     next_due: datetime | None = None
     sent_ids: list[int] = field(default_factory=list)
 
@@ -159,7 +158,6 @@ class ReminderDispatcher:
                     item.stale_reason or "stale",
                     self.clock.now(),
                 )
-            summary.dropped += 1
             return
         if self.stopping.is_set():
             return  # released on shutdown, untouched
