@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from feeds.clock import FixedClock
 
 GUARD_SECONDS = 30.0
+#: Turns of the event loop the count must hold for before the daemon counts as idle.
+QUIET_ROUNDS = 20
 
 
 class ManualTime:
@@ -39,12 +41,19 @@ class ManualTime:
         return sum(1 for _, future in self._sleepers if not future.done())
 
     async def settle(self, sleepers: int) -> None:
-        """Wait until exactly `sleepers` loops are asleep (everything else has finished)."""
+        """Wait until exactly `sleepers` loops are asleep and stay so while the event loop runs
+        what is ready (a sleeper woken by an event, not by time, leaves the count then)."""
 
         async def wait() -> None:
-            while self.sleeping != sleepers:
-                self._changed.clear()
-                await self._changed.wait()
+            quiet = 0
+            while quiet < QUIET_ROUNDS:
+                if self.sleeping == sleepers:
+                    quiet += 1
+                    await asyncio.sleep(0)
+                else:
+                    quiet = 0
+                    self._changed.clear()
+                    await self._changed.wait()
 
         await asyncio.wait_for(wait(), timeout=GUARD_SECONDS)
 

@@ -152,3 +152,21 @@ async def test_stop_ends_every_loop_without_waiting_for_the_tick(
     await asyncio.wait_for(running.task, timeout=30)
     assert running.time.sleeping == 0
     assert running.daemon.dispatcher.stopping.is_set()
+
+
+async def test_a_refresh_that_plans_a_due_reminder_wakes_the_reminder_loop(
+    tmp_path: Path, smtp_server: SmtpTestServer, stop_after: list[Running]
+) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port())
+    config.write_text(config.read_text().replace('lease = "5m"', 'lease = "5m"\ntick = "1d"'))
+    rest = PAGE.split("Minister visits", 1)[1]
+    (tmp_path / "news.txt").write_text("News\n\nMinister visits" + rest)
+    assert run_cli("subscribers", "add", "ana@example.org", config=config).exit_code == 0
+    running = await start(config, datetime.fromisoformat("2024-04-24T10:00:00+02:00"))
+    stop_after.append(running)
+    assert smtp_server.handler.messages == []
+    (tmp_path / "news.txt").write_text(PAGE)  # a consultation closing on 30 April appears
+    running.time.advance(timedelta(minutes=30))  # the next refresh; the tick is a day away
+    await running.time.settle(IDLE)
+    assert len(smtp_server.handler.messages) == 1
+    assert smtp_server.handler.messages[0].parsed()["Subject"].startswith("Closes in")
