@@ -1,16 +1,25 @@
 # Two entry points: `make run` (the daemon on the embedded default) and `make test` (everything CI runs).
+# Both install exactly requirements.lock (hash-checked, from PyPI); `make lock` refreshes it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 
-.PHONY: run test check lint types pytest bench clean
+.PHONY: run test check lint types pytest bench clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Re-resolve the lock from pyproject.toml (every platform, Python 3.11+), then reinstall.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o $(LOCK)
+	rm -f $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/feedline run

@@ -1,6 +1,4 @@
-"""config: the settings schema, loading (TOML + environment) and the embedded default."""
-
-from config.loading import ConfigError, LoadedSettings, load_settings
-from config.schema import Settings, SourceSettings
-
-__all__ = ["ConfigError", "LoadedSettings", "Settings", "SourceSettings", "load_settings"]
+"""config: the settings schema (`config.schema`), loading (`config.loading`: TOML + environment),
+the error base (`config.errors`) and the embedded default. Nothing is imported here, so that
+`import config.errors` stays cheap for the CLI.
+"""

@@ -1,6 +1,10 @@
 """The settings schema: one pydantic model per TOML table. Unknown keys are errors.
 
-The field descriptions are the reference documentation (`feedline config schema` prints them).
+Values are converted once, here: durations become `timedelta`s and relative paths become
+absolute (against the settings file's folder, given as the validation context by
+`config.loading`), so no caller ever sees the raw form. A new duration key is typed `Duration`;
+a new path key `StatePath` (or `InputPath` for a file the settings ship with, like a source's
+page). The field descriptions are the reference documentation.
 """
 
 from __future__ import annotations
@@ -8,25 +12,33 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
+    PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from config.durations import parse_duration
+from config.durations import format_duration, parse_duration
 
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 RESERVED_IDS = frozenset({"all", "deadlines", "index", "healthz", "unsubscribe"})
+_LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\\\"]+$")
+_DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}$")
 
 
 def _zone(name: str) -> str:
@@ -39,9 +51,15 @@ def _zone(name: str) -> str:
     return name
 
 
-def _duration(text: str) -> str:
-    parse_duration(text)
-    return text
+def _duration(value: Any) -> timedelta:
+    """The one conversion of a duration: "30m", "7d", "1d12h" (or a timedelta) to a timedelta."""
+    if isinstance(value, timedelta):
+        if value <= timedelta(0):
+            raise ValueError(f"{format_duration(value)!r} must be longer than zero")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'{value!r} is not a duration (write a string like "30m", "7d")')
+    return parse_duration(value)
 
 
 def _cron(text: str) -> str:
@@ -54,13 +72,71 @@ def _cron(text: str) -> str:
     return text
 
 
+def _mail_address(text: str) -> str:
+    """A From-style address, "Name <local@domain>" or "local@domain"; refused otherwise."""
+    _name, address = parseaddr(text)
+    local, at, domain = address.rpartition("@")
+    if (
+        "\r" in text
+        or "\n" in text
+        or not at
+        or not _LOCAL_PART.match(local)
+        or not _DOMAIN.match(domain)
+    ):
+        raise ValueError(f'{text!r} is not an address (e.g. "Reminders <reminders@example.org>")')
+    return text
+
+
+@dataclass(frozen=True)
+class PathBases:
+    """The validation context of `Settings`: what relative paths are relative to.
+
+    `inputs` for files the settings ship with (source pages), `state` for everything feedline
+    writes or reads at run time. Both are the settings file's folder; for the embedded default,
+    `inputs` is the package and `state` the current folder.
+    """
+
+    inputs: Path
+    state: Path
+
+
+def _relative_to(base: Callable[[PathBases], Path]) -> Callable[[Path, ValidationInfo], Path]:
+    def resolve(value: Path, info: ValidationInfo) -> Path:
+        value = value.expanduser()
+        if value.is_absolute() or not isinstance(info.context, PathBases):
+            return value
+        return base(info.context) / value
+
+    return resolve
+
+
 TimeZoneName = Annotated[str, AfterValidator(_zone)]
-Duration = Annotated[str, AfterValidator(_duration)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
 CronExpression = Annotated[str, AfterValidator(_cron)]
+MailAddress = Annotated[str, AfterValidator(_mail_address)]
+#: A path feedline reads or writes at run time; relative to the settings file's folder.
+StatePath = Annotated[Path, AfterValidator(_relative_to(lambda bases: bases.state))]
+#: A file the settings ship with (a source's page); relative to the settings file's folder.
+InputPath = Annotated[Path, AfterValidator(_relative_to(lambda bases: bases.inputs))]
+
+
+DEFAULT_INTERVAL = timedelta(minutes=30)
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Defaults are validated (and nested default sections revalidated) so that default paths
+    # are resolved like given ones.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+        revalidate_instances="always",
+    )
 
 
 class SiteSettings(Section):
@@ -69,8 +145,8 @@ class SiteSettings(Section):
         HttpUrl("http://127.0.0.1:8080/"),
         description="Public URL where output_dir is served; self links are built from it.",
     )
-    output_dir: Path = Field(Path("public"), description="Where feed files are written.")
-    data_dir: Path = Field(Path("data"), description="SQLite database and other state.")
+    output_dir: StatePath = Field(Path("public"), description="Where feed files are written.")
+    data_dir: StatePath = Field(Path("data"), description="SQLite database and other state.")
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL (e.g. postgresql+psycopg://host/db); default SQLite in "
@@ -98,7 +174,7 @@ class SourceSettings(Section):
     id: str = Field(description="[a-z0-9-]+, unique; names the feed files.")
     kind: Literal["text", "markdown", "html", "feed", "items"]
     title: str
-    path: Path | None = Field(None, description="A local file (or folder for `items`).")
+    path: InputPath | None = Field(None, description="A local file (or folder for `items`).")
     url: HttpUrl | None = Field(None, description="Fetched over HTTP(S) (html and feed kinds).")
     link: HttpUrl | None = Field(
         None, description="The page the items come from; item links fall back to it."
@@ -150,7 +226,7 @@ class SourceSettings(Section):
 
     @property
     def interval(self) -> timedelta:
-        return parse_duration(self.every or "30m")
+        return self.every or DEFAULT_INTERVAL
 
 
 class OverrideSettings(Section):
@@ -175,17 +251,24 @@ class OverrideSettings(Section):
 
 class ReminderSettings(Section):
     offsets: list[Duration] = Field(
-        default_factory=lambda: ["7d", "1d"], description="How long before closing to remind."
+        default_factory=lambda: [timedelta(days=7), timedelta(days=1)],
+        description="How long before closing to remind.",
     )
-    lease: Duration = Field("5m", description="A claimed reminder returns to the queue after this.")
-    retry_base: Duration = Field("1m", description="First retry delay; doubles per attempt.")
-    retry_max: Duration = Field("6h", description="Longest retry delay.")
+    lease: Duration = Field(
+        timedelta(minutes=5), description="A claimed reminder returns to the queue after this."
+    )
+    retry_base: Duration = Field(
+        timedelta(minutes=1), description="First retry delay; doubles per attempt."
+    )
+    retry_max: Duration = Field(timedelta(hours=6), description="Longest retry delay.")
     max_attempts: int = Field(12, ge=1, description="Transient failures before giving up.")
-    tick: Duration = Field("60s", description="Longest sleep of the daemon's reminder tick.")
+    tick: Duration = Field(
+        timedelta(seconds=60), description="Longest sleep of the daemon's reminder tick."
+    )
 
 
 class FileMailSettings(Section):
-    dir: Path = Field(Path("outbox"), description="One .eml file per message.")
+    dir: StatePath = Field(Path("outbox"), description="One .eml file per message.")
 
 
 class SmtpMailSettings(Section):
@@ -196,16 +279,16 @@ class SmtpMailSettings(Section):
     password_env: str | None = Field(
         "FEEDLINE_SMTP_PASSWORD", description="Environment variable holding the password."
     )
-    password_file: Path | None = Field(None, description="File holding the password.")
+    password_file: StatePath | None = Field(None, description="File holding the password.")
     timeout: float = Field(30, gt=0)
     max_connections: int = Field(4, ge=1, le=64)
     max_per_second: float = Field(20, gt=0)
     validate_certs: bool = Field(True, description="TLS certificate verification.")
-    ca_file: Path | None = Field(None, description="Extra CA bundle (PEM) to trust.")
+    ca_file: StatePath | None = Field(None, description="Extra CA bundle (PEM) to trust.")
 
 
 class MailSettings(Section):
-    from_: str = Field(
+    from_: MailAddress = Field(
         "Consultation reminders <reminders@feedline.invalid>",
         alias="from",
         description="From header.",
@@ -221,7 +304,7 @@ class SecretSettings(Section):
     signing_key_env: str = Field(
         "FEEDLINE_SECRET_KEY", description="Environment variable with the token signing key."
     )
-    signing_key_file: Path | None = Field(
+    signing_key_file: StatePath | None = Field(
         None, description="File with the signing key; default data_dir/secret.key (generated)."
     )
 

@@ -5,9 +5,9 @@ Only the CLI turns these into user-facing lines (and exit codes).
 
 from __future__ import annotations
 
+from config.errors import ConfigError, FeedlineError
 
-class FeedlineError(Exception):
-    """Base of every error feedline raises on purpose."""
+__all__ = ["ConfigError", "FeedlineError", "ItemError", "SourceError", "StoreError"]
 
 
 class SourceError(FeedlineError):

@@ -21,6 +21,7 @@ from typing import Literal
 import httpx
 
 from config.schema import FetchSettings, SourceSettings
+from feeds.clock import SystemClock
 from feeds.errors import SourceError
 from feeds.sources.base import FetchState, content_hash
 from feeds.sources.decoding import choose_encoding, decode_text
@@ -155,7 +156,7 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self._sleep = sleep
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or SystemClock().now
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._transport = transport
         # Made on first use, so a site of local files never pays for the TLS context.

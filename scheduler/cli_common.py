@@ -1,4 +1,7 @@
-"""Shared CLI pieces: loading settings, --now, and turning domain errors into one-line exits."""
+"""Shared CLI pieces: loading settings, --now, and turning domain errors into one-line exits.
+
+Imported by `feedline --help`: only click and the cheap seams (errors, clock) at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from config.loading import ConfigError, LoadedSettings, load_settings
+from config.errors import ConfigError, FeedlineError
 from feeds.clock import Clock, FixedClock, SystemClock
-from feeds.errors import FeedlineError
+
+if TYPE_CHECKING:
+    from config.loading import LoadedSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,9 +84,26 @@ def add_config_option(command: click.Command) -> None:
     )
 
 
-def load(ctx: click.Context) -> LoadedSettings:
+def load(ctx: click.Context, *, warn_if_empty: bool = True) -> LoadedSettings:
+    """The settings for this command; a warning on stderr when a file configures nothing."""
+    from config.loading import load_settings
+
     config_path = ctx.meta.get(_CONFIG_META) or ctx.find_root().params.get("config_path")
-    return load_settings(config_path)
+    loaded = load_settings(config_path)
+    empty = nothing_configured(loaded) if warn_if_empty else None
+    if empty:
+        click.echo(f"feedline: warning: {empty}", err=True)
+    return loaded
+
+
+def nothing_configured(loaded: LoadedSettings) -> str | None:
+    """Say so when a settings file has no sources: the embedded default's are not used."""
+    if loaded.embedded or loaded.settings.sources:
+        return None
+    return (
+        f"{loaded.origin}: no [[sources]]: the embedded default's sources are not used, so "
+        "nothing is configured (see config/feedline.example.toml)"
+    )
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> None:

@@ -1,4 +1,7 @@
-"""`feedline run`, `feedline once`, `feedline serve` and `feedline status`."""
+"""`feedline run`, `feedline once`, `feedline serve` and `feedline status`.
+
+Each command imports what it uses when it runs, so `feedline status` loads no web server.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,7 @@ from datetime import datetime
 import click
 
 from feeds.clock import OffsetClock, SystemClock
-from feeds.serve.server import serve_forever
-from scheduler.alerts import send_source_alerts
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
-from scheduler.daemon import Daemon
-from scheduler.health import health_report
-from scheduler.reminders_app import build_dispatcher, ledger_hook, signing_key
-from scheduler.web import DaemonRoutes
-from scheduler.wiring import build_app
 
 LOG_FORMAT = click.option(
     "--log-format",
@@ -43,6 +39,11 @@ def run(
     ctx: click.Context, now: datetime | None, no_serve: bool, verbose: bool, log_format: str
 ) -> None:
     """Run the daemon: refresh on schedule, send reminders on time, serve the feeds."""
+    from scheduler.daemon import Daemon
+    from scheduler.reminders_app import build_dispatcher, ledger_hook, signing_key
+    from scheduler.web import DaemonRoutes
+    from scheduler.wiring import build_app
+
     setup_logging(1 if verbose else 0, log_format)
     loaded = load(ctx)
     clock = OffsetClock(now) if now is not None else SystemClock()
@@ -68,7 +69,10 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 
     Exit status: 0 all well; 1 a source failed or a reminder failed for good.
     """
-    from scheduler.cli import print_report
+    from scheduler.alerts import send_source_alerts
+    from scheduler.cli_build import print_report
+    from scheduler.reminders_app import build_dispatcher, ledger_hook
+    from scheduler.wiring import build_app
 
     setup_logging(1 if verbose else -1, log_format)
     loaded = load(ctx)
@@ -102,12 +106,15 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 @handle_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bool) -> None:
     """Serve the output folder (and /healthz, /unsubscribe) without scheduling."""
+    from feeds.serve.server import serve_forever
+    from scheduler.database import open_database
+    from scheduler.reminders_app import signing_key
+    from scheduler.web import DaemonRoutes
+
     setup_logging(0)
     loaded = load(ctx)
     settings = loaded.settings
     clock = SystemClock()
-    from scheduler.database import open_database
-
     engine = open_database(settings)
     routes = DaemonRoutes(settings, engine, clock, signing_key(settings))
     try:
@@ -138,6 +145,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bo
 def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
     """Each source's last success and error, and the reminder ledger. Exit 1 when failing."""
     from scheduler.database import open_database
+    from scheduler.health import health_report
 
     settings = load(ctx).settings
     engine = open_database(settings)

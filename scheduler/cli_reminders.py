@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from config.durations import parse_duration
 from config.loading import LoadedSettings
 from feeds.clock import Clock
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
@@ -124,8 +123,9 @@ def subscribers_add(
             person, created = add_subscriber(
                 conn, email, clock.now(), sources=source_ids, offsets=chosen_offsets
             )
-            default = [parse_duration(o) for o in settings.reminders.offsets]
-            planned = plan(conn, clock.now(), default, subscriber_ids=[person.id])
+            planned = plan(
+                conn, clock.now(), settings.reminders.offsets, subscriber_ids=[person.id]
+            )
     finally:
         engine.dispose()
     click.echo(
@@ -202,8 +202,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path, now: datetime | None)
                 )
                 ids.append(person.id)
                 added, updated = added + created, updated + (not created)
-            default = [parse_duration(o) for o in settings.reminders.offsets]
-            plan(conn, clock.now(), default, subscriber_ids=ids)
+            plan(conn, clock.now(), settings.reminders.offsets, subscriber_ids=ids)
     finally:
         engine.dispose()
     click.echo(f"imported {added} new, {updated} updated, {len(errors)} skipped")
@@ -222,7 +221,7 @@ def mail_group() -> None:
 @handle_errors
 def mail_test(ctx: click.Context, email: str) -> None:
     """Send one test message through the configured transport."""
-    from scheduler.mail_test import send_test_message
+    from scheduler.mail_test_command import send_test_message
 
     settings = load(ctx).settings
     where = asyncio.run(send_test_message(settings, email))

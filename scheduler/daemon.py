@@ -1,64 +1,83 @@
 """The daemon: refresh sources on schedule, send reminders on time, serve the output folder.
 
-APScheduler holds no reminder: its jobs are the per-source refreshes (in-memory job store,
-coalesced, one instance at a time, no misfire grace so nothing is dropped after a pause). The
-reminder loop wakes at the ledger's next due time (or after `reminders.tick`, or when a
-refresh planned something new); the ledger table is the truth, so a killed process loses
-nothing.
+Time comes from the app's `Clock` and every wait goes through an injectable `sleep`, so tests
+build the daemon in-process and move time instead of waiting for it. Each source has its own
+refresh loop on an APScheduler trigger (cron in the source's zone, or an interval): the next
+fire time is computed from the clock after each run, so missed runs coalesce into one, one run
+of a source is in flight at a time and nothing is dropped after a pause. No reminder is held
+in memory: the reminder loop wakes at the ledger's next due time (or after `reminders.tick`, or
+when a refresh planned something new); the ledger table is the truth, so a killed process
+loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from config.durations import parse_duration
 from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.serve.app import build_app as build_web_app
 from feeds.serve.server import FeedServer
 from scheduler.alerts import send_source_alerts
-from scheduler.ledger.dispatch import ReminderDispatcher
+from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
 from scheduler.web import DaemonRoutes
 from scheduler.wiring import App
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 8.0
+#: A trigger's time and the clock's are compared at this resolution (APScheduler's triggers
+#: work in whole microseconds; a wake-up a hair early must not skip a run).
+EARLY = timedelta(milliseconds=1)
+#: A fire time passed by more than this was missed (not just a late wake-up).
+LATE = timedelta(seconds=1)
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
-def trigger_for(source: SourceSettings) -> BaseTrigger:
+def trigger_for(source: SourceSettings, start: datetime) -> BaseTrigger:
     if source.schedule:
         return CronTrigger.from_crontab(source.schedule, timezone=source.timezone)
-    return IntervalTrigger(seconds=source.interval.total_seconds(), timezone=UTC)
+    return IntervalTrigger(
+        seconds=source.interval.total_seconds(), start_date=start + source.interval, timezone=UTC
+    )
 
 
 class Daemon:
     def __init__(
-        self, app: App, dispatcher: ReminderDispatcher, routes: DaemonRoutes, *, serve: bool = True
+        self,
+        app: App,
+        dispatcher: ReminderDispatcher,
+        routes: DaemonRoutes,
+        *,
+        serve: bool = True,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.app = app
+        self.clock = app.clock
+        self.sleep = sleep
         self.dispatcher = dispatcher
         self.routes = routes
         self.serve = serve
-        self.tick = parse_duration(app.settings.reminders.tick)
+        self.tick = app.settings.reminders.tick
         self.wake = asyncio.Event()
         self.stopped = asyncio.Event()
         self.server: FeedServer | None = None
-        self.scheduler = AsyncIOScheduler(
-            timezone=UTC,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-        )
         self._signals = 0
+
+    def stop(self) -> None:
+        """Finish the message in flight and stop (what the first SIGTERM or SIGINT does)."""
+        self.dispatcher.stopping.set()
+        self.stopped.set()
 
     async def refresh(self, source_id: str | None = None) -> None:
         try:
@@ -99,6 +118,7 @@ class Daemon:
 
     async def reminder_loop(self) -> None:
         while not self.stopped.is_set():
+            summary: PassSummary | None
             try:
                 summary = await self.dispatcher.run_pass()
             except Exception:
@@ -108,19 +128,38 @@ class Daemon:
                 log.info("reminders: %s", summary.line())
             delay = self.tick
             if summary and summary.next_due is not None:
-                delay = min(delay, max(summary.next_due - self.app.clock.now(), timedelta(0)))
+                delay = min(delay, max(summary.next_due - self.clock.now(), timedelta(0)))
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_or_stop(), timeout=delay.total_seconds())
+            await self._pause(delay, wake=self.wake)
 
-    async def _wake_or_stop(self) -> None:
-        stop = asyncio.ensure_future(self.stopped.wait())
-        wake = asyncio.ensure_future(self.wake.wait())
+    async def refresh_loop(self, source: SourceSettings, trigger: BaseTrigger) -> None:
+        """Refresh `source` at each fire time of `trigger`, by the clock, until stopped."""
+        due = trigger.get_next_fire_time(None, self.clock.now())
+        while due is not None and not self.stopped.is_set():
+            now = self.clock.now()
+            if due - now > EARLY:
+                await self._pause(due - now)
+                continue  # slept (or stopped): look at the clock again
+            # Coalesce: fire times missed while a run ran long (or the machine slept) make this
+            # one run, and the next is counted from now.
+            previous = due if now - due < LATE else now
+            await self.refresh(source.id)
+            due = trigger.get_next_fire_time(previous, self.clock.now())
+
+    async def _pause(self, delay: timedelta, *, wake: asyncio.Event | None = None) -> None:
+        """Sleep `delay` through the injected sleep, or less when stopped (or woken)."""
+        waits = [
+            asyncio.ensure_future(self.sleep(delay.total_seconds())),
+            asyncio.ensure_future(self.stopped.wait()),
+        ]
+        if wake is not None:
+            waits.append(asyncio.ensure_future(wake.wait()))
         try:
-            await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stop.cancel()
-            wake.cancel()
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     def _on_signal(self, signum: int) -> None:
         self._signals += 1
@@ -129,13 +168,13 @@ class Daemon:
             logging.shutdown()
             os._exit(128 + signum)
         log.info("signal %s: finishing the message in flight and stopping", signum)
-        self.dispatcher.stopping.set()
-        self.stopped.set()
+        self.stop()
 
-    async def run(self) -> None:
+    async def run(self, *, handle_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._on_signal, signum)
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self._on_signal, signum)
         settings = self.app.settings
         if self.serve:
             settings.site.output_dir.mkdir(parents=True, exist_ok=True)
@@ -148,24 +187,23 @@ class Daemon:
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
         await self.refresh()  # everything once at start, then on each source's schedule
-        start = datetime.now(UTC)
-        for source in settings.sources:
-            trigger = trigger_for(source)
-            self.scheduler.add_job(
-                self.refresh,
-                trigger,
-                args=[source.id],
-                id=f"refresh:{source.id}",
-                name=f"refresh {source.id}",
-                next_run_time=trigger.get_next_fire_time(None, start),
-            )
-        self.scheduler.start()
+        start = self.clock.now()
+        tasks = [
+            asyncio.create_task(self.refresh_loop(source, trigger_for(source, start)))
+            for source in settings.sources
+        ]
         loop_task = asyncio.create_task(self.reminder_loop())
-        await self.stopped.wait()
-        await self._shutdown(loop_task)
+        try:
+            await self.stopped.wait()
+        finally:
+            await self._shutdown(loop_task, tasks)
 
-    async def _shutdown(self, loop_task: asyncio.Task[None]) -> None:
-        self.scheduler.shutdown(wait=False)
+    async def _shutdown(
+        self, loop_task: asyncio.Task[None], refreshes: list[asyncio.Task[None]]
+    ) -> None:
+        for task in refreshes:
+            task.cancel()
+        await asyncio.gather(*refreshes, return_exceptions=True)
         try:
             await asyncio.wait_for(loop_task, timeout=STOP_TIMEOUT)
         except TimeoutError:

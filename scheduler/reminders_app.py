@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, select
 
-from config.durations import parse_duration
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.refresh import DeadlineHook
@@ -26,7 +25,7 @@ def signing_key(settings: Settings) -> bytes:
 
 def ledger_hook(settings: Settings, clock: Clock) -> DeadlineHook:
     """Plan reminders in the same transaction that stores changed deadlines."""
-    offsets = [parse_duration(o) for o in settings.reminders.offsets]
+    offsets = settings.reminders.offsets
 
     def hook(conn: Connection, changes: Sequence[DeadlineChange]) -> None:
         on_deadline_changes(conn, changes, clock.now(), offsets)

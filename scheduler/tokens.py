@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.schema import SecretSettings
-from feeds.errors import FeedlineError
+from feeds.errors import ConfigError, FeedlineError
 
 MIN_KEY_BYTES = 16
 GENERATED_KEY_BYTES = 32
@@ -37,8 +37,8 @@ class BadToken(FeedlineError):
         super().__init__(f"invalid token: {reason}")
 
 
-class SigningKeyError(FeedlineError):
-    """The signing key could not be read or is too short."""
+class SigningKeyError(ConfigError):
+    """The signing key could not be read or is too short: a configuration error (exit 2)."""
 
 
 def sign(key: bytes, action: str, subject: str, *, expires_at: datetime | None = None) -> str:

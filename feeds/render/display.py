@@ -74,20 +74,11 @@ def item_html(item: Item) -> str:
     return _deadline_lines(item) + _body_html(item)
 
 
-def item_summary_html(item: Item) -> str:
-    """The deadline lines and the first paragraph: what a reader shows in a list."""
-    return _deadline_lines(item) + _first_paragraph(_body_html(item))
-
-
 def item_html_and_summary(item: Item) -> tuple[str, str]:
-    """`item_html` and `item_summary_html` of one item, the body rendered once."""
+    """`item_html` and the summary (the deadline lines and the first paragraph: what a reader
+    shows in a list) of one item, the body rendered once."""
     lines = _deadline_lines(item)
     body = _body_html(item)
     return lines + body, lines + _first_paragraph(body)
 
 
-def item_text(item: Item) -> str:
-    """Plain text of the item (for JSON Feed `content_text` and extraction)."""
-    if not item.content_is_html:
-        return item.content
-    return html_to_text(item.content)

@@ -83,17 +83,3 @@ def render_rss_and_atom(
     _point_at(feed, info, info.self_url_base + atom_name, ATOM_MIME)
     atom: bytes = feed.atom_str(pretty=True)
     return rss, atom
-
-
-def render_rss(info: FeedInfo, items: Sequence[Item], file_name: str) -> bytes:
-    feed = _generator(info, items)
-    _point_at(feed, info, info.self_url_base + file_name, RSS_MIME)
-    data: bytes = feed.rss_str(pretty=True)
-    return data
-
-
-def render_atom(info: FeedInfo, items: Sequence[Item], file_name: str) -> bytes:
-    feed = _generator(info, items)
-    _point_at(feed, info, info.self_url_base + file_name, ATOM_MIME)
-    data: bytes = feed.atom_str(pretty=True)
-    return data

@@ -11,14 +11,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from feeds.store.tables import reminders
 
-PENDING, SENDING, SENT = "pending", "sending", "sent"
-FAILED, EXPIRED, CANCELLED, SUPERSEDED = "failed", "expired", "cancelled", "superseded"
+
+class ReminderStatus(StrEnum):
+    """A ledger row's status (the `reminders.status` column)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    #: The subscriber left or the deadline was withdrawn before it was sent.
+    CANCELLED = "cancelled"
+    #: The deadline moved (or a later offset was sent instead) before it was sent.
+    SUPERSEDED = "superseded"
+
+
+PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT
+FAILED, EXPIRED = ReminderStatus.FAILED, ReminderStatus.EXPIRED
+CANCELLED, SUPERSEDED = ReminderStatus.CANCELLED, ReminderStatus.SUPERSEDED
 
 
 @dataclass(frozen=True, slots=True)

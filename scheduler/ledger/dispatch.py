@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select
 
-from config.durations import parse_duration
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.store.tables import reminders
@@ -43,7 +42,6 @@ class PassSummary:
     retried: int = 0
     failed: int = 0
     expired: int = 0
-    dropped: int = 0
     next_due: datetime | None = None
     sent_ids: list[int] = field(default_factory=list)
 
@@ -83,10 +81,10 @@ class ReminderDispatcher:
         self.senders = max(1, settings.mail.smtp.max_connections)
         self.composer = Composer(settings, signing_key, clock)
         reminders = settings.reminders
-        self.offsets = [parse_duration(o) for o in reminders.offsets]
-        self.lease = parse_duration(reminders.lease)
-        self.retry_base = parse_duration(reminders.retry_base)
-        self.retry_max = parse_duration(reminders.retry_max)
+        self.offsets = reminders.offsets
+        self.lease = reminders.lease
+        self.retry_base = reminders.retry_base
+        self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
 
@@ -160,7 +158,6 @@ class ReminderDispatcher:
                     item.stale_reason or "stale",
                     self.clock.now(),
                 )
-            summary.dropped += 1
             return
         if self.stopping.is_set():
             return  # released on shutdown, untouched

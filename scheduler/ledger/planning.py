@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.store.deadlines import DeadlineChange
 from feeds.store.tables import deadlines, reminders
+from scheduler.ledger.claims import ReminderStatus
 from scheduler.ledger.subscribers import Subscriber, active_subscribers
 
 REMINDER = "reminder"
@@ -150,7 +151,7 @@ def _supersede_moved(conn: Connection, now: datetime, open_deadlines: Sequence[A
                 reminders.c.planned_closes_at != deadline.closes_at,
             )
             .values(
-                status="superseded",
+                status=ReminderStatus.SUPERSEDED,
                 updated_at=now,
                 last_error="the deadline moved; re-planned for the new time",
             )
@@ -165,7 +166,11 @@ def cancel_withdrawn(conn: Connection, deadline_ids: Sequence[int], now: datetim
         .where(
             and_(reminders.c.deadline_id.in_(list(deadline_ids)), reminders.c.status == "pending")
         )
-        .values(status="cancelled", updated_at=now, last_error="the deadline was withdrawn")
+        .values(
+            status=ReminderStatus.CANCELLED,
+            updated_at=now,
+            last_error="the deadline was withdrawn",
+        )
     )
 
 

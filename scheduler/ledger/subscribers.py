@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from config.durations import format_duration, parse_duration
 from feeds.errors import FeedlineError
 from feeds.store.tables import reminders, subscribers
+from scheduler.ledger.claims import ReminderStatus
 
 
 class SubscriberStatus(StrEnum):
@@ -126,7 +127,11 @@ def set_status(conn: Connection, email: str, status: SubscriberStatus, now: date
         conn.execute(
             update(reminders)
             .where(reminders.c.subscriber_id == found.id, reminders.c.status == "pending")
-            .values(status="cancelled", updated_at=now, last_error=f"subscriber {status.value}")
+            .values(
+                status=ReminderStatus.CANCELLED,
+                updated_at=now,
+                last_error=f"subscriber {status.value}",
+            )
         )
     return True
 

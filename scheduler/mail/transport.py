@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Protocol
 
-from feeds.errors import FeedlineError
+from feeds.errors import ConfigError, FeedlineError
 
 #: RCPT replies that say the mailbox itself is bad (RFC 5321 4.2.2): no such user, user not
 #: local, mailbox name not allowed.
@@ -53,8 +53,8 @@ class PermanentMailError(MailError):
         super().__init__(message, code=code)
 
 
-class MailConfigError(MailError):
-    """The mail settings cannot work (missing password, unreadable CA file)."""
+class MailConfigError(MailError, ConfigError):
+    """The mail settings cannot work (missing password, unreadable CA file): exit 2."""
 
 
 @dataclass(frozen=True, slots=True)

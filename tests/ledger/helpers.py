@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,12 +83,11 @@ def store_deadline(
 
 
 def subscribe(engine: Engine, email: str, now: datetime, **kwargs: Any) -> int:
-    from config.durations import parse_duration
     from scheduler.ledger.planning import plan
 
     with engine.begin() as conn:
         person, _ = add_subscriber(conn, email, now, **kwargs)
-        plan(conn, now, [parse_duration("7d"), parse_duration("1d")], subscriber_ids=[person.id])
+        plan(conn, now, [timedelta(days=7), timedelta(days=1)], subscriber_ids=[person.id])
     return person.id
 
 
