@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 # Re-resolve the lock from pyproject.toml (every platform, Python 3.11+), then reinstall.
-lock: $(STAMP)
+# It needs only uv (installed into .venv first), so it works while the lock is behind pyproject.toml.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o $(LOCK)
 	rm -f $(STAMP)
