@@ -8,7 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from feeds.model import Deadline, Item
-from feeds.sanitise import html_to_text, sanitise_html, text_to_html
+from feeds.sanitise import sanitise_html, text_to_html
 from feeds.text import strip_control
 
 
@@ -80,5 +80,3 @@ def item_html_and_summary(item: Item) -> tuple[str, str]:
     lines = _deadline_lines(item)
     body = _body_html(item)
     return lines + body, lines + _first_paragraph(body)
-
-
