@@ -113,6 +113,28 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_or_stop(), timeout=delay.total_seconds())
 
+    async def index_loop(self) -> None:
+        """Re-render the index (and calendar) when a countdown on it moves on or a deadline
+        closes, not only when a feed changes; at least every `reminders.tick` x 60."""
+        publisher = self.app.refresher.publisher
+        while not self.stopped.is_set():
+            now = self.app.clock.now()
+            delay = self.tick * 60
+            changes_at = publisher.index_changes_at
+            if changes_at is not None:
+                delay = min(delay, max(changes_at - now, timedelta(seconds=1)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopped.wait(), timeout=delay.total_seconds())
+            if self.stopped.is_set():
+                return
+            try:
+                written = await publisher.publish_index()
+            except FeedlineError as error:
+                log.error("re-rendering the index failed: %s", error)
+                continue
+            if written:
+                log.info("published %s", ", ".join(written))
+
     async def _wake_or_stop(self) -> None:
         stop = asyncio.ensure_future(self.stopped.wait())
         wake = asyncio.ensure_future(self.wake.wait())
@@ -161,7 +183,9 @@ class Daemon:
             )
         self.scheduler.start()
         loop_task = asyncio.create_task(self.reminder_loop())
+        index_task = asyncio.create_task(self.index_loop())
         await self.stopped.wait()
+        index_task.cancel()
         await self._shutdown(loop_task)
 
     async def _shutdown(self, loop_task: asyncio.Task[None]) -> None:
