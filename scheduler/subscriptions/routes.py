@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -158,7 +159,7 @@ class SubscriptionRoutes:
     async def subscribe(self, request: web.Request) -> web.Response:
         wait = self.per_client.take(self._client(request), self.clock.now())
         if wait is not None:
-            return self.pages.too_many(int(wait.total_seconds()) + 1, per_address=False)
+            return self.pages.too_many(math.ceil(wait.total_seconds()), per_address=False)
         data = await request.post()
         from_index = data.get("from") == "index"
         trusted = self.forms.same_origin(request) and (
@@ -192,7 +193,8 @@ class SubscriptionRoutes:
         now = self.clock.now()
         result = await self._db(lambda c: service.sign_up(c, address, choice, now, per_day=per_day))
         if result.mail is None:
-            return self.pages.too_many(int(result.retry_after.total_seconds()), per_address=True)
+            wait_s = math.ceil(result.retry_after.total_seconds())
+            return self.pages.too_many(wait_s, per_address=True)
         self._send_later(result.subscriber, result.mail)
         return self._check_inbox()
 
