@@ -152,10 +152,8 @@ def countdown_changes_at(closes_at: datetime, now: datetime) -> datetime:
         return closes_at
     for size in (86400, 3600, 60):
         if seconds >= size or size == 60:
-            steps = int(seconds // size)
-            if steps * size == seconds:  # exactly on a boundary: the next one down
-                steps -= 1
-            return closes_at - timedelta(seconds=steps * size)
+            steps = int(seconds // size)  # the text reads `steps` until just after this
+            return closes_at - timedelta(seconds=steps * size) + timedelta(seconds=1)
     raise AssertionError("unreachable")
 
 

@@ -30,10 +30,7 @@ class Period:
 
     start: datetime
     end: datetime
-
-    @property
-    def previous_start(self) -> datetime:
-        return self.start - (self.end - self.start)
+    previous_start: datetime  # last week's digest: what is newer is marked new
 
 
 def _instant(day: datetime, hour: int, zone: ZoneInfo) -> datetime:
@@ -49,7 +46,8 @@ def current_period(now: datetime, settings: SubscriptionSettings) -> Period:
     if start > local:
         start = _instant(start - timedelta(days=7), settings.digest_hour, zone)
     end = _instant(start + timedelta(days=7), settings.digest_hour, zone)
-    return Period(start.astimezone(now.tzinfo), end.astimezone(now.tzinfo))
+    previous = _instant(start - timedelta(days=7), settings.digest_hour, zone)
+    return Period(*(t.astimezone(now.tzinfo) for t in (start, end, previous)))
 
 
 def plan_digests(conn: Connection, now: datetime, settings: SubscriptionSettings) -> int:

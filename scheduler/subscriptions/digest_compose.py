@@ -19,7 +19,7 @@ from feeds.render.display import closing_display, time_left
 from feeds.store.tables import deadlines, items, reminders, subscribers
 from scheduler.mail.message import DigestEntry, MessageKind, ReminderMessage, message_id_for
 from scheduler.mail.template import TemplateCache
-from scheduler.subscriptions.digest import DIGEST, Period
+from scheduler.subscriptions.digest import DIGEST, Period, current_period
 from scheduler.subscriptions.links import Links
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class DigestComposer:
     def _outgoing(self, row: Any, open_now: list[Any]) -> Outgoing:
         from scheduler.ledger.compose import Outgoing
 
-        period = Period(row.due_at, row.planned_closes_at)
+        period = current_period(row.due_at, self.settings.subscriptions)
         message_id = message_id_for(
             f"digest|{row.subscriber_id}|{period.end.isoformat()}", self.links_domain
         )
