@@ -2,13 +2,13 @@
 
 Reminders of one (deadline, kind, offset, planned time) differ per recipient only in To,
 Message-ID, Date, the unsubscribe URL (List-Unsubscribe and both bodies) and the manage URL
-(both bodies); the test kind also shows the address in its bodies. `MessageTemplate` builds
-the message once with `message.assemble` (the one source of structure and headers) from
-placeholder values, with the text and HTML parts in base64; in the flattened skeleton each
-text part's body is a marker line, and the decoded part contents (with placeholders) are kept beside it. Filling substitutes the
-header values as bytes and, per text part, the values into the content, base64-encodes it at
-76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for `build_message` plus
-the stdlib flattening.
+(both bodies); the test kind also shows the address in its bodies. `MessageTemplate` builds the
+message once with `message.assemble` (the one source of structure and headers) from placeholder
+values, with the text and HTML parts in base64; in the flattened skeleton each text part's body
+is a marker line, and the decoded part contents (with placeholders) are kept beside it. Filling
+substitutes the header values as bytes and, per text part, the values into the content,
+base64-encodes it at 76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for
+`build_message` plus the stdlib flattening.
 
 Header injection: every value is checked before it is substituted (the address is a plain
 ASCII dot-atom address, the URL an http(s) URL without blanks or controls, the Message-ID of

@@ -100,9 +100,7 @@ async def test_revoking_stops_every_old_link_and_mails_a_new_one(site: Site) -> 
 
 
 @pytest.mark.parametrize("path", ["/confirm", "/manage", "/unsubscribe"])
-async def test_forged_and_wrong_purpose_tokens_get_a_page_for_people(
-    site: Site, path: str
-) -> None:
+async def test_forged_and_wrong_purpose_tokens_get_a_page_for_people(site: Site, path: str) -> None:
     await confirmed(site, "ann@example.org")
     with site.engine.connect() as conn:
         person = subscriber_by_email(conn, "ann@example.org")
@@ -130,9 +128,7 @@ async def test_forged_and_wrong_purpose_tokens_get_a_page_for_people(
 
 async def test_forms_need_their_csrf_token(site: Site) -> None:
     token = await confirmed(site, "ann@example.org")
-    response = await site.client.post(
-        "/manage", params={"token": token}, data={"action": "delete"}
-    )
+    response = await site.client.post("/manage", params={"token": token}, data={"action": "delete"})
     assert response.status_code == 403
     assert site.status("ann@example.org") == "active"
     csrf_for_subscribe = await site.form("/subscribe")

@@ -19,7 +19,7 @@ async def test_same_answer_for_new_pending_and_subscribed_and_one_mail_each(site
     assert new.text == pending.text == subscribed.text
     assert "Check your inbox" in new.text
     assert "new@example.org" not in new.text and "old@example.org" not in subscribed.text
-    first, second = site.mails_to("new@example.org")  # one mail per POST, no more
+    first, _second = site.mails_to("new@example.org")  # one mail per POST, no more
     assert first["Subject"].startswith("Confirm your subscription")
     assert first.get("List-Unsubscribe") is None  # nobody is subscribed yet
     (already,) = site.mails_to("old@example.org")
