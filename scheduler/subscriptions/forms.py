@@ -19,6 +19,7 @@ from scheduler.subscriptions.service import Choice
 from scheduler.tokens import form_token, form_token_ok
 
 SESSION_COOKIE = "feedline_session"
+NEW_SESSION = web.RequestKey("feedline_new_session", str)
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
 
 
@@ -39,10 +40,10 @@ class Forms:
 
     def ensure_session(self, request: web.Request, response: web.StreamResponse) -> str:
         """The browser's random session id (set now if it had none): CSRF tokens bind to it."""
-        session = self.session(request) or request.get("new_session", "")
+        session = self.session(request) or request.get(NEW_SESSION, "")
         if not session:
             session = secrets.token_urlsafe(24)
-            request["new_session"] = session
+            request[NEW_SESSION] = session
         if not self.session(request):
             response.set_cookie(
                 SESSION_COOKIE,
@@ -61,9 +62,9 @@ class Forms:
         return proxied and request.headers.get("X-Forwarded-Proto") == "https"
 
     def csrf_for(self, request: web.Request, form: str) -> str:
-        session = self.session(request) or request.get("new_session", "")
+        session = self.session(request) or request.get(NEW_SESSION, "")
         if not session:
-            session = request["new_session"] = secrets.token_urlsafe(24)
+            session = request[NEW_SESSION] = secrets.token_urlsafe(24)
         return form_token(self.key, form, session)
 
     def csrf_ok(self, request: web.Request, form: str, data: FormData) -> bool:
