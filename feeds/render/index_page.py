@@ -15,7 +15,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from feeds.model import Item
-from feeds.render.display import closing_display, countdown
+from feeds.render.display import closing_display, countdown, local_closing
 from feeds.store.deadlines import StoredDeadline
 
 _ENV = Environment(
@@ -88,7 +88,7 @@ def render_index(
         {
             "label": u.stored.deadline.label[:1].upper() + u.stored.deadline.label[1:],
             "closes": closing_display(u.stored.deadline.closes_at, u.stored.deadline.timezone),
-            "closes_iso": u.stored.deadline.closes_at.isoformat(),
+            "closes_iso": local_closing(u.stored.deadline).isoformat(),
             "countdown": countdown(u.stored.deadline.closes_at, now),
             "certain": u.stored.deadline.certain,
             "item_title": u.item_title,
