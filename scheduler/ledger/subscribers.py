@@ -154,12 +154,18 @@ def set_status(conn: Connection, email: str, status: SubscriberStatus, now: date
 
 
 def set_status_of(
-    conn: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    now: datetime,
+    *,
+    confirming: bool = False,
 ) -> bool:
     """`set_status` by id. Back to active, rows cancelled while inactive are dropped, so the
-    next `plan` makes them again (for deadlines still open)."""
+    next `plan` makes them again (for deadlines still open). `confirming` records the double
+    opt-in (digests start with the first week that begins after it)."""
     values: dict[str, Any] = {"status": status.value, "updated_at": now}
-    if status is SubscriberStatus.ACTIVE:
+    if confirming:
         values["confirmed_at"] = now
     found = conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)

@@ -96,7 +96,7 @@ def confirm(
 ) -> Subscriber:
     """Pending -> active, and the reminders for open deadlines planned. Idempotent."""
     if person.status is SubscriberStatus.PENDING:
-        set_status_of(conn, person.id, SubscriberStatus.ACTIVE, now)
+        set_status_of(conn, person.id, SubscriberStatus.ACTIVE, now, confirming=True)
         plan(conn, now, default_offsets, subscriber_ids=[person.id])
     found = subscriber_by_id(conn, person.id)
     assert found is not None

@@ -84,7 +84,7 @@ async def in_thread(call: Callable[[], T]) -> T:
 def shoot(driver: Any, tmp_path: Path, name: str, width: int = 900) -> None:
     from selenium.webdriver.common.by import By
 
-    height = driver.find_element(By.TAG_NAME, "body").size["height"] + 80
+    height = driver.find_element(By.TAG_NAME, "body").size["height"] + 220
     driver.set_window_size(width, min(max(height, 600), 2400))
     path = tmp_path / f"{name}.png"
     driver.save_screenshot(str(path))

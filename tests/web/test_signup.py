@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+
 from scheduler.ledger.dispatch import ReminderDispatcher
 from scheduler.mail.smtp_transport import SmtpTransport
 from tests.ledger.helpers import KEY, subscribe
@@ -81,12 +83,11 @@ async def test_csrf_missing_wrong_or_cross_site_sends_nothing(site: Site) -> Non
         response = await site.client.post("/subscribe", data=data, headers=headers)
         assert response.status_code == 403, (data, headers)
         site.clock.advance(timedelta(seconds=15))  # under the per-client limit
-    other = await site.client.post(  # another browser's token (its own session cookie)
-        "/subscribe",
-        data={"email": "a@example.org", "csrf": csrf},
-        headers=site.origin,
-        cookies={"feedline_session": "another-browser-session-0123456789"},
-    )
+    async with httpx.AsyncClient(base_url=site.client.base_url) as other_browser:
+        await other_browser.get("/subscribe")  # its own session cookie
+        other = await other_browser.post(  # with the first browser's token
+            "/subscribe", data={"email": "a@example.org", "csrf": csrf}, headers=site.origin
+        )
     assert other.status_code == 403
     await site.routes.subscriptions.drain()
     assert site.smtp.handler.messages == []
