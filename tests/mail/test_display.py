@@ -93,3 +93,46 @@ def test_countdown_and_when_it_changes() -> None:
     assert countdown_changes_at(CLOSES, change) == CLOSES - timedelta(days=2, seconds=-1)
     assert countdown(CLOSES, CLOSES - timedelta(hours=5, minutes=10)) == "5 hours left"
     assert countdown(CLOSES, CLOSES) == "closed"
+
+
+def test_feeds_and_mail_show_local_midnight_the_same_way() -> None:
+    from feeds.model import Deadline
+    from feeds.render.display import closing_line
+    from scheduler.mail.message import MessageKind, ReminderMessage
+
+    deadline = Deadline(
+        closes_at=MIDNIGHT,
+        local_date=MIDNIGHT.date(),
+        local_time=None,
+        timezone="Europe/Brussels",
+        label="call for evidence",
+        evidence="open until 17 February",
+    )
+    assert (
+        closing_line(deadline) == "Closes 17 February 2023, 23:59 Brussels time: call for evidence"
+    )
+    mail = ReminderMessage(
+        kind=MessageKind.REMINDER,
+        recipient="ann@example.org",
+        sender="r@example.org",
+        message_id="<a@example.org>",
+        list_id="example.org",
+        label="call for evidence",
+        closes_at=MIDNIGHT,
+        timezone="Europe/Brussels",
+    )
+    assert mail.closes_display == "Friday 17 February 2023, 23:59 Brussels time"
+
+
+def test_no_other_closing_time_formatter() -> None:
+    """Month and weekday names and closing times come from feeds.render.display only."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for folder in ("scheduler", "feeds/render"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if any(mark in text for mark in ("%B", "%A", '"February"', '"Friday"', "24:00")):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
