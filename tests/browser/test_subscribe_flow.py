@@ -77,6 +77,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def click_and_wait(driver: Any, element: Any) -> None:
+    """Click, then wait until the next page has replaced this one (no stale elements)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+
 async def in_thread(call: Callable[[], T]) -> T:
     return await asyncio.to_thread(call)
 
@@ -133,7 +144,7 @@ async def test_sign_up_confirm_manage_remind_and_leave(
 
         def sign_up() -> str:
             browser.find_element(By.ID, "email").send_keys("person@example.org")
-            browser.find_element(By.CSS_SELECTOR, "form.subscribe button").click()
+            click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.subscribe button"))
             return str(browser.find_element(By.TAG_NAME, "h1").text)
 
         assert await in_thread(sign_up) == "Check your inbox"
@@ -147,17 +158,17 @@ async def test_sign_up_confirm_manage_remind_and_leave(
         def confirm() -> str:
             browser.get(confirm_url)
             assert "Confirm your subscription" in browser.find_element(By.TAG_NAME, "h1").text
-            browser.find_element(By.CSS_SELECTOR, "form button").click()
+            click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form button"))
             return str(browser.find_element(By.TAG_NAME, "h1").text)
 
         assert await in_thread(confirm) == "You are subscribed"
 
         def change_offsets() -> str:
-            browser.find_element(By.LINK_TEXT, "Change what you get").click()
+            click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Change what you get"))
             for box in browser.find_elements(By.NAME, "offsets"):
                 if (box.get_attribute("value") in ("3d",)) != box.is_selected():
                     box.click()
-            browser.find_element(By.CSS_SELECTOR, "form.subscribe button").click()
+            click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.subscribe button"))
             return str(browser.find_element(By.CSS_SELECTOR, "[role=status]").text)
 
         assert await in_thread(change_offsets) == "Saved."
@@ -179,8 +190,14 @@ async def test_sign_up_confirm_manage_remind_and_leave(
         def leave() -> str:
             browser.get(html_path.as_uri())
             shoot(browser, tmp_path, "reminder", width=480)
-            browser.find_element(By.LINK_TEXT, "Unsubscribe").click()
-            browser.find_element(By.CSS_SELECTOR, "form button").click()
+            dark = [{"name": "prefers-color-scheme", "value": "dark"}]
+            browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": dark})
+            link = browser.find_element(By.LINK_TEXT, "Add to calendar")
+            assert link.value_of_css_property("color") != "rgba(11, 87, 176, 1)"  # restyled
+            shoot(browser, tmp_path, "reminder-dark", width=480)
+            browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+            click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Unsubscribe"))
+            click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form button"))
             return str(browser.find_element(By.TAG_NAME, "h1").text)
 
         assert await in_thread(leave) == "You are unsubscribed"
