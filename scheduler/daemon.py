@@ -52,6 +52,7 @@ class Daemon:
         self.serve = serve
         self.tick = parse_duration(app.settings.reminders.tick)
         self.wake = asyncio.Event()
+        self.index_wake = asyncio.Event()  # a refresh rendered the index: new change time
         self.stopped = asyncio.Event()
         self.server: FeedServer | None = None
         self.scheduler = AsyncIOScheduler(
@@ -87,6 +88,7 @@ class Daemon:
                 log.warning("%s", problem)
         if report.files_written:
             log.info("published %s", ", ".join(report.files_written))
+            self.index_wake.set()
         await send_source_alerts(
             self.app.settings,
             self.app.engine,
@@ -123,10 +125,22 @@ class Daemon:
             changes_at = publisher.index_changes_at
             if changes_at is not None:
                 delay = min(delay, max(changes_at - now, timedelta(seconds=1)))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopped.wait(), timeout=delay.total_seconds())
+            self.index_wake.clear()
+            stop = asyncio.ensure_future(self.stopped.wait())
+            rendered = asyncio.ensure_future(self.index_wake.wait())
+            try:
+                await asyncio.wait(
+                    {stop, rendered},
+                    timeout=delay.total_seconds(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                stop.cancel()
+                rendered.cancel()
             if self.stopped.is_set():
                 return
+            if self.index_wake.is_set():
+                continue  # a refresh just rendered it: only the next change time is new
             try:
                 written = await publisher.publish_index()
             except FeedlineError as error:
