@@ -28,6 +28,7 @@ from feeds.render.index_page import (
     RecentItems,
     SubscribeForm,
     UpcomingDeadline,
+    read_valid_until,
     render_index,
 )
 from feeds.render.json_feed import render_json_feed
@@ -109,7 +110,8 @@ class SitePublisher:
             missing = (
                 not (self.out / CALENDAR_FILE).is_file() or not (self.out / INDEX_FILE).is_file()
             )
-            if sources_changed or deadlines_changed or missing:  # meanwhile, the merged feeds
+            stale = self.index_stale()  # a countdown moved on (`feedline once` from cron too)
+            if sources_changed or deadlines_changed or missing or stale:  # meanwhile, merged
                 calendar_and_index = await self._calendar_and_index()
             else:
                 calendar_and_index = {}
@@ -170,6 +172,10 @@ class SitePublisher:
             UpcomingDeadline(s, t, link) for s, t, link in rows if s.deadline.closes_at > now
         ]
         recent = await asyncio.to_thread(self._recent)
+        self.index_changes_at = min(
+            (countdown_changes_at(u.stored.deadline.closes_at, now) for u in upcoming),
+            default=None,
+        )
         page = render_index(
             title=site.title,
             base_url=str(site.base_url),
@@ -179,12 +185,14 @@ class SitePublisher:
             form=index_form(self.settings),
             recent=recent,
             language=site.language,
-        )
-        self.index_changes_at = min(
-            (countdown_changes_at(u.stored.deadline.closes_at, now) for u in upcoming),
-            default=None,
+            valid_until=self.index_changes_at,
         )
         return {CALENDAR_FILE: calendar, INDEX_FILE: page}
+
+    def index_stale(self) -> bool:
+        """Has the clock passed the time the index on disk says it reads right until?"""
+        until = read_valid_until(self.out / INDEX_FILE)
+        return until is not None and self.clock.now() >= until
 
     def _recent(self) -> list[RecentItems]:
         with self.engine.connect() as conn:

@@ -7,9 +7,11 @@ re-renders the page when a deadline closes and at each day boundary (feeds.publi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -68,6 +70,25 @@ def calendar_path(uid: str) -> str:
     return f"deadlines/{quote(uid, safe='')}.ics"
 
 
+VALID_UNTIL = re.compile(rb'<meta name="feedline-valid-until" content="([^"]+)">')
+
+
+def read_valid_until(path: Path) -> datetime | None:
+    """The `valid_until` an index page was rendered with (None: none, or no such page)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    found = VALID_UNTIL.search(head)
+    if found is None:
+        return None
+    try:
+        return datetime.fromisoformat(found.group(1).decode("ascii"))
+    except ValueError:
+        return None
+
+
 def render_page(template: str, **context: object) -> str:
     """Render a page template of this package (the web forms share its style and form)."""
     return _ENV.get_template(template).render(**context)
@@ -83,7 +104,10 @@ def render_index(
     form: SubscribeForm,
     recent: Sequence[RecentItems] = (),
     language: str = "en",
+    valid_until: datetime | None = None,
 ) -> bytes:
+    """The page; `valid_until` (when its first countdown next changes) is written into it,
+    so any later process can tell that it needs rendering again (`read_valid_until`)."""
     entries = [
         {
             "label": u.stored.deadline.label[:1].upper() + u.stored.deadline.label[1:],
@@ -123,5 +147,6 @@ def render_index(
         form=form,
         webcal_url=webcal,
         language=language,
+        valid_until=valid_until.astimezone(UTC).isoformat() if valid_until else "",
     )
     return page.encode("utf-8")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from feeds.clock import FixedClock
 from feeds.publish_site import SitePublisher
+from feeds.render.index_page import read_valid_until
 from tests.ledger.helpers import end_of_day, store_deadline
 from tests.web.conftest import web_settings
 
@@ -53,3 +54,24 @@ async def test_index_countdown_form_and_rerender_when_a_deadline_closes(
     assert "No open consultations right now." in text
     assert publisher.index_changes_at is None
     assert await publisher.publish_index() == []  # nothing more to change: same bytes
+
+
+async def test_a_later_process_renders_a_stale_index_again(tmp_path: Path, engine: Engine) -> None:
+    """`feedline once` from cron: a new process, nothing changed, but a countdown moved on."""
+    settings = web_settings(tmp_path)
+    closes = end_of_day(date(2023, 2, 17))
+    store_deadline(engine, settings, closes)
+    (tmp_path / "public").mkdir()
+    clock = FixedClock(datetime(2023, 2, 14, 12, tzinfo=UTC))
+    await SitePublisher(settings, engine, clock).publish_site(True, True)
+    index = tmp_path / "public" / "index.html"
+    assert read_valid_until(index) == closes - timedelta(days=3) + timedelta(seconds=1)
+    clock.advance(timedelta(hours=1))
+    assert "index.html" not in await SitePublisher(settings, engine, clock).publish_site(
+        False, False
+    )
+    clock.move_to(closes + timedelta(minutes=1))
+    written = await SitePublisher(settings, engine, clock).publish_site(False, False)
+    assert "index.html" in written
+    assert "No open consultations right now." in index.read_text()
+    assert read_valid_until(index) is None
