@@ -36,7 +36,9 @@ from pydantic import (
 from config.durations import format_duration, parse_duration
 
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-RESERVED_IDS = frozenset({"all", "deadlines", "index", "healthz", "unsubscribe"})
+RESERVED_IDS = frozenset(
+    {"all", "deadlines", "index", "healthz", "unsubscribe", "subscribe", "confirm", "manage"}
+)
 _LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\\\"]+$")
 _DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}$")
 
@@ -351,6 +353,41 @@ class RefreshSettings(Section):
         return max(0, min(cpus - 1, 4))
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class SubscriptionSettings(Section):
+    """People subscribing themselves on the web (/subscribe, /confirm, /manage) and digests."""
+
+    offsets_offered: list[Duration] = Field(
+        default_factory=list,
+        description="Reminder offsets a person may pick on /subscribe and /manage; empty: "
+        "[reminders] offsets.",
+    )
+    timezone: TimeZoneName = Field(
+        "Europe/Brussels", description="The site's zone: digest day and hour, the index."
+    )
+    digest_day: Weekday = Field("monday", description="Day the weekly digest goes out.")
+    digest_hour: int = Field(8, ge=0, le=23, description="Hour the weekly digest goes out.")
+    signups_per_minute: int = Field(
+        5, ge=1, description="Sign-up POSTs a minute per client (IP) before 429."
+    )
+    confirmations_per_day: int = Field(
+        3, ge=1, description="Confirmation (or manage-link) mails a day per address."
+    )
+    pending_expiry: Duration = Field(
+        timedelta(days=7), description="Unconfirmed sign-ups are deleted after this."
+    )
+    contact: str | None = Field(
+        None,
+        description="How people reach the operator (an address or URL), shown on error "
+        "pages; default [alerts] operator.",
+    )
+    trusted_proxy: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a proxy)."
+    )
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
@@ -362,6 +399,7 @@ class Settings(Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     refresh: RefreshSettings = Field(default_factory=RefreshSettings)
+    subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:

@@ -11,17 +11,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from config.durations import format_duration
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
 from feeds.model import Deadline, Item
 from feeds.publish import write_atomic
 from feeds.render.calendar import CalendarEvent, render_calendar
-from feeds.render.display import closing_line
+from feeds.render.display import closing_line, countdown_changes_at, duration_text
 from feeds.render.feed_xml import FeedInfo, render_rss_and_atom
-from feeds.render.index_page import FeedLinks, UpcomingDeadline, render_index
+from feeds.render.index_page import (
+    FeedLinks,
+    RecentItems,
+    SubscribeForm,
+    UpcomingDeadline,
+    read_valid_until,
+    render_index,
+)
 from feeds.render.json_feed import render_json_feed
 from feeds.store.deadlines import StoredDeadline, active_deadlines, deadline_rows_with_items
 from feeds.store.items import newest_items
@@ -34,6 +43,7 @@ FORMATS = ("rss", "atom", "json")
 CALENDAR_FILE = "deadlines.ics"
 INDEX_FILE = "index.html"
 CALENDAR_MAX_EVENTS = 1000
+RECENT_PER_SOURCE = 5
 
 
 def render_feed_files(info: FeedInfo, items: Sequence[Item], base_name: str) -> dict[str, bytes]:
@@ -58,6 +68,9 @@ class SitePublisher:
         self.clock = clock
         self.work: Work = work or LocalWork()
         self.out = settings.site.output_dir
+        #: When the index last rendered would next read differently (a countdown moves on
+        #: or a deadline closes); the daemon re-renders it then.
+        self.index_changes_at: datetime | None = None
 
     def has_files(self, base_name: str) -> bool:
         return all((self.out / f"{base_name}.{fmt}").is_file() for fmt in FORMATS)
@@ -97,7 +110,8 @@ class SitePublisher:
             missing = (
                 not (self.out / CALENDAR_FILE).is_file() or not (self.out / INDEX_FILE).is_file()
             )
-            if sources_changed or deadlines_changed or missing:  # meanwhile, the merged feeds
+            stale = self.index_stale()  # a countdown moved on (`feedline once` from cron too)
+            if sources_changed or deadlines_changed or missing or stale:  # meanwhile, merged
                 calendar_and_index = await self._calendar_and_index()
             else:
                 calendar_and_index = {}
@@ -155,9 +169,58 @@ class SitePublisher:
             FeedLinks(s.title, s.page_link, s.id) for s in self.settings.sources
         ]
         upcoming = [
-            UpcomingDeadline(s, t, link) for s, t, link in rows if s.deadline.closes_at >= now
+            UpcomingDeadline(s, t, link) for s, t, link in rows if s.deadline.closes_at > now
         ]
+        recent = await asyncio.to_thread(self._recent)
+        self.index_changes_at = min(
+            (countdown_changes_at(u.stored.deadline.closes_at, now) for u in upcoming),
+            default=None,
+        )
         page = render_index(
-            title=site.title, base_url=str(site.base_url), feeds=feeds, upcoming=upcoming
+            title=site.title,
+            base_url=str(site.base_url),
+            feeds=feeds,
+            upcoming=upcoming,
+            now=now,
+            form=index_form(self.settings),
+            recent=recent,
+            language=site.language,
+            valid_until=self.index_changes_at,
         )
         return {CALENDAR_FILE: calendar, INDEX_FILE: page}
+
+    def index_stale(self) -> bool:
+        """Has the clock passed the time the index on disk says it reads right until?"""
+        until = read_valid_until(self.out / INDEX_FILE)
+        return until is not None and self.clock.now() >= until
+
+    def _recent(self) -> list[RecentItems]:
+        with self.engine.connect() as conn:
+            return [
+                RecentItems(
+                    source.title,
+                    source.id,
+                    newest_items(conn, [source.id], RECENT_PER_SOURCE, deadlines_of=_no_deadlines),
+                )
+                for source in self.settings.sources
+            ]
+
+    async def publish_index(self) -> list[str]:
+        """Re-render the calendar and the index (a deadline closed, a countdown moved on)."""
+        return await asyncio.to_thread(self._write, await self._calendar_and_index())
+
+
+def _no_deadlines(item_ids: Sequence[str]) -> dict[str, list[Deadline]]:
+    return {}
+
+
+def index_form(settings: Settings) -> SubscribeForm:
+    """The index's sign-up form: every source, the offered offsets, the default ones ticked."""
+    offered = settings.subscriptions.offsets_offered or settings.reminders.offsets
+    default = set(settings.reminders.offsets)
+    return SubscribeForm(
+        action="subscribe",
+        sources=[(s.id, s.title, True) for s in settings.sources],
+        offsets=[(format_duration(o), duration_text(o), o in default) for o in offered],
+        from_index=True,
+    )

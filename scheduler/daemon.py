@@ -70,6 +70,7 @@ class Daemon:
         self.serve = serve
         self.tick = app.settings.reminders.tick
         self.wake = asyncio.Event()
+        self.index_wake = asyncio.Event()  # a refresh rendered the index: new change time
         self.stopped = asyncio.Event()
         self.server: FeedServer | None = None
         self._signals = 0
@@ -106,6 +107,7 @@ class Daemon:
                 log.warning("%s", problem)
         if report.files_written:
             log.info("published %s", ", ".join(report.files_written))
+            self.index_wake.set()
         await send_source_alerts(
             self.app.settings,
             self.app.engine,
@@ -145,6 +147,29 @@ class Daemon:
             previous = due if now - due < LATE else now
             await self.refresh(source.id)
             due = trigger.get_next_fire_time(previous, self.clock.now())
+
+    async def index_loop(self) -> None:
+        """Re-render the index (and calendar) when a countdown on it moves on or a deadline
+        closes, not only when a feed changes; at least every `reminders.tick` x 60."""
+        publisher = self.app.refresher.publisher
+        while not self.stopped.is_set():
+            delay = self.tick * 60
+            changes_at = publisher.index_changes_at
+            if changes_at is not None:
+                delay = min(delay, max(changes_at - self.clock.now(), timedelta(seconds=1)))
+            self.index_wake.clear()
+            await self._pause(delay, wake=self.index_wake)
+            if self.stopped.is_set():
+                return
+            if self.index_wake.is_set():
+                continue  # a refresh just rendered it: only the next change time is new
+            try:
+                written = await publisher.publish_index()
+            except FeedlineError as error:
+                log.error("re-rendering the index failed: %s", error)
+                continue
+            if written:
+                log.info("published %s", ", ".join(written))
 
     async def _pause(self, delay: timedelta, *, wake: asyncio.Event | None = None) -> None:
         """Sleep `delay` through the injected sleep, or less when stopped (or woken)."""
@@ -193,6 +218,7 @@ class Daemon:
             for source in settings.sources
         ]
         loop_task = asyncio.create_task(self.reminder_loop())
+        tasks.append(asyncio.create_task(self.index_loop()))
         try:
             await self.stopped.wait()
         finally:

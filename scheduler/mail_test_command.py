@@ -32,7 +32,6 @@ async def send_test_message(settings: Settings, email: str) -> str:
             sender=settings.mail.from_,
             message_id=message_id_for(f"test|{uuid.uuid4()}", domain),
             list_id=composer.list_id,
-            unsubscribe_url=composer.unsubscribe_url(recipient),
         ),
         clock=clock,
     )

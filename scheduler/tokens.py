@@ -1,9 +1,10 @@
-"""Signed tokens for link actions (unsubscribe, confirm): HMAC-SHA256, URL-safe.
+"""Opaque link tokens (confirm, manage, unsubscribe, CSRF) and the signing key.
 
-A token is `<payload>.<mac>`, both base64url without padding. The payload is the compact JSON
-list `[action, subject]` or `[action, subject, expires_unix]`; the MAC covers the encoded
-payload, so the action and subject cannot be changed without the key. The key never appears
-in a message or a log line.
+A subscriber's token is base64url of `subscriber id (8 bytes) + version (4 bytes) + MAC (16
+bytes)`, the MAC an HMAC-SHA256 over the purpose, the id and the version. No address is in
+it, so a link in a log or a forwarded mail tells nobody who it belongs to. The version is a
+per-subscriber counter in the database: bumping it revokes every link the subscriber was sent
+(`scheduler.ledger.subscribers.revoke_links`). The key never appears in a message or a log.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import json
 import os
 import secrets
+import struct
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from config.schema import SecretSettings
@@ -27,10 +29,20 @@ from feeds.errors import ConfigError, FeedlineError
 MIN_KEY_BYTES = 16
 GENERATED_KEY_BYTES = 32
 KEY_FILE_NAME = "secret.key"
+MAC_BYTES = 16
+_PACKED = struct.Struct(">QI")
+TOKEN_CHARS = (_PACKED.size + MAC_BYTES) * 4 // 3 + 1
+
+
+class Purpose(StrEnum):
+    CONFIRM = "confirm"
+    MANAGE = "manage"
+    UNSUBSCRIBE = "unsubscribe"
 
 
 class BadToken(FeedlineError):
-    """A token that is malformed, forged, for another action, or expired."""
+    """A token that is malformed, forged, or for another purpose. The reason is for logs and
+    tests; pages never show it."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -41,56 +53,50 @@ class SigningKeyError(ConfigError):
     """The signing key could not be read or is too short: a configuration error (exit 2)."""
 
 
-def sign(key: bytes, action: str, subject: str, *, expires_at: datetime | None = None) -> str:
-    """A token that lets its holder perform `action` on `subject` (until `expires_at`)."""
+@dataclass(frozen=True, slots=True)
+class TokenSubject:
+    """Whom a valid token names; the caller still checks `version` against the database."""
+
+    subscriber_id: int
+    version: int
+
+
+def subscriber_token(key: bytes, purpose: Purpose, subscriber_id: int, version: int) -> str:
+    """The token that lets its holder do `purpose` for this subscriber (while `version`)."""
     _check_key(key)
-    fields: list[str | int] = [action, subject]
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            raise ValueError("expires_at must be timezone-aware")
-        fields.append(int(expires_at.timestamp()))
-    payload = _b64encode(json.dumps(fields, separators=(",", ":")).encode())
-    return f"{payload}.{_b64encode(_mac(key, payload))}"
+    packed = _PACKED.pack(subscriber_id, version)
+    return _b64encode(packed + _mac(key, purpose, packed))
 
 
-def verify(key: bytes, token: str, action: str, *, now: datetime | None = None) -> str:
-    """The subject of a valid token for `action`; `BadToken` otherwise.
-
-    A token with an expiry needs `now` (the caller's clock) to be accepted.
-    """
+def read_subscriber_token(key: bytes, purpose: Purpose, token: str) -> TokenSubject:
+    """The subject of a well-signed token for `purpose`; `BadToken` otherwise."""
     _check_key(key)
-    payload, dot, mac_text = token.partition(".")
-    if not token.isascii() or not dot or not payload or not mac_text:
-        raise BadToken("malformed (expected <payload>.<signature>)")
+    if not token or len(token) > 2 * TOKEN_CHARS or not token.isascii():
+        raise BadToken("malformed")
     try:
-        given_mac = _b64decode(mac_text)
+        raw = _b64decode(token)
     except ValueError:
-        raise BadToken("malformed signature encoding") from None
-    if not hmac.compare_digest(given_mac, _mac(key, payload)):
-        raise BadToken("signature does not match (forged, truncated or another key)")
-    try:
-        fields = json.loads(_b64decode(payload))
-    except ValueError:
-        raise BadToken("malformed payload") from None
-    if (
-        not isinstance(fields, list)
-        or len(fields) not in (2, 3)
-        or not all(isinstance(field, str) for field in fields[:2])
-    ):
-        raise BadToken("malformed payload")
-    token_action, subject = fields[0], fields[1]
-    if token_action != action:
-        raise BadToken(f"token is for {token_action!r}, not {action!r}")
-    if len(fields) == 3:
-        expires = fields[2]
-        if not isinstance(expires, int):
-            raise BadToken("malformed expiry")
-        if now is None:
-            raise BadToken("token has an expiry and no current time was given")
-        if now.timestamp() >= expires:
-            expired_at = datetime.fromtimestamp(expires, UTC).isoformat()
-            raise BadToken(f"expired at {expired_at}")
-    return str(subject)
+        raise BadToken("malformed encoding") from None
+    if len(raw) != _PACKED.size + MAC_BYTES:
+        raise BadToken("wrong length (truncated?)")
+    packed, given = raw[: _PACKED.size], raw[_PACKED.size :]
+    if not hmac.compare_digest(given, _mac(key, purpose, packed)):
+        raise BadToken("signature does not match (forged, for another purpose or another key)")
+    subscriber_id, version = _PACKED.unpack(packed)
+    return TokenSubject(subscriber_id, version)
+
+
+def form_token(key: bytes, form: str, session: str) -> str:
+    """A CSRF token for `form`, bound to the browser's random `session` cookie."""
+    _check_key(key)
+    digest = hmac.new(key, f"csrf|{form}|{session}".encode(), hashlib.sha256).digest()
+    return _b64encode(digest[:MAC_BYTES])
+
+
+def form_token_ok(key: bytes, form: str, session: str, given: str) -> bool:
+    if not session or not given or not given.isascii():
+        return False
+    return hmac.compare_digest(form_token(key, form, session), given)
 
 
 def load_signing_key(settings: SecretSettings, data_dir: Path, env: Mapping[str, str]) -> bytes:
@@ -146,8 +152,9 @@ def _check_key(key: bytes, *, where: str = "signing key") -> None:
         )
 
 
-def _mac(key: bytes, payload: str) -> bytes:
-    return hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()
+def _mac(key: bytes, purpose: Purpose, packed: bytes) -> bytes:
+    message = b"feedline-subscriber|" + str(purpose).encode("ascii") + b"|" + packed
+    return hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]
 
 
 def _b64encode(data: bytes) -> str:

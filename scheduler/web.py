@@ -1,62 +1,61 @@
-"""The daemon's own routes next to the static files: /healthz and /unsubscribe.
-
-A GET on /unsubscribe only shows a confirmation form (mail scanners follow links); a POST
-unsubscribes, and is also the RFC 8058 one-click target of the List-Unsubscribe header.
+"""The daemon's own routes next to the static files: /healthz, one deadline's calendar, and
+the subscription pages (/subscribe, /confirm, /manage, /unsubscribe: scheduler/subscriptions).
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
-import logging
+import os
 
 from aiohttp import web
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from config.schema import Settings
 from feeds.clock import Clock
-from feeds.errors import FeedlineError
+from feeds.render.calendar import CalendarEvent, render_calendar
+from feeds.render.display import closing_line
+from feeds.store.deadlines import stored_from_row
+from feeds.store.tables import deadlines, items
 from scheduler.health import health_report
-from scheduler.ledger.compose import UNSUBSCRIBE
-from scheduler.ledger.subscribers import SubscriberStatus, set_status
-from scheduler.tokens import BadToken, verify
-
-log = logging.getLogger(__name__)
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}
-button{{font-size:1rem;padding:.5rem 1rem}}</style></head>
-<body><h1>{title}</h1>{body}</body></html>
-"""
-
-
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    return web.Response(
-        text=PAGE.format(title=html.escape(title), body=body),
-        status=status,
-        content_type="text/html",
-        charset="utf-8",
-        headers={
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+from scheduler.mail.factory import build_transport
+from scheduler.mail.transport import MailTransport
+from scheduler.subscriptions.routes import SubscriptionRoutes
 
 
 class DaemonRoutes:
-    def __init__(self, settings: Settings, engine: Engine, clock: Clock, key: bytes) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        clock: Clock,
+        key: bytes,
+        *,
+        transport: MailTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock
         self.key = key
+        self._transport = transport
+        self._own_transport = False
+        self.subscriptions = SubscriptionRoutes(settings, engine, clock, key, self.transport)
+
+    def transport(self) -> MailTransport:
+        """The mail transport of the web's own mails (built on first use)."""
+        if self._transport is None:
+            self._transport = build_transport(self.settings.mail, os.environ)
+            self._own_transport = True
+        return self._transport
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/unsubscribe", self.unsubscribe_form)
-        app.router.add_post("/unsubscribe", self.unsubscribe)
+        app.router.add_get("/deadlines/{uid}.ics", self.deadline_calendar)
+        self.subscriptions.add_to(app)
+        app.on_cleanup.append(self._close)
+
+    async def _close(self, _app: web.Application) -> None:
+        if self._own_transport and self._transport is not None:
+            await self._transport.close()
 
     async def healthz(self, request: web.Request) -> web.Response:
         report = await asyncio.to_thread(health_report, self.settings, self.engine, self.clock)
@@ -66,47 +65,41 @@ class DaemonRoutes:
             headers={"Cache-Control": "no-store"},
         )
 
-    def _email(self, token: str) -> str:
-        return verify(self.key, token, UNSUBSCRIBE)
+    async def deadline_calendar(self, request: web.Request) -> web.Response:
+        """One deadline as an .ics (the "add to calendar" link of mails and the index)."""
+        uid = request.match_info["uid"]
 
-    async def unsubscribe_form(self, request: web.Request) -> web.Response:
-        token = request.query.get("token", "")
-        try:
-            email = self._email(token)
-        except BadToken as error:
-            return self._bad_link(error)
-        body = (
-            f"<p>Stop consultation reminders to <strong>{html.escape(email)}</strong>?</p>"
-            f'<form method="post" action="unsubscribe?token={html.escape(token)}">'
-            '<button type="submit">Unsubscribe</button></form>'
-        )
-        return _page("Unsubscribe", body)
+        def read() -> CalendarEvent | None:
+            query = (
+                select(deadlines, items.c.title.label("item_title"), items.c.link.label("link"))
+                .join(items, items.c.id == deadlines.c.item_id)
+                .where(deadlines.c.uid == uid, deadlines.c.active.is_(True))
+            )
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+            if row is None:
+                return None
+            stored = stored_from_row(row)
+            return CalendarEvent(
+                uid=row.uid,
+                sequence=row.sequence,
+                summary=row.label,
+                url=row.link,
+                description=f"{closing_line(stored.deadline)}\n\n{row.item_title}\n{row.link}",
+                closes_at=row.closes_at,
+                stamp=row.updated_at,
+            )
 
-    async def unsubscribe(self, request: web.Request) -> web.Response:
-        token = request.query.get("token", "")
-        if not token:
-            form = await request.post()
-            token = str(form.get("token", ""))
-        try:
-            email = self._email(token)
-        except BadToken as error:
-            return self._bad_link(error)
-
-        def apply() -> bool:
-            with self.engine.begin() as conn:
-                return set_status(conn, email, SubscriberStatus.UNSUBSCRIBED, self.clock.now())
-
-        try:
-            found = await asyncio.to_thread(apply)
-        except FeedlineError as error:
-            return _page("Unsubscribe", f"<p>{html.escape(str(error))}</p>", 400)
-        log.info("unsubscribed a subscriber via link (found=%s)", found)
-        return _page("Unsubscribed", f"<p>{html.escape(email)} will get no more reminders.</p>")
-
-    def _bad_link(self, error: BadToken) -> web.Response:
-        return _page(
-            "This link does not work",
-            f"<p>The unsubscribe link is not valid ({html.escape(str(error))}). "
-            "Use the link from the most recent reminder email, or reply to it.</p>",
-            400,
+        event = await asyncio.to_thread(read)
+        if event is None:
+            raise web.HTTPNotFound(text="No such deadline (it may have been withdrawn).\n")
+        body = render_calendar([event], name=f"{self.settings.site.title}: {event.summary}")
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="deadline.ics"',
+                "Cache-Control": "no-cache",
+            },
         )

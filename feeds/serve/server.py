@@ -20,14 +20,29 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("feeds.serve.access")
 
 
+#: Query values never written to the access log (link tokens are credentials).
+SECRET_QUERY_KEYS = frozenset({"token"})
+
+
+def loggable_path(request: BaseRequest) -> str:
+    """The path and query with every secret value replaced by `[redacted]`."""
+    if not request.query_string:
+        return request.path
+    parts = [
+        f"{name}=[redacted]" if name in SECRET_QUERY_KEYS else f"{name}={value}"
+        for name, value in request.query.items()
+    ]
+    return f"{request.path}?{'&'.join(parts)}"
+
+
 class ConciseAccessLogger(AbstractAccessLogger):
-    """One line per request: method, path, status, bytes, milliseconds."""
+    """One line per request: method, path (tokens redacted), status, bytes, milliseconds."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
             "%s %s %s %s %.1fms",
             request.method,
-            request.path_qs,
+            loggable_path(request),
             response.status,
             response.body_length,
             time * 1000,

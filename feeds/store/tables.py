@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from feeds.store.types import UTCDateTime
@@ -106,13 +107,20 @@ subscribers = Table(
     Column("offsets", Text, nullable=False, default=""),  # comma-separated; "" = config default
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Self-service (migration 0004_subscriptions): bumping token_version revokes every link.
+    Column("token_version", Integer, nullable=False, default=1, server_default="1"),
+    Column("digest", String(8), nullable=False, default="off", server_default="off"),
+    Column("confirmations_sent", Integer, nullable=False, default=0, server_default="0"),
+    Column("confirmations_since", UTCDateTime),
+    Column("confirmed_at", UTCDateTime),
 )
 
 reminders = Table(
     "reminders",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("deadline_id", Integer, ForeignKey("deadlines.id", ondelete="CASCADE"), nullable=False),
+    # NULL for a digest row (kind "digest", keyed by subscriber and period).
+    Column("deadline_id", Integer, ForeignKey("deadlines.id", ondelete="CASCADE")),
     Column(
         "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
     ),
@@ -138,4 +146,12 @@ reminders = Table(
         name="uq_reminders_key",
     ),
     Index("ix_reminders_status_next", "status", "next_attempt_at"),
+    Index(
+        "uq_reminders_digest",
+        "subscriber_id",
+        "planned_closes_at",
+        unique=True,
+        sqlite_where=text("kind = 'digest'"),
+        postgresql_where=text("kind = 'digest'"),
+    ),
 )

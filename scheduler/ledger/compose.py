@@ -13,33 +13,22 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.render.calendar import CalendarEvent
-from feeds.render.display import closing_line
+from feeds.render.display import closing_line, duration_text, time_left
 from feeds.store.deadlines import stored_from_row
 from feeds.store.tables import deadlines, items, reminders, subscribers
 from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for, sender_domain
 from scheduler.mail.template import TemplateCache
 from scheduler.mail.transport import RawMessage
-from scheduler.tokens import sign
+from scheduler.subscriptions.links import Links
 
-UNSUBSCRIBE = "unsubscribe"
-
-
-def offset_text(offset: timedelta) -> str:
-    """7 days, 1 day, 36 hours, 3 hours, 30 minutes."""
-    seconds = int(offset.total_seconds())
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size and seconds % size == 0:
-            amount = seconds // size
-            return f"{amount} {unit}{'' if amount == 1 else 's'}"
-    hours = seconds / 3600
-    return f"{hours:.1f} hours" if hours >= 1 else f"{seconds // 60} minutes"
+#: "7 days": the one wording of a duration lives in feeds.render.display.
+offset_text = duration_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +99,14 @@ class Composer:
         self.source_titles = {s.id: s.title for s in settings.sources}
         self.templates = TemplateCache(templates)
         self._unsubscribe_base = f"{settings.site.base_url}unsubscribe?token="
+        self.links = Links(str(settings.site.base_url), signing_key)
+        from scheduler.subscriptions.digest_compose import DigestComposer  # it uses Outgoing
+
+        self.digests = DigestComposer(settings, self.links, clock, self.templates)
 
     def new_pass(self) -> None:
         self.templates.clear()
-
-    def unsubscribe_url(self, email: str) -> str:
-        token = sign(self.signing_key, UNSUBSCRIBE, email)
-        return f"{self._unsubscribe_base}{quote(token)}"
+        self.digests.new_pass()
 
     def load(self, conn: Connection, row_ids: list[int]) -> list[Outgoing]:
         query = (
@@ -125,6 +115,7 @@ class Composer:
                 reminders.c.subscriber_id,
                 deadlines.c.active,
                 subscribers.c.email,
+                subscribers.c.token_version,
                 *_TEMPLATE_COLUMNS,
             )
             .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
@@ -132,8 +123,14 @@ class Composer:
             .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
             .where(reminders.c.id.in_(row_ids))
         )
-        rows = {row.id: row for row in conn.execute(query)}
-        return [self._outgoing(rows[row_id]) for row_id in row_ids if row_id in rows]
+        rows: dict[int, Any] = {row.id: row for row in conn.execute(query)}
+        missing = [row_id for row_id in row_ids if row_id not in rows]
+        digests = self.digests.load(conn, missing) if missing else {}
+        return [
+            self._outgoing(rows[row_id]) if row_id in rows else digests[row_id]
+            for row_id in row_ids
+            if row_id in rows or row_id in digests
+        ]
 
     def _outgoing(self, row: Any) -> Outgoing:
         key = "|".join(
@@ -160,17 +157,23 @@ class Composer:
                 "the deadline moved; re-planned for the new time",
             )
         mapping = row._mapping
+        # The time really left when it goes out ("Closes tomorrow, ..."), not the offset.
+        left = time_left(row.closes_at, self.clock.now(), row.timezone)
         template = self.templates.get(
-            tuple(mapping[name] for name in _TEMPLATE_KEY), lambda: self._reminder(row)
+            (*(mapping[name] for name in _TEMPLATE_KEY), left), lambda: self._reminder(row, left)
         )
         mail = template.render(
-            row.email, message_id, self.unsubscribe_url(row.email), clock=self.clock
+            row.email,
+            message_id,
+            self.links.unsubscribe(row.subscriber_id, row.token_version),
+            clock=self.clock,
+            manage_url=self.links.manage(row.subscriber_id, row.token_version),
         )
         return Outgoing(
             row.id, row.email, row.subscriber_id, mail, message_id, closes_at=row.planned_closes_at
         )
 
-    def _reminder(self, row: Any) -> ReminderMessage:
+    def _reminder(self, row: Any, left: str) -> ReminderMessage:
         """The message of `row`'s template (its recipient's values are replaced)."""
         stored = stored_from_row(
             row, id=row.deadline_id, updated_at=row.deadline_updated, active=True
@@ -192,6 +195,7 @@ class Composer:
             message_id=message_id_for(row.uid, self.domain),
             list_id=self.list_id,
             unsubscribe_url=f"{self._unsubscribe_base}template",
+            manage_url=f"{self.links.base}manage?token=template",
             unsubscribe_mailto=self.settings.mail.unsubscribe_mailto,
             label=row.label,
             closes_at=row.closes_at,
@@ -202,4 +206,6 @@ class Composer:
             source_title=self.source_titles.get(row.source_id, row.source_id),
             offset_text=offset_text(timedelta(seconds=row.offset_seconds)),
             event=event,
+            time_left=left,
+            calendar_url=self.links.calendar(row.uid),
         )

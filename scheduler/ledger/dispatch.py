@@ -25,6 +25,7 @@ from scheduler.ledger.compose import Composer, Outgoing
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
 from scheduler.mail.transport import MailTransport, PermanentMailError, TransientMailError
+from scheduler.subscriptions.digest import upkeep
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ class ReminderDispatcher:
 
     def plan_all(self) -> int:
         with self.engine.begin() as conn:
-            return plan(conn, self.clock.now(), self.offsets)
+            now = self.clock.now()
+            planned = plan(conn, now, self.offsets)
+            return planned + upkeep(conn, now, self.settings.subscriptions)  # digests, sign-ups
 
     async def run_pass(self) -> PassSummary:
         summary = PassSummary(planned=self.plan_all())

@@ -21,9 +21,16 @@ from scheduler.ledger.claims import ReminderStatus
 
 class SubscriberStatus(StrEnum):
     ACTIVE = "active"
-    PENDING = "pending"
+    PENDING = "pending"  # signed up on the web, not confirmed: gets nothing but the confirmation
+    PAUSED = "paused"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+
+
+class DigestChoice(StrEnum):
+    OFF = "off"  # reminders only
+    ALSO = "also"  # reminders and the weekly digest
+    ONLY = "only"  # the weekly digest instead of reminders
 
 
 class SubscriberError(FeedlineError):
@@ -37,6 +44,17 @@ class Subscriber:
     status: SubscriberStatus
     sources: tuple[str, ...]  # empty = every source
     offsets: tuple[timedelta, ...]  # empty = the configured default
+    version: int = 1  # in every link token; bumping it revokes them all
+    digest: DigestChoice = DigestChoice.OFF
+    created_at: datetime | None = None
+
+    @property
+    def gets_reminders(self) -> bool:
+        return self.status is SubscriberStatus.ACTIVE and self.digest is not DigestChoice.ONLY
+
+    @property
+    def gets_digest(self) -> bool:
+        return self.status is SubscriberStatus.ACTIVE and self.digest is not DigestChoice.OFF
 
     def follows(self, source_id: str) -> bool:
         return not self.sources or source_id in self.sources
@@ -70,6 +88,9 @@ def _row(row: Any) -> Subscriber:
         SubscriberStatus(row.status),
         sources,
         offsets,
+        row.token_version,
+        DigestChoice(row.digest),
+        row.created_at,
     )
 
 
@@ -81,15 +102,17 @@ def add_subscriber(
     sources: Sequence[str] = (),
     offsets: Sequence[timedelta] = (),
     status: SubscriberStatus = SubscriberStatus.ACTIVE,
+    digest: DigestChoice = DigestChoice.OFF,
 ) -> tuple[Subscriber, bool]:
     """Add or update (a duplicate is an update); return the subscriber and whether it is new."""
     address = normalise_email(email)
     values = {
-        "sources": ",".join(sorted(set(sources))),
-        "offsets": ",".join(format_duration(o) for o in sorted(set(offsets), reverse=True)),
+        **_preference_values(sources, offsets, digest),
         "status": status.value,
         "updated_at": now,
     }
+    if status is SubscriberStatus.ACTIVE:
+        values["confirmed_at"] = now
     existing = conn.execute(select(subscribers.c.id).where(subscribers.c.email == address)).first()
     if existing is None:
         conn.execute(insert(subscribers).values(email=address, created_at=now, **values))
@@ -99,6 +122,16 @@ def add_subscriber(
         created = False
     row = conn.execute(select(subscribers).where(subscribers.c.email == address)).one()
     return _row(row), created
+
+
+def _preference_values(
+    sources: Sequence[str], offsets: Sequence[timedelta], digest: DigestChoice
+) -> dict[str, str]:
+    return {
+        "sources": ",".join(sorted(set(sources))),
+        "offsets": ",".join(format_duration(o) for o in sorted(set(offsets), reverse=True)),
+        "digest": DigestChoice(digest).value,
+    }
 
 
 def remove_subscriber(conn: Connection, email: str) -> bool:
@@ -118,15 +151,40 @@ def set_status(conn: Connection, email: str, status: SubscriberStatus, now: date
     found = conn.execute(select(subscribers.c.id).where(subscribers.c.email == address)).first()
     if found is None:
         return False
-    conn.execute(
-        update(subscribers)
-        .where(subscribers.c.id == found.id)
-        .values(status=status.value, updated_at=now)
-    )
-    if status is not SubscriberStatus.ACTIVE:
+    return set_status_of(conn, found.id, status, now)
+
+
+def set_status_of(
+    conn: Connection,
+    subscriber_id: int,
+    status: SubscriberStatus,
+    now: datetime,
+    *,
+    confirming: bool = False,
+) -> bool:
+    """`set_status` by id. Back to active, rows cancelled while inactive are dropped, so the
+    next `plan` makes them again (for deadlines still open). `confirming` records the double
+    opt-in (digests start with the first week that begins after it)."""
+    values: dict[str, Any] = {"status": status.value, "updated_at": now}
+    if confirming:
+        values["confirmed_at"] = now
+    found = conn.execute(
+        update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
+    ).rowcount
+    if not found:
+        return False
+    if status is SubscriberStatus.ACTIVE:
+        conn.execute(
+            delete(reminders).where(
+                reminders.c.subscriber_id == subscriber_id,
+                reminders.c.status == "cancelled",
+                reminders.c.last_error.like("subscriber %"),
+            )
+        )
+    else:
         conn.execute(
             update(reminders)
-            .where(reminders.c.subscriber_id == found.id, reminders.c.status == "pending")
+            .where(reminders.c.subscriber_id == subscriber_id, reminders.c.status == "pending")
             .values(
                 status=ReminderStatus.CANCELLED,
                 updated_at=now,
@@ -136,12 +194,110 @@ def set_status(conn: Connection, email: str, status: SubscriberStatus, now: date
     return True
 
 
+def set_preferences(
+    conn: Connection,
+    subscriber_id: int,
+    now: datetime,
+    *,
+    sources: Sequence[str],
+    offsets: Sequence[timedelta],
+    digest: DigestChoice,
+) -> None:
+    """New sources, offsets and digest choice. Rows not yet sent are dropped, so the next
+    `plan` for this subscriber makes exactly the ones the new choice asks for."""
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(**_preference_values(sources, offsets, digest), updated_at=now)
+    )
+    conn.execute(
+        delete(reminders).where(
+            reminders.c.subscriber_id == subscriber_id,
+            reminders.c.status.in_(["pending", "cancelled"]),
+            reminders.c.kind == "reminder",
+        )
+    )
+
+
+def subscriber_by_id(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+    return None if row is None else _row(row)
+
+
+def subscriber_by_email(conn: Connection, address: str) -> Subscriber | None:
+    """The subscriber of an already normalised address, if any."""
+    row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+    return None if row is None else _row(row)
+
+
+def revoke_links(conn: Connection, subscriber_id: int, now: datetime) -> None:
+    """Every link the subscriber was sent stops working (new mails carry new ones)."""
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(token_version=subscribers.c.token_version + 1, updated_at=now)
+    )
+
+
+def erase_subscriber(conn: Connection, subscriber_id: int) -> bool:
+    """Delete my data: the subscriber and every ledger row of theirs (reminders, digests)."""
+    conn.execute(delete(reminders).where(reminders.c.subscriber_id == subscriber_id))
+    removed = conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+    return bool(removed.rowcount)
+
+
+def delete_expired_pending(conn: Connection, now: datetime, expiry: timedelta) -> int:
+    """Sign-ups never confirmed within `expiry` are deleted (with any row of theirs)."""
+    stale = select(subscribers.c.id).where(
+        subscribers.c.status == SubscriberStatus.PENDING.value,
+        subscribers.c.created_at <= now - expiry,
+    )
+    ids = [row.id for row in conn.execute(stale)]
+    if not ids:
+        return 0
+    conn.execute(delete(reminders).where(reminders.c.subscriber_id.in_(ids)))
+    return int(conn.execute(delete(subscribers).where(subscribers.c.id.in_(ids))).rowcount)
+
+
+def take_confirmation_mail(
+    conn: Connection, subscriber_id: int, now: datetime, per_day: int
+) -> bool:
+    """Count one confirmation mail to this address; False when today's `per_day` are used."""
+    row = conn.execute(
+        select(subscribers.c.confirmations_sent, subscribers.c.confirmations_since).where(
+            subscribers.c.id == subscriber_id
+        )
+    ).one()
+    since, sent = row.confirmations_since, row.confirmations_sent
+    if since is None or now - since >= timedelta(days=1):
+        since, sent = now, 0
+    if sent >= per_day:
+        return False
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(confirmations_sent=sent + 1, confirmations_since=since)
+    )
+    return True
+
+
+def confirmation_retry_after(conn: Connection, subscriber_id: int, now: datetime) -> timedelta:
+    since = conn.execute(
+        select(subscribers.c.confirmations_since).where(subscribers.c.id == subscriber_id)
+    ).scalar()
+    return max(timedelta(0), (since or now) + timedelta(days=1) - now)
+
+
 def list_subscribers(conn: Connection) -> list[Subscriber]:
     return [_row(r) for r in conn.execute(select(subscribers).order_by(subscribers.c.email))]
 
 
 def active_subscribers(conn: Connection) -> list[Subscriber]:
-    query = select(subscribers).where(subscribers.c.status == SubscriberStatus.ACTIVE.value)
+    """Confirmed, not paused subscribers who get reminders (not those on the digest only)."""
+    query = select(subscribers).where(
+        subscribers.c.status == SubscriberStatus.ACTIVE.value,
+        subscribers.c.digest != DigestChoice.ONLY.value,
+    )
     return [_row(r) for r in conn.execute(query)]
 
 

@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from feeds.render.display import closing_display
 from feeds.sanitise import http_url, one_line
-from scheduler.mail.display import closing_display
 
 if TYPE_CHECKING:
     from scheduler.mail.message import ReminderMessage
+
+
+def capitalised(text: str) -> str:
+    """The first letter upper case, the rest as written ("call for evidence" -> "Call ...")."""
+    return text[:1].upper() + text[1:]
+
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -53,6 +59,25 @@ def render_bodies(reminder: ReminderMessage) -> tuple[str, str | None]:
         "alert_subject": one_line(reminder.alert_subject),
         "alert_body": reminder.alert_body,
         "recipient": reminder.recipient,
+        "headline": one_line(capitalised(reminder.label or reminder.item_title)),
+        "time_left": one_line(reminder.time_left)
+        or (f"Closes in {reminder.offset_text}" if reminder.offset_text else "Closes soon"),
+        "manage_url": http_url(reminder.manage_url),
+        "calendar_url": http_url(reminder.calendar_url),
+        "action_url": http_url(reminder.action_url),
+        "digest": [
+            {
+                "label": one_line(capitalised(entry.label or entry.title)),
+                "title": one_line(entry.title),
+                "closes_display": entry.closes_display,
+                "time_left": one_line(entry.time_left),
+                "link": http_url(entry.link),
+                "calendar_url": http_url(entry.calendar_url),
+                "new": entry.new,
+            }
+            for entry in reminder.digest
+        ],
+        "digest_title": one_line(reminder.digest_title),
     }
     environment = _environment()
     text = environment.get_template(f"{reminder.kind}.txt.j2").render(context)

@@ -16,7 +16,7 @@ refuses CR/LF inside header values); every header value from a news item goes th
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfoNotFoundError
 from feeds.clock import Clock, as_utc
 from feeds.errors import FeedlineError
 from feeds.render.calendar import CalendarEvent, render_calendar
+from feeds.render.display import closing_display, time_left
 from feeds.sanitise import header_text, http_url, mailto_url, one_line
-from scheduler.mail.bodies import render_bodies
-from scheduler.mail.display import closing_display
+from scheduler.mail.bodies import capitalised, render_bodies
 
 
 class _CachingHeaderRegistry(HeaderRegistry):
@@ -64,6 +64,26 @@ class MessageKind(StrEnum):
     CHANGED = "changed"
     TEST = "test"
     ALERT = "alert"
+    CONFIRM = "confirm"  # the double opt-in mail: the only mail a pending address can get
+    LINKS = "links"  # "you are already subscribed": the manage link again
+    DIGEST = "digest"
+
+
+#: Kinds that may go out without List-Unsubscribe (nobody is subscribed to them).
+_NO_LIST = frozenset({MessageKind.TEST, MessageKind.CONFIRM})
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One open consultation in a digest."""
+
+    label: str
+    closes_display: str
+    time_left: str
+    link: str
+    title: str
+    calendar_url: str
+    new: bool
 
 
 class MessageError(FeedlineError):
@@ -98,6 +118,15 @@ class ReminderMessage:
     event: CalendarEvent | None = field(default=None, repr=False)
     alert_subject: str = ""
     alert_body: str = ""
+    #: "Closes in 3 days", worked out at send time (`feeds.render.display.time_left`);
+    #: `build_message` fills it from its clock when empty.
+    time_left: str = ""
+    manage_url: str = ""
+    calendar_url: str = ""
+    #: The confirmation link (CONFIRM).
+    action_url: str = ""
+    digest: tuple[DigestEntry, ...] = ()
+    digest_title: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", MessageKind(self.kind))
@@ -114,6 +143,12 @@ class ReminderMessage:
                 raise MessageError("an alert needs alert_subject")
             return
         if self.kind is MessageKind.TEST:
+            return
+        if self.kind is MessageKind.CONFIRM and not http_url(self.action_url):
+            raise MessageError("a confirmation needs an http(s) action_url")
+        if self.kind is MessageKind.LINKS and not http_url(self.manage_url):
+            raise MessageError("a links message needs an http(s) manage_url")
+        if self.kind in (MessageKind.CONFIRM, MessageKind.LINKS, MessageKind.DIGEST):
             return
         if self.closes_at is None or not (self.label or self.item_title):
             raise MessageError(f"a {self.kind} message needs closes_at and a label or title")
@@ -138,17 +173,28 @@ def subject_for(reminder: ReminderMessage) -> str:
         return header_text(reminder.alert_subject)
     if reminder.kind is MessageKind.TEST:
         return "Test message from feedline: reminders reach you"
+    if reminder.kind is MessageKind.CONFIRM:
+        return header_text(f"Confirm your subscription to {reminder.source_title}")
+    if reminder.kind is MessageKind.LINKS:
+        return header_text(f"Your subscription to {reminder.source_title}")
+    if reminder.kind is MessageKind.DIGEST:
+        return header_text(reminder.digest_title or "Open consultations this week")
     if reminder.kind is MessageKind.CHANGED:
-        return header_text(f"Deadline changed: {name}")
-    when = f"Closes in {reminder.offset_text}" if reminder.offset_text else "Closes soon"
-    return header_text(f"{when}: {name}")
+        return header_text(f"Deadline changed: {capitalised(name)}")
+    when = reminder.time_left or (
+        f"Closes in {reminder.offset_text}" if reminder.offset_text else "Closes soon"
+    )
+    return header_text(f"{when}: {capitalised(name)}")
 
 
 def build_message(reminder: ReminderMessage, *, clock: Clock) -> EmailMessage:
     """The finished message; raises `MessageError` on an unusable address or id."""
-    return assemble(
-        reminder, date=format_datetime(as_utc(clock.now())), bodies=render_bodies(reminder)
-    )
+    now = as_utc(clock.now())
+    if reminder.kind is MessageKind.REMINDER and not reminder.time_left and reminder.closes_at:
+        reminder = replace(
+            reminder, time_left=time_left(reminder.closes_at, now, reminder.timezone)
+        )
+    return assemble(reminder, date=format_datetime(now), bodies=render_bodies(reminder))
 
 
 def assemble(
@@ -210,7 +256,7 @@ def _add_unsubscribe(message: EmailMessage, reminder: ReminderMessage) -> None:
         if url
     ]
     if not targets:
-        if reminder.kind is MessageKind.TEST:
+        if reminder.kind in _NO_LIST:
             return
         raise MessageError("a reminder needs an http(s) unsubscribe_url (RFC 8058)")
     message["List-Unsubscribe"] = ", ".join(f"<{url}>" for url in targets)

@@ -1,14 +1,14 @@
 """Build a message once per template, fill it per recipient as bytes.
 
 Reminders of one (deadline, kind, offset, planned time) differ per recipient only in To,
-Message-ID, Date, and the unsubscribe URL (List-Unsubscribe and both bodies; the test kind also
-shows the address in its bodies). `MessageTemplate` builds the message once with
-`message.assemble` (the one source of structure and headers) from placeholder values, with the
-text and HTML parts in base64; in the flattened skeleton each text part's body is a marker line,
-and the decoded part contents (with placeholders) are kept beside it. Filling substitutes the
-header values as bytes and, per text part, the values into the content, base64-encodes it at
-76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for `build_message` plus
-the stdlib flattening.
+Message-ID, Date, the unsubscribe URL (List-Unsubscribe and both bodies) and the manage URL
+(both bodies); the test kind also shows the address in its bodies. `MessageTemplate` builds the
+message once with `message.assemble` (the one source of structure and headers) from placeholder
+values, with the text and HTML parts in base64; in the flattened skeleton each text part's body
+is a marker line, and the decoded part contents (with placeholders) are kept beside it. Filling
+substitutes the header values as bytes and, per text part, the values into the content,
+base64-encodes it at 76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for
+`build_message` plus the stdlib flattening.
 
 Header injection: every value is checked before it is substituted (the address is a plain
 ASCII dot-atom address, the URL an http(s) URL without blanks or controls, the Message-ID of
@@ -79,12 +79,14 @@ class MessageTemplate:
         self._address = f"feedline-to-{token}@placeholder.invalid"
         self._message_id = f"<feedline-id-{token}@placeholder.invalid>"
         self._url = f"https://placeholder.invalid/feedline-unsubscribe-{token}"
+        self._manage = f"https://placeholder.invalid/feedline-manage-{token}"
         date_token = f"feedline-date-{token}"
         self.base = dataclasses.replace(
             reminder,
             recipient=self._address,
             message_id=self._message_id,
             unsubscribe_url=self._url,
+            manage_url=self._manage if reminder.manage_url else "",
         )
         text, html = render_bodies(self.base)
         message = assemble(
@@ -150,21 +152,29 @@ class MessageTemplate:
         )
 
     def render(
-        self, recipient: str, message_id: str, unsubscribe_url: str, *, clock: Clock
+        self,
+        recipient: str,
+        message_id: str,
+        unsubscribe_url: str,
+        *,
+        clock: Clock,
+        manage_url: str = "",
     ) -> RawMessage:
         """The message for one recipient; `MessageError` when it cannot be built."""
         now = clock.now()
-        if not self.fits(recipient, message_id, unsubscribe_url):
+        if not self.fits(recipient, message_id, unsubscribe_url, manage_url):
             full = dataclasses.replace(
                 self.base,
                 recipient=recipient,
                 message_id=message_id,
                 unsubscribe_url=unsubscribe_url,
+                manage_url=manage_url if self.base.manage_url else "",
             )
             return raw_message(build_message(full, clock=FixedClock(now)))
         message_id = message_id.strip()
         text_values = [
             (self._url.encode(), unsubscribe_url.encode()),
+            (self._manage.encode(), manage_url.encode()),
             (self._address.encode(), recipient.encode()),
         ]
         html_values = [(key, str(escape(value.decode())).encode()) for key, value in text_values]
@@ -188,9 +198,15 @@ class MessageTemplate:
                 chunks.append(_base64_lines(content))
         return RawMessage(self.sender, (recipient,), message_id, b"".join(chunks))
 
-    def fits(self, recipient: str, message_id: str, unsubscribe_url: str) -> bool:
+    def fits(
+        self, recipient: str, message_id: str, unsubscribe_url: str, manage_url: str = ""
+    ) -> bool:
         """Can these values go into the skeleton as they are? (Validated, ASCII, one line.)"""
         if not self.usable:
+            return False
+        if self.base.manage_url and (
+            http_url(manage_url) != manage_url or not manage_url.isascii()
+        ):
             return False
         if len(recipient) > ADDRESS_MAX or not _PLAIN_ADDRESS.fullmatch(recipient):
             return False

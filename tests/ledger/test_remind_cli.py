@@ -42,14 +42,15 @@ def test_seed_page_reminders_over_starttls(
     assert len(tls_server.handler.messages) == 1
     assert tls_server.handler.encrypted == [True]
     message = tls_server.handler.messages[0].parsed()
-    assert message["Subject"].startswith("Closes in 7 days: ")
+    assert message["Subject"].startswith("Closes in 6 days: ")  # 6 days 15 hours left
     assert "corruption" in message["Subject"]
     again = run_cli("remind", config=config, now="2023-02-11T09:00:00+01:00")
     assert "sent 0," in again.stdout
     assert len(tls_server.handler.messages) == 1
     later = run_cli("remind", config=config, now="2023-02-17T09:00:00+01:00")
     assert "sent 1," in later.stdout
-    assert tls_server.handler.messages[1].parsed()["Subject"].startswith("Closes in 1 day: ")
+    subject = tls_server.handler.messages[1].parsed()["Subject"]
+    assert subject.startswith("Closes today, 23:59 Brussels time: ")  # 15 hours left
     text = tls_server.handler.messages[1].parsed().get_body(("plain",)).get_content()
     assert "17 February 2023, 23:59 Brussels time" in text
 
@@ -71,7 +72,7 @@ def test_embedded_default_writes_the_same_reminders_to_the_outbox(
     assert "sent 1," in run_cli("remind", now="2023-02-17T09:00:00+01:00").stdout
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 2
-    assert b"Subject: Closes in 7 days: " in files[0].read_bytes()
+    assert b"Subject: Closes in 6 days: " in files[0].read_bytes()
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, seed_page: Path) -> None:

@@ -11,7 +11,7 @@ import icalendar
 import pytest
 
 from feeds.clock import FixedClock
-from scheduler.mail.display import closing_display
+from feeds.render.display import closing_display
 from scheduler.mail.message import (
     MessageError,
     MessageKind,
@@ -70,7 +70,7 @@ def test_every_header() -> None:
     assert [name for name in HEADERS if message.get(name) is None] == []
     assert message["From"] == "Consultation reminders <noreply@reminders.example.org>"
     assert message["To"] == "ann@example.org"
-    assert message["Subject"] == "Closes in 7 days: call for evidence on corruption"
+    assert message["Subject"] == "Closes in 7 days: Call for evidence on corruption"
     assert message["Date"] == "Fri, 10 Feb 2023 09:00:00 +0000"
     assert message["Message-ID"] == reminder.message_id
     assert message["List-Id"] == "<reminders.example.org>"
@@ -175,7 +175,7 @@ def test_header_injection_gives_single_line_headers(hostile: str) -> None:
     assert sorted(set(parsed.keys())) == sorted({*HEADERS, "Content-Type"}), (
         "no header beyond the ones we set"
     )
-    assert parsed["Subject"] == "Closes in 7 days: call for evidence Bcc: victim@example.net"
+    assert parsed["Subject"] == "Closes in 7 days: Call for evidence Bcc: victim@example.net"
     header_lines = _header_block(message).split("\r\n")
     assert not any(line.lower().startswith("bcc") for line in header_lines)
 
@@ -236,7 +236,7 @@ def test_changed_notice_shows_old_and_new_time() -> None:
         previous_closes_at=datetime(2023, 2, 10, 22, 59, tzinfo=UTC),
     )
     message = _wire(build_message(reminder, clock=CLOCK))
-    assert message["Subject"] == "Deadline changed: call for evidence on corruption"
+    assert message["Subject"] == "Deadline changed: Call for evidence on corruption"
     text = message.get_body(("plain",))
     assert text is not None
     content = text.get_content()
@@ -299,7 +299,7 @@ def test_mailto_only_unsubscribe_has_no_one_click_header() -> None:
         (
             datetime(2023, 2, 17, 23, 0, tzinfo=UTC),
             "Europe/Brussels",
-            "Friday 17 February 2023, 24:00 Brussels time",
+            "Friday 17 February 2023, 23:59 Brussels time",
         ),
         (
             datetime(2023, 7, 3, 10, 0, tzinfo=UTC),
@@ -317,4 +317,4 @@ def test_non_ascii_title_is_encoded() -> None:
     reminder = make_reminder(label="consultation sur la corruption — délai")
     message = build_message(reminder, clock=CLOCK)
     assert "=?utf-8?" in _header_block(message)
-    assert _wire(message)["Subject"] == "Closes in 7 days: consultation sur la corruption — délai"
+    assert _wire(message)["Subject"] == "Closes in 7 days: Consultation sur la corruption — délai"

@@ -1,0 +1,1 @@
+"""People subscribing themselves: sign-up, double opt-in, preferences, digests (issue 13)."""
