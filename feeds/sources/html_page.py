@@ -87,8 +87,8 @@ def parse_html_page(
 ) -> tuple[list[Entry], list[ItemError]]:
     """Entries of one page; raises SourceError when the item selector matches nothing."""
     select = source.select
-    if select is None:
-        raise SourceError(source.id, "an html source needs [sources.select]")
+    if select is None or select.item is None:
+        raise SourceError(source.id, "an html source needs [sources.select] item and title")
     tree = LexborHTMLParser(text)
     base = _base_url(tree, page_url)
     root = tree.root
@@ -117,7 +117,7 @@ def parse_html_page(
 def _entry(
     source: SourceSettings, select: SelectSettings, node: LexborNode, base: str, zone: ZoneInfo
 ) -> Entry:
-    title_sel = Selector.parse(select.title)
+    title_sel = Selector.parse(select.title or "")
     title_nodes = title_sel.nodes(node)
     titles = [collapse(v) for v in title_sel.values(node)]
     title = next((t for t in titles if t), "")

@@ -139,3 +139,24 @@ reminders = Table(
     ),
     Index("ix_reminders_status_next", "status", "next_attempt_at"),
 )
+
+item_pages = Table(
+    "item_pages",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("url", Text, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("listing", Text, nullable=False),  # the listing's entry (JSON): rebuilt without it
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("extract_key", String(32)),
+    Column("content", Text),  # the page's sanitised main text, last good read; NULL: none yet
+    Column("published", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("fetched_at", UTCDateTime),  # last good read or revalidation
+    Column("error", Text),
+    Column("error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+)
