@@ -167,8 +167,10 @@ def _register() -> None:
     from scheduler.cli_daemon import once, run, serve, status
     from scheduler.cli_extract import extract
     from scheduler.cli_reminders import mail_group, remind, subscribers
+    from scheduler.cli_sources import sources_group
 
-    for command in (extract, remind, subscribers, mail_group, run, once, serve, status):
+    commands = (extract, remind, subscribers, mail_group, run, once, serve, status, sources_group)
+    for command in commands:
         cli.add_command(command)
     for command in cli.commands.values():
         add_config_option(command)

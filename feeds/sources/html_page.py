@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
+from feeds.follow.discover import read_advertised_feed
 from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.html_clean import absolute, collapse, escape_text, plain_text, sanitise
@@ -186,6 +187,8 @@ class HtmlPageReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        if source.select is None or source.select.item is None:  # the feed the page advertises
+            return await read_advertised_feed(self._fetcher, source, previous)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_HTML)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)

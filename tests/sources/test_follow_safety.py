@@ -1,0 +1,210 @@
+"""Following item pages safely: size limit, content type, robots.txt, other hosts, internal
+addresses, redirects, and at most `follow_max` new pages per refresh."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import Engine
+
+from feeds.fetch import Fetcher
+from tests.sources.conftest import MakeFetcher
+from tests.sources.follow_site import (
+    Notice,
+    active_deadlines,
+    html_follow_source,
+    item_page,
+    listing,
+    meta_published,
+    refresh,
+    settings_for,
+    stored_items,
+)
+from tests.sources.support import LoopbackServer
+
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+BODY = [
+    "The agency asks for views on the draft guidance for harbour pilots and their training "
+    "schedules, published with this notice.",
+    "The consultation closes on 30 April 2026.",
+]
+
+
+def notice(slug: str, day: int = 2) -> Notice:
+    return Notice(slug, f"Guidance {slug}", BODY, meta=meta_published(f"2026-03-{day:02d}"))
+
+
+def only_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("link policy does not depend on the database")
+
+
+async def test_a_page_over_the_size_limit_keeps_the_listing_data(
+    server: LoopbackServer, make_fetcher: MakeFetcher, engine: Engine, tmp_path: Path
+) -> None:
+    server.page("/news/small", item_page(notice("small")))
+    big = item_page(Notice("big", "Guidance big", [*BODY, "x" * 5000]))
+    server.page("/news/big", big)
+    url = server.page("/news", listing([("/news/small", "Small"), ("/news/big", "Big")]))
+    settings = settings_for(tmp_path, html_follow_source(url))
+    fetcher = make_fetcher(max_bytes=4096)
+    report = await refresh(settings, engine, fetcher, NOW)
+    outcome = report.outcomes[0]
+    assert outcome.status == "ok"
+    assert [p.item for p in outcome.problems] == [server.url("/news/big")]
+    assert "body larger than 4.1 kB" in str(outcome.problems[0])
+    titles = {i.title: i for i in stored_items(engine)}
+    assert set(titles) == {"Small", "Big"}
+    assert titles["Big"].content == ""  # the listing's data: a title and a link
+    assert "harbour pilots" in titles["Small"].content
+
+
+async def test_a_page_that_is_not_html_is_reported(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    server.page("/news/report.pdf", b"%PDF-1.7", "application/pdf", charset=None)
+    url = server.page("/news", listing([("/news/report.pdf", "Annual report")]))
+    settings = settings_for(tmp_path, html_follow_source(url))
+    report = await refresh(settings, engine, fetcher, NOW)
+    (problem,) = report.outcomes[0].problems
+    assert "got application/pdf" in str(problem)
+    assert [i.title for i in stored_items(engine)] == ["Annual report"]
+
+
+async def test_robots_txt_disallow_is_honoured_with_a_clear_message(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    server.page("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
+    server.page("/news/open", item_page(notice("open")))
+    server.page("/private/draft", item_page(notice("draft")))
+    links = [("/news/open", "Open"), ("/private/draft", "Draft")]
+    url = server.page("/news", listing(links))
+    settings = settings_for(tmp_path, html_follow_source(url))
+    report = await refresh(settings, engine, fetcher, NOW)
+    (problem,) = report.outcomes[0].problems
+    assert f"robots.txt of {server.base[7:]} disallows {server.url('/private/draft')}" in str(
+        problem
+    )
+    assert server.hits("/private/draft") == []
+    assert len(server.hits("/news/open")) == 1
+    # cached: one robots.txt fetch for the whole refresh, and for the next one
+    await refresh(settings, engine, fetcher, NOW + timedelta(minutes=5))
+    assert len(server.hits("/robots.txt")) <= 2  # one per Follower (one per process)
+
+
+async def test_links_to_loopback_from_a_public_listing_are_never_followed(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    server.page("/admin/secret", item_page(notice("secret")))
+    saved = tmp_path / "news.html"
+    saved.write_text(listing([(server.url("/admin/secret"), "Secret")]), encoding="utf-8")
+    public = {
+        "id": "newsroom",
+        "kind": "html",
+        "title": "Newsroom",
+        "path": str(saved),
+        "link": "https://news.example.org/news",
+        "follow": True,
+        "select": {"item": "li.news", "title": "a"},
+    }
+    # another host: refused before any address is looked at
+    report = await refresh(settings_for(tmp_path, public), engine, fetcher, NOW)
+    (problem,) = report.outcomes[0].problems
+    assert "not the listing's site news.example.org" in str(problem)
+    # named in follow_hosts, it is still an internal address
+    named = {**public, "follow_hosts": ["127.0.0.1"]}
+    report = await refresh(settings_for(tmp_path, named), engine, fetcher, NOW)
+    (problem,) = report.outcomes[0].problems
+    assert "resolves to the internal address 127.0.0.1: not followed" in str(problem)
+    assert server.seen == []  # nothing at all reached the internal service
+
+
+async def test_a_public_host_name_resolving_to_loopback_is_not_followed(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    addresses = {"news.example.org": ["93.184.215.14"], "intranet.example.org": ["127.0.0.1"]}
+
+    async def resolve(host: str) -> list[str]:
+        return addresses[host]
+
+    saved = tmp_path / "news.html"
+    saved.write_text(listing([("http://intranet.example.org/x", "Inside")]), encoding="utf-8")
+    source = {
+        "id": "newsroom",
+        "kind": "html",
+        "title": "Newsroom",
+        "path": str(saved),
+        "link": "https://news.example.org/news",
+        "follow": True,
+        "follow_hosts": ["example.org"],
+        "select": {"item": "li.news", "title": "a"},
+    }
+    report = await refresh(settings_for(tmp_path, source), engine, fetcher, NOW, resolve=resolve)
+    (problem,) = report.outcomes[0].problems
+    assert "http://intranet.example.org/x resolves to the internal address 127.0.0.1" in str(
+        problem
+    )
+
+
+async def test_a_redirect_to_another_host_is_refused(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    elsewhere = server.url("/target").replace("127.0.0.1", "localhost")
+
+    async def moved(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302, headers={"Location": elsewhere})
+
+    server.route("/news/moved", moved)
+    server.page("/target", item_page(notice("target")))
+    url = server.page("/news", listing([("/news/moved", "Moved")]))
+    report = await refresh(settings_for(tmp_path, html_follow_source(url)), engine, fetcher, NOW)
+    (problem,) = report.outcomes[0].problems
+    assert f"{elsewhere} is on localhost, not the listing's site 127.0.0.1" in str(problem)
+    assert server.hits("/target") == []
+    assert [i.title for i in stored_items(engine)] == ["Moved"]
+
+
+async def test_at_most_follow_max_new_pages_per_refresh_newest_first(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    for slug in ("a", "b", "c"):
+        server.page(f"/news/{slug}", item_page(notice(slug)), etag=True)
+    page = (
+        "<ul>"
+        '<li class="news"><a href="/news/a">A</a> <time>2 March 2026</time></li>'
+        '<li class="news"><a href="/news/b">B</a> <time>6 March 2026</time></li>'
+        '<li class="news"><a href="/news/c">C</a> <time>4 March 2026</time></li></ul>'
+    )
+    url = server.page("/news", page, etag=True)
+    source = html_follow_source(
+        url, follow_max=2, select={"item": "li.news", "title": "a", "date": "time"}
+    )
+    settings = settings_for(tmp_path, source)
+    await refresh(settings, engine, fetcher, NOW)
+    assert [len(server.hits(f"/news/{s}")) for s in "abc"] == [0, 1, 1]
+    assert active_deadlines(engine).keys() == {server.url("/news/b"), server.url("/news/c")}
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=1))
+    assert report.outcomes[0].status == "ok"  # the listing answered 304; page a is new
+    assert [len(server.hits(f"/news/{s}")) for s in "abc"] == [1, 2, 2]
+    assert len(active_deadlines(engine)) == 3
+
+
+async def test_old_pages_are_not_fetched_again(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    only_sqlite(engine)
+    server.page("/news/a", item_page(notice("a")), etag=True)
+    url = server.page("/news", listing([("/news/a", "A")]), etag=True)
+    settings = settings_for(tmp_path, html_follow_source(url, follow_days=30))
+    await refresh(settings, engine, fetcher, NOW)
+    # past 30 days and past the deadline (30 April): the page is left alone
+    await refresh(settings, engine, fetcher, datetime(2026, 5, 20, tzinfo=UTC))
+    assert len(server.hits("/news/a")) == 1
