@@ -3,6 +3,7 @@ addresses, redirects, and at most `follow_max` new pages per refresh."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.sources.follow_site import (
     stored_items,
 )
 from tests.sources.support import LoopbackServer
+from tests.support.db import sqlite_engine
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 BODY = [
@@ -37,9 +39,12 @@ def notice(slug: str, day: int = 2) -> Notice:
     return Notice(slug, f"Guidance {slug}", BODY, meta=meta_published(f"2026-03-{day:02d}"))
 
 
-def only_sqlite(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("link policy does not depend on the database")
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Engine]:
+    """For the tests whose subject does not depend on the database: SQLite only."""
+    db = sqlite_engine(tmp_path)
+    yield db
+    db.dispose()
 
 
 async def test_a_page_over_the_size_limit_keeps_the_listing_data(
@@ -75,16 +80,15 @@ async def test_a_page_that_is_not_html_is_reported(
 
 
 async def test_robots_txt_disallow_is_honoured_with_a_clear_message(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     server.page("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
     server.page("/news/open", item_page(notice("open")))
     server.page("/private/draft", item_page(notice("draft")))
     links = [("/news/open", "Open"), ("/private/draft", "Draft")]
     url = server.page("/news", listing(links))
     settings = settings_for(tmp_path, html_follow_source(url))
-    report = await refresh(settings, engine, fetcher, NOW)
+    report = await refresh(settings, sqlite_db, fetcher, NOW)
     (problem,) = report.outcomes[0].problems
     assert f"robots.txt of {server.base[7:]} disallows {server.url('/private/draft')}" in str(
         problem
@@ -92,14 +96,13 @@ async def test_robots_txt_disallow_is_honoured_with_a_clear_message(
     assert server.hits("/private/draft") == []
     assert len(server.hits("/news/open")) == 1
     # cached: one robots.txt fetch for the whole refresh, and for the next one
-    await refresh(settings, engine, fetcher, NOW + timedelta(minutes=5))
+    await refresh(settings, sqlite_db, fetcher, NOW + timedelta(minutes=5))
     assert len(server.hits("/robots.txt")) <= 2  # one per Follower (one per process)
 
 
 async def test_links_to_loopback_from_a_public_listing_are_never_followed(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     server.page("/admin/secret", item_page(notice("secret")))
     saved = tmp_path / "news.html"
     saved.write_text(listing([(server.url("/admin/secret"), "Secret")]), encoding="utf-8")
@@ -113,21 +116,20 @@ async def test_links_to_loopback_from_a_public_listing_are_never_followed(
         "select": {"item": "li.news", "title": "a"},
     }
     # another host: refused before any address is looked at
-    report = await refresh(settings_for(tmp_path, public), engine, fetcher, NOW)
+    report = await refresh(settings_for(tmp_path, public), sqlite_db, fetcher, NOW)
     (problem,) = report.outcomes[0].problems
     assert "not the listing's site news.example.org" in str(problem)
     # named in follow_hosts, it is still an internal address
     named = {**public, "follow_hosts": ["127.0.0.1"]}
-    report = await refresh(settings_for(tmp_path, named), engine, fetcher, NOW)
+    report = await refresh(settings_for(tmp_path, named), sqlite_db, fetcher, NOW)
     (problem,) = report.outcomes[0].problems
     assert "resolves to the internal address 127.0.0.1: not followed" in str(problem)
     assert server.seen == []  # nothing at all reached the internal service
 
 
 async def test_a_public_host_name_resolving_to_loopback_is_not_followed(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     addresses = {"news.example.org": ["93.184.215.14"], "intranet.example.org": ["127.0.0.1"]}
 
     async def resolve(host: str) -> list[str]:
@@ -145,7 +147,7 @@ async def test_a_public_host_name_resolving_to_loopback_is_not_followed(
         "follow_hosts": ["example.org"],
         "select": {"item": "li.news", "title": "a"},
     }
-    report = await refresh(settings_for(tmp_path, source), engine, fetcher, NOW, resolve=resolve)
+    report = await refresh(settings_for(tmp_path, source), sqlite_db, fetcher, NOW, resolve=resolve)
     (problem,) = report.outcomes[0].problems
     assert "http://intranet.example.org/x resolves to the internal address 127.0.0.1" in str(
         problem
@@ -153,9 +155,8 @@ async def test_a_public_host_name_resolving_to_loopback_is_not_followed(
 
 
 async def test_a_redirect_to_another_host_is_refused(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     elsewhere = server.url("/target").replace("127.0.0.1", "localhost")
 
     async def moved(request: web.Request) -> web.StreamResponse:
@@ -164,17 +165,16 @@ async def test_a_redirect_to_another_host_is_refused(
     server.route("/news/moved", moved)
     server.page("/target", item_page(notice("target")))
     url = server.page("/news", listing([("/news/moved", "Moved")]))
-    report = await refresh(settings_for(tmp_path, html_follow_source(url)), engine, fetcher, NOW)
+    report = await refresh(settings_for(tmp_path, html_follow_source(url)), sqlite_db, fetcher, NOW)
     (problem,) = report.outcomes[0].problems
     assert f"{elsewhere} is on localhost, not the listing's site 127.0.0.1" in str(problem)
     assert server.hits("/target") == []
-    assert [i.title for i in stored_items(engine)] == ["Moved"]
+    assert [i.title for i in stored_items(sqlite_db)] == ["Moved"]
 
 
 async def test_at_most_follow_max_new_pages_per_refresh_newest_first(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     for slug in ("a", "b", "c"):
         server.page(f"/news/{slug}", item_page(notice(slug)), etag=True)
     page = (
@@ -188,23 +188,22 @@ async def test_at_most_follow_max_new_pages_per_refresh_newest_first(
         url, follow_max=2, select={"item": "li.news", "title": "a", "date": "time"}
     )
     settings = settings_for(tmp_path, source)
-    await refresh(settings, engine, fetcher, NOW)
+    await refresh(settings, sqlite_db, fetcher, NOW)
     assert [len(server.hits(f"/news/{s}")) for s in "abc"] == [0, 1, 1]
-    assert active_deadlines(engine).keys() == {server.url("/news/b"), server.url("/news/c")}
-    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=1))
+    assert active_deadlines(sqlite_db).keys() == {server.url("/news/b"), server.url("/news/c")}
+    report = await refresh(settings, sqlite_db, fetcher, NOW + timedelta(hours=1))
     assert report.outcomes[0].status == "ok"  # the listing answered 304; page a is new
     assert [len(server.hits(f"/news/{s}")) for s in "abc"] == [1, 2, 2]
-    assert len(active_deadlines(engine)) == 3
+    assert len(active_deadlines(sqlite_db)) == 3
 
 
 async def test_old_pages_are_not_fetched_again(
-    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
-    only_sqlite(engine)
     server.page("/news/a", item_page(notice("a")), etag=True)
     url = server.page("/news", listing([("/news/a", "A")]), etag=True)
     settings = settings_for(tmp_path, html_follow_source(url, follow_days=30))
-    await refresh(settings, engine, fetcher, NOW)
+    await refresh(settings, sqlite_db, fetcher, NOW)
     # past 30 days and past the deadline (30 April): the page is left alone
-    await refresh(settings, engine, fetcher, datetime(2026, 5, 20, tzinfo=UTC))
+    await refresh(settings, sqlite_db, fetcher, datetime(2026, 5, 20, tzinfo=UTC))
     assert len(server.hits("/news/a")) == 1
