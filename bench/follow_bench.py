@@ -1,7 +1,7 @@
 """Benchmark: following item pages. 50 listings x 20 item pages served over loopback.
 
     .venv/bin/python bench/follow_bench.py [--listings 50] [--items 20] [--rounds 3]
-                                           [--workers N]
+                                           [--workers N] [--boilerplate-kb 0]
 
 Figures, side by side in one run (median of `rounds`, each round on a fresh SQLite database):
 
@@ -52,8 +52,27 @@ MONTHS = ("March", "April", "May", "June")
 TOPICS = ("river water", "soil health", "road noise", "harbour pilots", "drones", "bridges")
 
 
-def item_page(n: int, i: int) -> bytes:
+def boilerplate(n: int, size: int) -> tuple[str, str]:
+    """About `size` bytes of what real newsroom pages carry around a notice: a mega-menu of
+    links, inline script and a footer of links."""
+    parts: list[str] = []
+    k = 0
+    while sum(map(len, parts)) < size:
+        parts.append(
+            f"<li><a href='/s/{n}/topics/{k}'>Topic {k}: policies, funding and news</a>"
+            f"<ul><li><a href='/s/{n}/topics/{k}/a'>Overview</a></li>"
+            f"<li><a href='/s/{n}/topics/{k}/b'>Publications</a></li></ul></li>"
+        )
+        k += 1
+    menu = "".join(parts[: len(parts) // 2])
+    footer = "".join(parts[len(parts) // 2 :])
+    script = "var dataLayer = [];" * 20
+    return f"<script>{script}</script><nav class='menu'><ul>{menu}</ul></nav>", footer
+
+
+def item_page(n: int, i: int, pad: int = 0) -> bytes:
     topic = TOPICS[(n + i) % len(TOPICS)]
+    head, foot = boilerplate(n, pad) if pad else ("", "")
     day = 1 + (i % 28)
     close = f"{1 + (i * 7) % 28} {MONTHS[(n + i) % len(MONTHS)]}"
     nav = "".join(f"<li><a href='/s/{n}/section/{k}'>Section {k}</a></li>" for k in range(30))
@@ -75,13 +94,13 @@ def item_page(n: int, i: int) -> bytes:
         '<script type=\'application/ld+json\'>{"@type":"NewsArticle",'
         f'"datePublished":"2026-02-{day:02d}"}}</script></head><body>'
         "<div class='cookie-banner'>We use cookies; consent expires on 31 December 2026.</div>"
-        f"<header><nav><ul>{nav}</ul></nav></header><main><article>"
+        f"<header>{head}<nav><ul>{nav}</ul></nav></header><main><article>"
         f"<h1>Call for evidence on {topic}</h1><p class='lead'>Brussels, {day} February 2026</p>"
         f"{paragraphs}<p>The consultation is open until {close}. Replies received later will "
         "not be considered.</p></article>"
         f"<aside class='sidebar'><h2>Related</h2><ul>{related}</ul></aside></main>"
-        "<footer><p>Contact, legal notice, cookies, accessibility. Last updated 1 March 2026."
-        "</p></footer></body></html>"
+        f"<footer><p>Contact, legal notice, cookies, accessibility. Last updated 1 March 2026."
+        f"</p><ul>{foot}</ul></footer></body></html>"
     ).encode()
 
 
@@ -96,11 +115,11 @@ def listing(n: int, items: int) -> bytes:
     ).encode()
 
 
-def site(listings: int, items: int) -> dict[str, bytes]:
+def site(listings: int, items: int, pad: int = 0) -> dict[str, bytes]:
     pages = {f"/s/{n}/news": listing(n, items) for n in range(listings)}
     for n in range(listings):
         for i in range(items):
-            pages[f"/s/{n}/news/{i}"] = item_page(n, i)
+            pages[f"/s/{n}/news/{i}"] = item_page(n, i, pad)
     return pages
 
 
@@ -234,7 +253,7 @@ async def refresh_pair(
 
 
 async def main(args: argparse.Namespace, work: Work) -> None:
-    pages = site(args.listings, args.items)
+    pages = site(args.listings, args.items, args.boilerplate_kb * 1000)
     ours, theirs = multiprocessing.Pipe()
     child = multiprocessing.get_context("spawn").Process(
         target=server_process, args=(pages, args.listings, theirs), daemon=True
@@ -311,6 +330,12 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--boilerplate-kb",
+        type=int,
+        default=0,
+        help="menu, script and footer links added to each item page (real pages carry 50-150 kB)",
+    )
     parser.add_argument("--workers", type=int, default=RefreshSettings().worker_count)
     arguments = parser.parse_args()
     pool = ProcessWork.start(arguments.workers)

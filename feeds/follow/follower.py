@@ -241,11 +241,9 @@ class Follower:
 
 
 def _page_url(entry: Entry) -> str | None:
-    if not entry.link:
+    """The page to follow: the entry's web link (a mailto: link is nothing to follow)."""
+    if not entry.link or urlsplit(entry.link).scheme.lower() not in ("http", "https"):
         return None
-    parts = urlsplit(entry.link)
-    if parts.scheme.lower() not in ("http", "https", ""):
-        return entry.link  # refused when followed, and reported
     return normalise_url(entry.link)
 
 

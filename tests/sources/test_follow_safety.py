@@ -207,3 +207,22 @@ async def test_old_pages_are_not_fetched_again(
     # past 30 days and past the deadline (30 April): the page is left alone
     await refresh(settings, sqlite_db, fetcher, datetime(2026, 5, 20, tzinfo=UTC))
     assert len(server.hits("/news/a")) == 1
+
+
+async def test_crawl_delay_spaces_the_requests_to_a_host(
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    server.page("/robots.txt", "User-agent: *\nCrawl-delay: 4\n", "text/plain")
+    for slug in ("a", "b", "c"):
+        server.page(f"/news/{slug}", item_page(notice(slug)))
+    url = server.page("/news", listing([(f"/news/{s}", s.upper()) for s in "abc"]))
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, sqlite_db, fetcher, NOW, sleep=sleep)
+    # three pages, at most two at once: the second starts 4 s after the first, the third 8 s
+    assert sorted(round(w) for w in waits) == [4, 8]
+    assert all(len(server.hits(f"/news/{s}")) == 1 for s in "abc")
