@@ -18,6 +18,7 @@ good data; it is reported by URL and retried at the next refresh. It never fails
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -39,6 +40,8 @@ from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.store import pages as page_store
 from feeds.work import LocalWork, Work
+
+log = logging.getLogger(__name__)
 
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9"
 MAX_CRAWL_DELAY = 10.0
@@ -226,6 +229,9 @@ class Follower:
             return record.failed(error.detail, now)
         except LookupError:
             return record.failed(f"unknown encoding {source.encoding!r}", now)
+        except Exception as error:  # a page the extractor cannot read must not stop the others
+            log.exception("source %s: reading item page %s failed", source.id, url)
+            return record.failed(f"could not read the page: {error.__class__.__name__}", now)
         return replace(
             record,
             fetch=result.state,
