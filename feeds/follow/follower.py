@@ -112,12 +112,15 @@ class Follower:
         results = await asyncio.gather(*(self._read_page(source, policy, r, key, now) for r in due))
         final = records | {r.url: r for r in results}
         changed = [r for url, r in final.items() if known.records.get(url) != r]
+        failed = [
+            after
+            for before, after in zip(due, results, strict=True)
+            if after.failures > before.failures
+        ]
         problems = tuple(
-            ItemError(source.id, r.url, f"item page not read: {r.error}")
-            for r in results
-            if r.error_at == now and r.error
+            ItemError(source.id, r.url, f"item page not read: {r.error}") for r in failed
         )
-        fetched = sum(1 for r in results if r.error_at != now)
+        fetched = len(results) - len(failed)
         if not read.unchanged:
             entries = tuple(self._merged(e, final) for e in read.entries)
             out = replace(read, entries=entries)
