@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import htmldate
+import lxml.html
 import trafilatura
 from lxml.html import HtmlElement
 from selectolax.lexbor import LexborHTMLParser
@@ -107,5 +108,28 @@ def read_item_page(
             include_tables=True,
             include_formatting=True,
         )
-        content = sanitise(main, url) if main else ""
+        content = sanitise(_paragraphs(main), url) if main else ""
     return PageText(content, published, updated)
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _paragraphs(main: str) -> str:
+    """trafilatura's document as a fragment of paragraphs: the leading heading (the page's
+    title, which the item's title already is) dropped, other headings kept as bold paragraphs,
+    so every block is one the feeds' sanitiser keeps and the first paragraph is the lead."""
+    root = lxml.html.fromstring(main)
+    body = root.find("body")
+    blocks = list(body if body is not None else root)
+    if blocks and blocks[0].tag in _HEADINGS:
+        blocks = blocks[1:]
+    for block in blocks:
+        if block.tag in _HEADINGS:
+            text = "".join(str(part) for part in block.itertext())
+            block.clear()
+            block.tag = "p"
+            strong = lxml.html.Element("strong")
+            strong.text = text
+            block.append(strong)
+    return "".join(lxml.html.tostring(b, encoding="unicode") for b in blocks)

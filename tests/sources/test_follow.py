@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 from sqlalchemy import Engine
 
 from feeds.fetch import Fetcher
@@ -157,3 +158,19 @@ async def test_a_page_that_disappears_keeps_its_item_and_is_reported(
     report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=2))
     assert report.outcomes[0].problems == []
     assert len(server.hits("/news/soil")) == 3
+
+
+async def test_feeds_carry_the_page_text_with_its_lead_as_summary(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    url = serve_site(server, notices())
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    feed = feedparser.parse((tmp_path / "public" / "newsroom.atom").read_bytes())
+    water = next(e for e in feed.entries if e.title == "Call for evidence on river water")
+    content = water.content[0].value
+    assert "review of the rules on river water" in content
+    assert "Contributions received later are not read" in content
+    assert "<h1" not in content and content.count("Call for evidence on river water") == 0
+    assert "review of the rules on river water" in water.summary
+    assert "Contributions received later" not in water.summary  # the lead paragraph only
