@@ -226,3 +226,23 @@ async def test_crawl_delay_spaces_the_requests_to_a_host(
     # three pages, at most two at once: the second starts 4 s after the first, the third 8 s
     assert sorted(round(w) for w in waits) == [4, 8]
     assert all(len(server.hits(f"/news/{s}")) == 1 for s in "abc")
+
+
+async def test_a_page_that_times_out_keeps_the_item_and_the_other_pages(
+    server: LoopbackServer, make_fetcher: MakeFetcher, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    async def never(request: web.Request) -> web.StreamResponse:
+        await server.release.wait()
+        return web.Response(text="late")
+
+    server.route("/news/slow", never)
+    server.page("/news/fast", item_page(notice("fast")))
+    url = server.page("/news", listing([("/news/slow", "Slow"), ("/news/fast", "Fast")]))
+    fetcher = make_fetcher(timeout=0.2, retries=0)
+    report = await refresh(settings_for(tmp_path, html_follow_source(url)), sqlite_db, fetcher, NOW)
+    outcome = report.outcomes[0]
+    assert outcome.status == "ok"
+    (problem,) = outcome.problems
+    assert f"timed out after 0.2s fetching {server.url('/news/slow')}" in str(problem)
+    assert {i.title for i in stored_items(sqlite_db)} == {"Slow", "Fast"}
+    assert active_deadlines(sqlite_db).keys() == {server.url("/news/fast")}
