@@ -162,9 +162,12 @@ class Follower:
         now: datetime,
     ) -> tuple[list[PageRecord], int]:
         young = timedelta(days=source.follow_days)
-        new = sorted(
+        # Never-read pages newest first; those that failed before take the slots left, so a
+        # listing full of PDFs or dead links cannot starve its new items.
+        unread = sorted(
             (r for r in records.values() if not r.has_page), key=lambda r: r.dated, reverse=True
         )
+        new = [r for r in unread if not r.failures] + [r for r in unread if r.failures]
         again = [
             r
             for r in records.values()

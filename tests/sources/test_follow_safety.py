@@ -246,3 +246,20 @@ async def test_a_page_that_times_out_keeps_the_item_and_the_other_pages(
     assert f"timed out after 0.2s fetching {server.url('/news/slow')}" in str(problem)
     assert {i.title for i in stored_items(sqlite_db)} == {"Slow", "Fast"}
     assert active_deadlines(sqlite_db).keys() == {server.url("/news/fast")}
+
+
+async def test_failing_pages_do_not_starve_new_ones(
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    server.page("/news/a.pdf", b"%PDF", "application/pdf", charset=None)
+    server.page("/news/b", item_page(notice("b")))
+    first = listing([("/news/a.pdf", "A report")])
+    url = server.page("/news", first)
+    settings = settings_for(tmp_path, html_follow_source(url, follow_max=1))
+    await refresh(settings, sqlite_db, fetcher, NOW)
+    server.page("/news", listing([("/news/b", "B notice"), ("/news/a.pdf", "A report")]))
+    await refresh(settings, sqlite_db, fetcher, NOW + timedelta(hours=1))
+    assert len(server.hits("/news/b")) == 1  # the new page took the one slot
+    assert len(server.hits("/news/a.pdf")) == 1  # the failing one waits for a free slot
+    await refresh(settings, sqlite_db, fetcher, NOW + timedelta(hours=2))
+    assert len(server.hits("/news/a.pdf")) == 2
