@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -26,9 +26,18 @@ from feeds.sources.base import FetchState, content_hash
 from feeds.sources.sniff import detect_encoding, media_type_and_charset
 
 Sleep = Callable[[float], Awaitable[None]]
-Guard = Callable[[str], Awaitable[None]]
-"""Checks each URL a request goes to (the first and every redirect); raises to refuse it."""
 _GUARD = "feedline_guard"
+
+
+class Guard(Protocol):
+    """Checks each request of a fetch (the first and every redirect); raises to refuse it."""
+
+    async def check(self, url: str) -> None:
+        """Before the request is sent."""
+
+    def check_peer(self, url: str, address: str) -> None:
+        """Once connected, with the address actually connected to, before the body is read."""
+
 
 BACKOFF_BASE = 1.0
 """First retry delay in seconds; doubles per attempt."""
@@ -124,9 +133,19 @@ class _Retry(Exception):
 
 
 async def _check_guard(request: httpx.Request) -> None:
-    guard = request.extensions.get(_GUARD)
+    guard: Guard | None = request.extensions.get(_GUARD)
     if guard is not None:
-        await guard(str(request.url))
+        await guard.check(str(request.url))
+
+
+async def _check_peer(response: httpx.Response) -> None:
+    guard: Guard | None = response.request.extensions.get(_GUARD)
+    if guard is None:
+        return
+    stream: Any = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer:
+        guard.check_peer(str(response.request.url), str(peer[0]))
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
@@ -177,7 +196,7 @@ class Fetcher:
                 verify=self.settings.verify_tls,
                 limits=httpx.Limits(max_connections=max(self.settings.concurrency, 1) * 2),
                 transport=self._transport,
-                event_hooks={"request": [_check_guard]},
+                event_hooks={"request": [_check_guard], "response": [_check_peer]},
             )
         return self._client
 

@@ -212,7 +212,7 @@ class Follower:
         reuse = record.has_page and record.extract_key == key
         try:
             await policy.check(url)
-            rules = await self.robots.check(source.id, url, policy.check)
+            rules = await self.robots.check(source.id, url, policy)
             host = urlsplit(url).netloc
             async with self._host_slot(host):
                 await self._space(host, rules.crawl_delay())
@@ -221,7 +221,7 @@ class Follower:
                     record.fetch if reuse else FetchState(),
                     accept=ACCEPT_PAGE,
                     source_id=source.id,
-                    guard=policy.check,
+                    guard=policy,
                 )
             if result.unchanged and reuse:
                 return replace(record, fetch=result.state, error=None, error_at=None, failures=0)

@@ -3,8 +3,9 @@ and never an internal address (loopback, private, link-local, ...) unless the li
 is on one. An edited listing must not make the daemon fetch internal services.
 
 The host of every request is resolved and each of its addresses checked: the first request and
-every redirect (the fetcher calls `LinkPolicy.check` for each). A DNS answer that changes
-between this check and the connection (rebinding) is not caught: see docs/design.md.
+every redirect (the fetcher calls `LinkPolicy.check` for each). Once connected, the address
+actually connected to is checked again (`check_peer`) before anything is read, so a DNS answer
+that changed in between (rebinding) can at most cause a request whose answer is thrown away.
 """
 
 from __future__ import annotations
@@ -107,8 +108,17 @@ class LinkPolicy:
         except OSError as exc:
             raise RefusedURL(self.source_id, f"cannot resolve {host} for {url}: {exc}") from None
         internal = [a for a in addresses if is_internal(a)]
-        if internal and not await self.listing_is_internal():
+        listing_internal = await self.listing_is_internal()  # known to check_peer from now on
+        if internal and not listing_internal:
             raise RefusedURL(
                 self.source_id,
                 f"{url} resolves to the internal address {internal[0]}: not followed",
+            )
+
+    def check_peer(self, url: str, address: str) -> None:
+        if is_internal(address) and self._listing_internal is not True:
+            raise RefusedURL(
+                self.source_id,
+                f"{url} connected to the internal address {address} (its host resolved to a "
+                "public one when checked): not read",
             )

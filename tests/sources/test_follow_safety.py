@@ -263,3 +263,33 @@ async def test_failing_pages_do_not_starve_new_ones(
     assert len(server.hits("/news/a.pdf")) == 1  # the failing one waits for a free slot
     await refresh(settings, sqlite_db, fetcher, NOW + timedelta(hours=2))
     assert len(server.hits("/news/a.pdf")) == 2
+
+
+async def test_a_host_that_rebinds_to_loopback_after_the_check_is_not_read(
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    # The check's lookup says "localhost" is public (a first DNS answer); the connection then
+    # goes where the system resolves it, loopback (a second answer): the page is not read.
+    async def first_answer(host: str) -> list[str]:
+        return ["93.184.215.14"]
+
+    port = server.base.rsplit(":", 1)[1]
+    server.page("/news/a", item_page(notice("a")))
+    saved = tmp_path / "news.html"
+    saved.write_text(listing([(f"http://localhost:{port}/news/a", "A")]), encoding="utf-8")
+    source = {
+        "id": "newsroom",
+        "kind": "html",
+        "title": "Newsroom",
+        "path": str(saved),
+        "link": f"http://localhost:{port}/news",
+        "follow": True,
+        "select": {"item": "li.news", "title": "a"},
+    }
+    settings = settings_for(tmp_path, source)
+    report = await refresh(settings, sqlite_db, fetcher, NOW, resolve=first_answer)
+    (problem,) = report.outcomes[0].problems
+    assert "connected to the internal address 127.0.0.1" in str(problem)
+    (item,) = stored_items(sqlite_db)
+    assert item.content == ""  # nothing of what loopback answered
+    assert active_deadlines(sqlite_db) == {}
