@@ -36,6 +36,8 @@ from pydantic import (
 from config.durations import format_duration, parse_duration
 
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 RESERVED_IDS = frozenset(
     {"all", "deadlines", "index", "healthz", "unsubscribe", "subscribe", "confirm", "manage"}
 )
@@ -165,11 +167,33 @@ class SiteSettings(Section):
 
 
 class SelectSettings(Section):
-    item: str = Field(description="CSS selector of one news item.")
-    title: str = Field(description="Selector of the title, inside the item.")
+    item: str | None = Field(
+        None,
+        description="CSS selector of one news item. Without it an html source reads the feed "
+        "its page advertises.",
+    )
+    title: str | None = Field(None, description="Selector of the title, inside the item.")
     link: str | None = Field(None, description="Selector of the link; `sel@href` for an attribute.")
     date: str | None = Field(None, description="Selector of the date (text or `sel@attr`).")
     summary: str | None = Field(None, description="Selector of the summary or body.")
+    page: str | None = Field(
+        None,
+        description="With `follow`: CSS selector of the main text on each item's own page "
+        "(default: found automatically).",
+    )
+
+    @model_validator(mode="after")
+    def _item_and_title(self) -> SelectSettings:
+        if (self.item is None) != (self.title is None):
+            raise ValueError("give both `item` and `title`, or neither (to read the page's feed)")
+        listing = (self.link, self.date, self.summary)
+        if self.item is None and any(v is not None for v in listing):
+            raise ValueError("`link`, `date` and `summary` need `item` and `title`")
+        return self
+
+    @property
+    def has_items(self) -> bool:
+        return self.item is not None
 
 
 class SourceSettings(Section):
@@ -196,6 +220,26 @@ class SourceSettings(Section):
         "year-less deadlines resolve from that day as certain. Default: they resolve from the "
         "latest full date on the page, else from that day but flagged uncertain.",
     )
+    follow: bool = Field(
+        False,
+        description="Read each item's own page (html and feed kinds): its main text becomes "
+        "the item's content, its dates and deadlines are read from it.",
+    )
+    follow_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Item pages younger than this many days (or holding an open deadline) are "
+        "revalidated on each refresh; older ones are not fetched again.",
+    )
+    follow_max: int = Field(
+        50, ge=1, le=10000, description="New item pages fetched per refresh; newest first."
+    )
+    follow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Other hosts whose item pages may be followed (a name also admits its "
+        "subdomains). Default: only the listing's own host.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -206,16 +250,31 @@ class SourceSettings(Section):
             raise ValueError(f"{value!r} is reserved (it names a merged file)")
         return value
 
+    @field_validator("follow_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for host in value:
+            name = host.strip().lower().rstrip(".")
+            if not HOST_NAME.match(name):
+                raise ValueError(f"{host!r} is not a host name (e.g. docs.example.org)")
+            hosts.append(name)
+        return hosts
+
     @model_validator(mode="after")
     def _by_kind(self) -> SourceSettings:
         if self.kind in ("text", "markdown", "items") and self.path is None:
             raise ValueError(f"a {self.kind} source needs `path`")
         if self.kind in ("html", "feed") and self.path is None and self.url is None:
             raise ValueError(f"a {self.kind} source needs `url` or `path`")
-        if self.kind == "html" and self.select is None:
-            raise ValueError("an html source needs a [sources.select] table")
-        if self.kind != "html" and self.select is not None:
-            raise ValueError(f"`select` only applies to html sources, not {self.kind}")
+        if self.kind not in ("html", "feed") and self.select is not None:
+            raise ValueError(f"`select` only applies to html and feed sources, not {self.kind}")
+        if self.kind == "feed" and self.select is not None and self.select.has_items:
+            raise ValueError("a feed source takes only `select.page` (for followed pages)")
+        if self.follow and self.kind not in ("html", "feed"):
+            raise ValueError(f"`follow` applies to html and feed sources, not {self.kind}")
+        if self.select is not None and self.select.page and not self.follow:
+            raise ValueError("`select.page` needs `follow = true`")
         if self.schedule and self.every:
             raise ValueError("give either `schedule` or `every`, not both")
         if self.link is None and self.url is None:
@@ -329,6 +388,9 @@ class FetchSettings(Section):
     max_bytes: int = Field(5_000_000, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
     concurrency: int = Field(4, ge=1, le=64)
+    per_host: int = Field(
+        2, ge=1, le=64, description="Requests in flight at once to one host (item pages)."
+    )
     verify_tls: bool = True
 
 

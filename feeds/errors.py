@@ -29,6 +29,18 @@ def _source_error(source_id: str, message: str, where: str | None) -> SourceErro
     return SourceError(source_id, message, where=where)
 
 
+class HttpStatusError(SourceError):
+    """The server answered with an HTTP error status (kept in `status`)."""
+
+    def __init__(self, source_id: str, message: str, *, status: int) -> None:
+        super().__init__(source_id, message)
+        self.status = status
+
+
+class RefusedURL(SourceError):
+    """A URL that feedline will not fetch: another site, an internal address, robots.txt."""
+
+
 class ItemError(FeedlineError):
     """One item of a source is malformed; it is skipped and reported."""
 

@@ -16,19 +16,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
 from config.schema import FetchSettings, SourceSettings
 from feeds.clock import SystemClock
-from feeds.errors import SourceError
+from feeds.errors import HttpStatusError, SourceError
 from feeds.sources.base import FetchState, content_hash
 from feeds.sources.decoding import choose_encoding, decode_text
 from feeds.sources.local import read_local_file
 from feeds.sources.sniff import media_type_and_charset
 
 Sleep = Callable[[float], Awaitable[None]]
+_GUARD = "feedline_guard"
+
+
+class Guard(Protocol):
+    """Checks each request of a fetch (the first and every redirect); raises to refuse it."""
+
+    async def check(self, url: str) -> None:
+        """Before the request is sent."""
+
+    def check_peer(self, url: str, address: str) -> None:
+        """Once connected, with the address actually connected to, before the body is read."""
+
 
 BACKOFF_BASE = 1.0
 """First retry delay in seconds; doubles per attempt."""
@@ -124,6 +136,22 @@ class _Retry(Exception):
         self.delay = delay
 
 
+async def _check_guard(request: httpx.Request) -> None:
+    guard: Guard | None = request.extensions.get(_GUARD)
+    if guard is not None:
+        await guard.check(str(request.url))
+
+
+async def _check_peer(response: httpx.Response) -> None:
+    guard: Guard | None = response.request.extensions.get(_GUARD)
+    if guard is None:
+        return
+    stream: Any = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer:
+        guard.check_peer(str(response.request.url), str(peer[0]))
+
+
 def _retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
@@ -172,6 +200,7 @@ class Fetcher:
                 verify=self.settings.verify_tls,
                 limits=httpx.Limits(max_connections=max(self.settings.concurrency, 1) * 2),
                 transport=self._transport,
+                event_hooks={"request": [_check_guard], "response": [_check_peer]},
             )
         return self._client
 
@@ -187,17 +216,23 @@ class Fetcher:
         await self.aclose()
 
     async def get(
-        self, url: str, previous: FetchState, *, accept: str, source_id: str | None = None
+        self,
+        url: str,
+        previous: FetchState,
+        *,
+        accept: str,
+        source_id: str | None = None,
+        guard: Guard | None = None,
     ) -> FetchResult:
         """GET `url` conditionally; raise `SourceError` (for `source_id`, default the host)
         on any failure. `accept` is sent as the Accept header and also checked against the
-        answer's Content-Type."""
+        answer's Content-Type. `guard` checks the URL of every request, redirects included."""
         source_id = source_id or _host(url)
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
             try:
                 async with self._slots:
-                    return await self._attempt(source_id, url, previous, accept)
+                    return await self._attempt(source_id, url, previous, accept, guard)
             except _Retry as retry:
                 if attempt + 1 >= attempts:
                     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
@@ -215,7 +250,7 @@ class Fetcher:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
-        self, source_id: str, url: str, previous: FetchState, accept: str
+        self, source_id: str, url: str, previous: FetchState, accept: str, guard: Guard | None
     ) -> FetchResult:
         headers = {"Accept": accept}
         if previous.etag:
@@ -225,7 +260,9 @@ class Fetcher:
         timeout = self.settings.timeout
         try:
             async with asyncio.timeout(timeout):
-                async with self._http().stream("GET", url, headers=headers) as response:
+                extensions = {_GUARD: guard} if guard is not None else None
+                stream = self._http().stream("GET", url, headers=headers, extensions=extensions)
+                async with stream as response:
                     return await self._receive(source_id, response, previous, accept)
         except TimeoutError:
             raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
@@ -265,7 +302,7 @@ class Fetcher:
             raise _Retry(f"HTTP {status} from {final}", delay)
         if not 200 <= status < 300:
             reason = f" {response.reason_phrase}" if response.reason_phrase else ""
-            raise SourceError(source_id, f"HTTP {status}{reason} from {final}")
+            raise HttpStatusError(source_id, f"HTTP {status}{reason} from {final}", status=status)
         media_type, charset = media_type_and_charset(response.headers.get("Content-Type"))
         if media_type and not accepts(accept, media_type):
             raise SourceError(

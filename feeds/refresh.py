@@ -23,12 +23,15 @@ from feeds.deadlines import choose_reference, find_deadlines
 from feeds.deadlines.ahead import PageDeadlines, Reference, work_out
 from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
+from feeds.follow.follower import Follower
+from feeds.follow.record import PageRecord
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
 from feeds.sanitise import html_to_text
 from feeds.sources.base import FetchState, SourceRead, SourceReader
 from feeds.store import items as item_store
+from feeds.store import pages as page_store
 from feeds.store import sources as source_store
 from feeds.store.deadlines import DeadlineChange, NewItemDeadlines, save_deadlines
 from feeds.work import LocalWork, Work
@@ -68,6 +71,7 @@ class _ReadToStore:
     same_settings: bool  # the settings are those of the last store
     texts: tuple[str, ...] = ()  # each entry's title and text, as deadlines are found in it
     ahead: PageDeadlines | None = None  # deadlines worked out before the store's turn
+    pages: tuple[PageRecord, ...] = ()  # followed item pages to store with the items
 
 
 def render_key(settings: Settings, source: SourceSettings) -> str:
@@ -101,6 +105,7 @@ class Refresher:
         *,
         on_deadlines: DeadlineHook | None = None,
         work: Work | None = None,
+        follower: Follower | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -108,6 +113,7 @@ class Refresher:
         self.clock = clock
         self.on_deadlines = on_deadlines
         self.work: Work = work or LocalWork()
+        self.follower = follower  # reads item pages for sources with `follow = true`
         self.publisher = SitePublisher(settings, engine, clock, self.work)
 
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
@@ -194,10 +200,21 @@ class Refresher:
             log.exception("source %s: unexpected error", source.id)
             wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
             return await self._failed(source, wrapped)
+        pages: tuple[PageRecord, ...] = ()
+        if source.follow and self.follower is not None:
+            followed = await self.follower.follow(source, read)
+            read = replace(followed.read, problems=followed.read.problems + followed.problems)
+            pages = followed.records
+            if read.unchanged and pages:  # failures and validators of pages, nothing else
+                await asyncio.to_thread(self._save_pages, pages)
         if read.unchanged:
             unchanged.append((source, read, key))  # recorded with the others after the reads
-            return SourceOutcome(source.id, "unchanged")
-        return _ReadToStore(read, key, same_settings)
+            return SourceOutcome(source.id, "unchanged", problems=list(read.problems))
+        return _ReadToStore(read, key, same_settings, pages=pages)
+
+    def _save_pages(self, pages: Sequence[PageRecord]) -> None:
+        with self.engine.begin() as conn:
+            page_store.save_pages(conn, pages)
 
     async def _work_ahead(self, source: SourceSettings, read: _ReadToStore) -> _ReadToStore:
         """The page's texts, and where steps can run beside the store, its deadlines."""
@@ -256,6 +273,7 @@ class Refresher:
         with self.engine.begin() as conn:
             result = item_store.upsert_entries(conn, source, read.entries, now)
             outcome.new, outcome.updated = result.new, result.updated
+            page_store.save_pages(conn, to_store.pages)
             outcome.problems += result.problems
             to_extract = result.stored if not to_store.same_settings else result.changed
             uid_domain = urlsplit(source.page_link).hostname or "feedline.invalid"

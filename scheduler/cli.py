@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scheduler.cli_daemon:serve",
         "Serve the output folder (and /healthz, /unsubscribe) without scheduling.",
     ),
+    "sources": (
+        "scheduler.cli_sources:sources_group",
+        "Work out a new source before adding it to the settings.",
+    ),
     "status": (
         "scheduler.cli_daemon:status",
         "Each source's last success and error, and the reminder ledger.",

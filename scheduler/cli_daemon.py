@@ -168,6 +168,8 @@ def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
             if source["last_error"]:
                 line += f"; last error: {source['last_error']}"
             click.echo(line)
+            for page in source["failing_pages"]:
+                click.echo(f"  item page {page['url']}: {page['error']}")
         r = body["reminders"]
         click.echo(
             f"reminders: {r['pending']} pending, {r['sent']} sent, {r['failed']} failed;"

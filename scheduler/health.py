@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
+from feeds.store.pages import failing_pages
 from feeds.store.sources import health as source_health
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
@@ -49,6 +50,7 @@ def health_report(settings: Settings, engine: Engine, clock: Clock) -> HealthRep
             )
         ).scalar_one()
         next_due = claims.next_due(conn)
+        pages = failing_pages(conn)  # item pages that failed: reported, never failing a source
     sources = []
     for source in settings.sources:
         state = states.get(source.id)
@@ -68,6 +70,16 @@ def health_report(settings: Settings, engine: Engine, clock: Clock) -> HealthRep
                 else None,
                 "consecutive_failures": state.consecutive_failures if state else 0,
                 "ok": not stale,
+                "failing_pages": [
+                    {
+                        "url": page.url,
+                        "error": page.error,
+                        "since": page.since.isoformat() if page.since else None,
+                        "failures": page.failures,
+                    }
+                    for page in pages
+                    if page.source_id == source.id
+                ],
             }
         )
     if recent_failures:

@@ -14,6 +14,7 @@ from config.schema import Settings
 from feeds.clock import Clock
 from feeds.deadlines.ahead import warm_up
 from feeds.fetch import Fetcher
+from feeds.follow.follower import Follower
 from feeds.refresh import DeadlineHook, Refresher
 from feeds.sources.base import SourceReader
 from feeds.sources.markdown_page import MarkdownPageReader
@@ -81,7 +82,14 @@ def build_app(
         work.close()
         raise
     fetcher = Fetcher(settings.fetch, now=clock.now)
+    follower = Follower(fetcher, clock, engine=engine, work=work)
     refresher = Refresher(
-        settings, engine, build_readers(fetcher), clock, on_deadlines=on_deadlines, work=work
+        settings,
+        engine,
+        build_readers(fetcher),
+        clock,
+        on_deadlines=on_deadlines,
+        work=work,
+        follower=follower,
     )
     return App(loaded, engine, clock, fetcher, refresher, work)

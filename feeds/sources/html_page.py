@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
+from feeds.follow.discover import read_advertised_feed
 from feeds.model import Entry
 from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
@@ -89,8 +90,8 @@ def parse_html_page(
 ) -> tuple[list[Entry], list[ItemError]]:
     """Entries of one page; raises SourceError when the item selector matches nothing."""
     select = source.select
-    if select is None:
-        raise SourceError(source.id, "an html source needs [sources.select]")
+    if select is None or select.item is None:
+        raise SourceError(source.id, "an html source needs [sources.select] item and title")
     tree = LexborHTMLParser(text)
     base = _base_url(tree, page_url)
     root = tree.root
@@ -119,7 +120,7 @@ def parse_html_page(
 def _entry(
     source: SourceSettings, select: SelectSettings, node: LexborNode, base: str, zone: ZoneInfo
 ) -> Entry:
-    title_sel = Selector.parse(select.title)
+    title_sel = Selector.parse(select.title or "")
     title_nodes = title_sel.nodes(node)
     titles = [collapse(v) for v in title_sel.values(node)]
     title = next((t for t in titles if t), "")
@@ -187,6 +188,8 @@ class HtmlPageReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        if source.select is None or source.select.item is None:  # the feed the page advertises
+            return await read_advertised_feed(self._fetcher, source, previous)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_HTML)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)

@@ -107,7 +107,7 @@ subscribers = Table(
     Column("offsets", Text, nullable=False, default=""),  # comma-separated; "" = config default
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # Self-service (migration 0004_subscriptions): bumping token_version revokes every link.
+    # Self-service (migration 0002_subscriptions): bumping token_version revokes every link.
     Column("token_version", Integer, nullable=False, default=1, server_default="1"),
     Column("digest", String(8), nullable=False, default="off", server_default="off"),
     Column("confirmations_sent", Integer, nullable=False, default=0, server_default="0"),
@@ -154,4 +154,25 @@ reminders = Table(
         sqlite_where=text("kind = 'digest'"),
         postgresql_where=text("kind = 'digest'"),
     ),
+)
+
+item_pages = Table(
+    "item_pages",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("url", Text, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("listing", Text, nullable=False),  # the listing's entry (JSON): rebuilt without it
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("extract_key", String(32)),
+    Column("content", Text),  # the page's sanitised main text, last good read; NULL: none yet
+    Column("published", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("fetched_at", UTCDateTime),  # last good read or revalidation
+    Column("error", Text),
+    Column("error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
 )

@@ -120,7 +120,9 @@ def test_documented_example_is_valid() -> None:
 
     loaded = load_settings(REPO / "config" / "feedline.example.toml", env={})
     kinds = [s.kind for s in loaded.settings.sources]
-    assert kinds == ["text", "html", "feed", "items"]
+    assert kinds == ["text", "html", "html", "html", "feed", "items"]
+    followed = loaded.settings.source("ministry-news")
+    assert followed.follow and followed.select is not None and followed.select.page
     assert loaded.settings.overrides[0].action == "set"
 
 

@@ -1,7 +1,7 @@
 """subscriptions: self-service sign-up (token version, digest choice, confirmation counters)
 and digest rows in the ledger
 
-Revision ID: 0004_subscriptions
+Revision ID: 0002_subscriptions
 Revises: 0001
 Create Date: 2026-12-03 07:40:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import feeds.store.types
 
-revision = "0004_subscriptions"
+revision = "0002_subscriptions"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,135 @@
+"""What an item's own page says: its main text (sanitised HTML) and its publication dates.
+
+A pure function on the page's text, so it runs in a worker process as well as here. The main
+text is trafilatura's (navigation, sidebars, cookie banners, share boxes and footers removed),
+or what the source's `select.page` selector picks. Dates come from the page's metadata through
+htmldate (`article:published_time` and other meta tags, JSON-LD `datePublished`, `<time>`,
+a dateline), never after `today`. A date-only value is noon in the source zone, as listing
+dates are (see `feeds.sources.page_dates`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import htmldate
+import lxml.html
+import trafilatura
+from lxml.html import HtmlElement
+from selectolax.lexbor import LexborHTMLParser
+
+from feeds.sanitise import sanitise_html
+
+log = logging.getLogger(__name__)
+
+_DATE_TIME = "%Y-%m-%dT%H:%M:%S%z"
+_EARLIEST = datetime(1995, 1, 1)  # noqa: DTZ001 - htmldate compares naive values
+
+
+def extractor_key(selector: str | None) -> str:
+    """Changes when a stored page must be read again: another selector or extractor version."""
+    versions = ",".join(importlib.metadata.version(name) for name in ("trafilatura", "htmldate"))
+    text = f"{selector or ''}\x00{versions}\x00v1"
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """The parts of an item page that feedline uses."""
+
+    content: str  # sanitised HTML of the main text; "" when none was found
+    published: datetime | None
+    updated: datetime | None
+
+
+def _page_date(
+    tree: HtmlElement, url: str, *, original: bool, zone: ZoneInfo, today: date
+) -> datetime | None:
+    latest = datetime.combine(today, time(23, 59))
+    try:
+        found = htmldate.find_date(
+            tree,
+            extensive_search=False,
+            original_date=original,
+            outputformat=_DATE_TIME,
+            url=url,
+            min_date=_EARLIEST,
+            max_date=latest,
+        )
+    except Exception:  # a page htmldate cannot read has no date, not a failed item
+        log.debug("htmldate failed on %s", url, exc_info=True)
+        return None
+    if not found:
+        return None
+    try:
+        value = datetime.fromisoformat(found)
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        return value
+    if value.time() == time(0, 0):  # a date alone: noon in the source zone
+        return datetime.combine(value.date(), time(12, 0), tzinfo=zone)
+    return value.replace(tzinfo=zone)
+
+
+def _selected(html: str, selector: str, url: str) -> str:
+    root = LexborHTMLParser(html).root
+    if root is None:
+        return ""
+    return sanitise_html("".join(node.html or "" for node in root.css(selector)), url)
+
+
+def read_item_page(
+    html: str, url: str, selector: str | None, zone_name: str, today: date
+) -> PageText:
+    """The main text and dates of one item page (`today` bounds the dates it may give)."""
+    zone = ZoneInfo(zone_name)
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        return PageText("", None, None)
+    published = _page_date(tree, url, original=True, zone=zone, today=today)
+    updated = _page_date(tree, url, original=False, zone=zone, today=today)
+    if updated is not None and (published is None or updated <= published):
+        updated = None
+    if selector:
+        content = _selected(html, selector, url)
+    else:
+        main = trafilatura.extract(
+            tree,
+            url=url,
+            output_format="html",
+            include_comments=False,
+            include_links=True,
+            include_tables=True,
+            include_formatting=True,
+        )
+        content = sanitise_html(_paragraphs(main), url) if main else ""
+    return PageText(content, published, updated)
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _paragraphs(main: str) -> str:
+    """trafilatura's document as a fragment of paragraphs: the leading heading (the page's
+    title, which the item's title already is) dropped, other headings kept as bold paragraphs,
+    so every block is one the feeds' sanitiser keeps and the first paragraph is the lead."""
+    root = lxml.html.fromstring(main)
+    body = root.find("body")
+    blocks = list(body if body is not None else root)
+    if blocks and blocks[0].tag in _HEADINGS:
+        blocks = blocks[1:]
+    for block in blocks:
+        if block.tag in _HEADINGS:
+            text = "".join(str(part) for part in block.itertext())
+            block.clear()
+            block.tag = "p"
+            strong = lxml.html.Element("strong")
+            strong.text = text
+            block.append(strong)
+    return "".join(lxml.html.tostring(b, encoding="unicode") for b in blocks)

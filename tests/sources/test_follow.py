@@ -1,0 +1,176 @@
+"""Following item pages: main text, page dates and deadlines, revalidation, lost pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+from sqlalchemy import Engine
+
+from feeds.fetch import Fetcher
+from tests.sources.follow_site import (
+    Notice,
+    active_deadlines,
+    html_follow_source,
+    item_page,
+    json_ld_published,
+    listing,
+    meta_published,
+    refresh,
+    settings_for,
+    stored_items,
+    time_published,
+)
+from tests.sources.support import LoopbackServer, static
+
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+OPEN = "The consultation is open until 15 April. Contributions received later are not read."
+INTRO = (
+    "The ministry invites comments from citizens, businesses and public authorities on the "
+    "review of the rules on {topic}, as announced in the work programme."
+)
+
+
+def notices() -> list[Notice]:
+    return [
+        Notice(
+            "water",
+            "Call for evidence on river water",
+            [INTRO.format(topic="river water"), OPEN],
+            meta=meta_published("2026-03-02T10:00:00+01:00"),
+        ),
+        Notice(
+            "soil",
+            "Call for evidence on soil health",
+            [INTRO.format(topic="soil health"), OPEN.replace("15 April", "20 April")],
+            meta=json_ld_published("2026-03-06"),
+        ),
+        Notice(
+            "noise",
+            "Call for evidence on road noise",
+            [INTRO.format(topic="road noise"), OPEN.replace("15 April", "25 April")],
+            time_element=time_published("2026-02-20", "20 February 2026"),
+        ),
+    ]
+
+
+def serve_site(server: LoopbackServer, pages: list[Notice], **kw: bool) -> str:
+    for notice in pages:
+        server.page(f"/news/{notice.slug}", item_page(notice), etag=True)
+    links = [(f"/news/{n.slug}", n.title) for n in pages]
+    return server.page("/news", listing(links), etag=kw.get("listing_etag", True))
+
+
+async def test_pages_give_text_dates_and_deadlines_none_from_sidebars(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    url = serve_site(server, notices())
+    settings = settings_for(tmp_path, html_follow_source(url))
+    report = await refresh(settings, engine, fetcher, NOW)
+    assert [o.status for o in report.outcomes] == ["ok"]
+    assert report.outcomes[0].problems == []
+    items = stored_items(engine)
+    # ordered by the pages' dates: meta tag, JSON-LD and <time> each read
+    assert [i.title for i in items] == [
+        "Call for evidence on soil health",
+        "Call for evidence on river water",
+        "Call for evidence on road noise",
+    ]
+    assert [i.published.date().isoformat() for i in items] == [
+        "2026-03-06",
+        "2026-03-02",
+        "2026-02-20",
+    ]
+    assert all(i.dated for i in items)
+    water = items[1]
+    assert water.published == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert "review of the rules on river water" in water.content
+    assert "open until 15 April" in water.content
+    for item in items:
+        assert "cookie" not in item.content.lower()
+        assert "air quality" not in item.content
+        assert "12 June" not in item.content
+    # deadlines from the notices alone; year-less dates take the page's year
+    assert active_deadlines(engine) == {
+        server.url("/news/water"): ["2026-04-15"],
+        server.url("/news/soil"): ["2026-04-20"],
+        server.url("/news/noise"): ["2026-04-25"],
+    }
+
+
+async def test_an_unchanged_site_is_revalidated_with_304s_only(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    url = serve_site(server, notices())
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    first = len(server.seen)
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=1))
+    assert [o.status for o in report.outcomes] == ["unchanged"]
+    again = server.seen[first:]
+    pages = [s for s in again if s.path.startswith("/news/")]
+    assert len(pages) == 3
+    assert all(s.status == 304 and "If-None-Match" in s.headers for s in pages)
+    assert [s.status for s in again if s.path == "/news"] == [304]
+
+
+async def test_an_extension_on_the_page_moves_the_deadline(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    site = notices()
+    url = serve_site(server, site)
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    water = site[0]
+    extended = Notice(
+        water.slug,
+        water.title,
+        [*water.body, "Update: the consultation has been extended until 29 April 2026."],
+        meta=water.meta,
+    )
+    server.page("/news/water", item_page(extended), etag=True)
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(days=1))
+    outcome = report.outcomes[0]
+    assert outcome.status == "ok"  # the listing answered 304; the page changed
+    assert [c.kind for c in outcome.deadline_changes] == ["moved"]
+    assert active_deadlines(engine)[server.url("/news/water")] == ["2026-04-29"]
+
+
+async def test_a_page_that_disappears_keeps_its_item_and_is_reported(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    url = serve_site(server, notices())
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    server.route("/news/soil", static("gone", "text/plain", charset=None))
+    server.routes.pop("/news/soil")
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=1))
+    outcome = report.outcomes[0]
+    assert outcome.status == "unchanged"  # the source does not fail
+    assert [p.item for p in outcome.problems] == [server.url("/news/soil")]
+    assert "HTTP 404" in str(outcome.problems[0])
+    soil = next(i for i in stored_items(engine) if "soil" in i.title)
+    assert "review of the rules on soil health" in soil.content  # the last good text
+    assert active_deadlines(engine)[server.url("/news/soil")] == ["2026-04-20"]
+    # retried at the next refresh: back again, the failure is gone
+    server.page("/news/soil", item_page(notices()[1]), etag=True)
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=2))
+    assert report.outcomes[0].problems == []
+    assert len(server.hits("/news/soil")) == 3
+
+
+async def test_feeds_carry_the_page_text_with_its_lead_as_summary(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    url = serve_site(server, notices())
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    feed = feedparser.parse((tmp_path / "public" / "newsroom.atom").read_bytes())
+    water = next(e for e in feed.entries if e.title == "Call for evidence on river water")
+    content = water.content[0].value
+    assert "review of the rules on river water" in content
+    assert "Contributions received later are not read" in content
+    assert "<h1" not in content and content.count("Call for evidence on river water") == 0
+    assert "review of the rules on river water" in water.summary
+    assert "Contributions received later" not in water.summary  # the lead paragraph only
