@@ -24,8 +24,9 @@ from tests.daemon.manual_time import ManualTime
 from tests.foundation.helpers import run_cli
 from tests.support.smtp import SmtpTestServer, free_port
 
-#: Awake loops when the daemon idles with one source: its refresh loop and the reminder loop.
-IDLE = 2
+#: Loops asleep when the daemon idles with one source: its refresh loop, the reminder loop and
+#: the index re-render loop.
+IDLE = 3
 
 
 class CountingDaemon(Daemon):
