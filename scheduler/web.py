@@ -19,6 +19,7 @@ from feeds.errors import FeedlineError
 from scheduler.health import health_report
 from scheduler.ledger.compose import UNSUBSCRIBE
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
+from scheduler.metrics import add_metrics
 from scheduler.tokens import BadToken, verify
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class DaemonRoutes:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/unsubscribe", self.unsubscribe_form)
         app.router.add_post("/unsubscribe", self.unsubscribe)
+        add_metrics(app, self.settings, self.engine, self.clock)
 
     async def healthz(self, request: web.Request) -> web.Response:
         report = await asyncio.to_thread(health_report, self.settings, self.engine, self.clock)
