@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.errors import FeedlineError
+from feeds.websub import hub_health
 from scheduler.health import health_report
 from scheduler.ledger.compose import UNSUBSCRIBE
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
@@ -62,8 +63,10 @@ class DaemonRoutes:
 
     async def healthz(self, request: web.Request) -> web.Response:
         report = await asyncio.to_thread(health_report, self.settings, self.engine, self.clock)
+        hub = self.settings.site.websub_hub
+        body = report.body if hub is None else {**report.body, "websub": hub_health(str(hub))}
         return web.json_response(
-            report.body,
+            body,
             status=200 if report.healthy else 503,
             headers={"Cache-Control": "no-store"},
         )
