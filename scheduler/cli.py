@@ -166,9 +166,10 @@ def deadlines(ctx: click.Context, show_all: bool, as_json: bool, now: datetime |
 def _register() -> None:
     from scheduler.cli_daemon import once, run, serve, status
     from scheduler.cli_extract import extract
+    from scheduler.cli_feeds import feeds
     from scheduler.cli_reminders import mail_group, remind, subscribers
 
-    for command in (extract, remind, subscribers, mail_group, run, once, serve, status):
+    for command in (extract, feeds, remind, subscribers, mail_group, run, once, serve, status):
         cli.add_command(command)
     for command in cli.commands.values():
         add_config_option(command)
