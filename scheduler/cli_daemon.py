@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 
 from feeds.clock import OffsetClock, SystemClock
-from feeds.serve.server import serve_forever
+from feeds.serve.server import run_serving, serve_forever
 from scheduler.alerts import send_source_alerts
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
 from scheduler.daemon import Daemon
@@ -54,7 +54,7 @@ def run(
             routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
             await Daemon(app, dispatcher, routes, serve=not no_serve).run()
 
-    asyncio.run(main())
+    run_serving(main())
 
 
 @click.command()
@@ -111,7 +111,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bo
     engine = open_database(settings)
     routes = DaemonRoutes(settings, engine, clock, signing_key(settings))
     try:
-        asyncio.run(
+        run_serving(
             serve_forever(
                 settings.site.output_dir,
                 host=host or settings.server.host,
