@@ -8,7 +8,9 @@ plus a gzip sidecar, `all.rss.gz`). Each server serves that folder on loopback i
 process(es); wrk loads it from another. Servers:
 
 - feedline: the built-in server as `feedline serve` runs it (uvloop, request counting on, a
-  route beside the files), one process; and two processes on one port (SO_REUSEPORT);
+  route beside the files), one process; and two processes on one port (SO_REUSEPORT); and,
+  to show what the file shortcut and uvloop give, every request through aiohttp's router on
+  the standard asyncio loop, as before them;
 - aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
 - nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers (stopped after).
 
@@ -288,6 +290,7 @@ PAIRS = (
     ("feedline, 1 process", "nginx, 1 worker"),
     ("feedline, 2 processes", "nginx, 2 workers"),
     ("aiohttp web.static", "feedline, 1 process"),
+    ("feedline, router + asyncio", "feedline, 1 process"),
 )
 
 
@@ -329,12 +332,19 @@ def child(kind: str, folder: Path, port: int) -> None:
             app.router.add_static("/", folder)
         else:
             app = build_app(folder, extra_routes=routes)
-        server = FeedServer(app, reuse_port=True)
-        await server.start("127.0.0.1", port)
+        if kind == "feedline-router":  # as before the shortcut: every request routed
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+        else:
+            await FeedServer(app, reuse_port=True).start("127.0.0.1", port)
         await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_serving(main())
+        if kind == "feedline-router":
+            asyncio.run(main())
+        else:
+            run_serving(main())
 
 
 def main() -> int:
@@ -363,6 +373,7 @@ def main() -> int:
         )
         servers = [
             ("feedline, 1 process", 1),
+            ("feedline, router + asyncio", 1),
             ("nginx, 1 worker", 1),
             ("aiohttp web.static", 1),
             ("feedline, 2 processes", 2),
@@ -374,6 +385,8 @@ def main() -> int:
                 cmds = [nginx_cmd(folder, port, Path(tmp) / f"nginx-{count}", count)]
             elif name.startswith("aiohttp"):
                 cmds = [child_cmd("aiohttp-static", folder, port)]
+            elif "router" in name:
+                cmds = [child_cmd("feedline-router", folder, port)]
             else:
                 cmds = [child_cmd("feedline", folder, port) for _ in range(count)]
             with running(cmds, port) as pids:
