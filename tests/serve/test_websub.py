@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import httpx
 import pytest
-from aiohttp import web
 from lxml import etree
 from sqlalchemy import Engine
 
@@ -25,42 +23,13 @@ from feeds.websub import HubPinger
 from scheduler.web import DaemonRoutes
 from tests.foundation.helpers import PAGE
 from tests.ledger.helpers import KEY
+from tests.serve.conftest import Hub
 from tests.support.db import sqlite_engine
 
 NOW = datetime(2024, 3, 4, 9, tzinfo=UTC)
 BASE = "https://feeds.example.org/"
 FEEDS = {f"{name}.{fmt}" for name in ("all", "river") for fmt in ("rss", "atom", "json")}
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@dataclass
-class Hub:
-    """A loopback WebSub hub: records each publish ping; answers `script` codes first."""
-
-    url: str = ""
-    pings: list[dict[str, str]] = field(default_factory=list)
-    script: list[int] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        self.pings.append({key: str(value) for key, value in form.items()})
-        status = self.script.pop(0) if self.script else 204
-        return web.Response(status=status)
-
-    def urls(self) -> set[str]:
-        return {ping["hub.url"] for ping in self.pings}
-
-
-@pytest.fixture
-async def hub() -> AsyncIterator[Hub]:
-    recorder = Hub()
-    app = web.Application()
-    app.router.add_post("/", recorder.handle)
-    server = FeedServer(app)
-    await server.start("127.0.0.1", 0)
-    recorder.url = server.url
-    yield recorder
-    await server.stop()
 
 
 @pytest.fixture
