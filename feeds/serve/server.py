@@ -88,6 +88,7 @@ class FeedServer:
         )
         await runner.setup()
         assert runner.server is not None
+        # web.Server's public handler, read by each connection as it opens: files first.
         runner.server.request_handler = FileFastPath(self.app, runner.server.request_handler)
         site = web.TCPSite(runner, host, port, reuse_port=self._reuse_port)
         try:
