@@ -11,6 +11,8 @@ process(es); wrk loads it from another. Servers:
   route beside the files), one process; and two processes on one port (SO_REUSEPORT); and,
   to show what the file shortcut and uvloop give, every request through aiohttp's router on
   the standard asyncio loop, as before them;
+- aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
+  aiohttp itself costs per request, before any handler work;
 - aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
 - nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers (stopped after).
 
@@ -245,9 +247,13 @@ def wrk(
     return rps, p99, errors + (int(non2xx.group(1)) if non2xx else 0), total
 
 
-def bench_server(name: str, url: str, pids: list[int], args: argparse.Namespace) -> list[Result]:
+def bench_server(
+    name: str, url: str, pids: list[int], args: argparse.Namespace, only: str | None = None
+) -> list[Result]:
     results = []
     for case, headers in request_headers(url).items():
+        if only is not None and case != only:
+            continue
         status, size = probe(url, headers)
         wrk(url, headers, args.warmup, args.connections, args.threads)
         before = tree_cpu(pids)
@@ -291,6 +297,7 @@ PAIRS = (
     ("feedline, 2 processes", "nginx, 2 workers"),
     ("aiohttp web.static", "feedline, 1 process"),
     ("feedline, router + asyncio", "feedline, 1 process"),
+    ("aiohttp floor: a constant 304", "nginx, 1 worker"),
 )
 
 
@@ -326,7 +333,15 @@ def child(kind: str, folder: Path, port: int) -> None:
         app.router.add_get("/healthz", healthz)
         instrument(app)
 
+    async def constant_304(request: web.BaseRequest) -> web.Response:
+        return web.Response(status=304, headers={"ETag": '"x"'})
+
     async def main() -> None:
+        if kind == "aiohttp-floor":  # aiohttp's own cost: its low-level server, no handler work
+            runner = web.ServerRunner(web.Server(constant_304), handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await asyncio.Event().wait()
         if kind == "aiohttp-static":
             app = web.Application()
             app.router.add_static("/", folder)
@@ -376,6 +391,7 @@ def main() -> int:
             ("feedline, router + asyncio", 1),
             ("nginx, 1 worker", 1),
             ("aiohttp web.static", 1),
+            ("aiohttp floor: a constant 304", 1),
             ("feedline, 2 processes", 2),
             ("nginx, 2 workers", 2),
         ]
@@ -383,6 +399,8 @@ def main() -> int:
             port = free_port()
             if name.startswith("nginx"):
                 cmds = [nginx_cmd(folder, port, Path(tmp) / f"nginx-{count}", count)]
+            elif name.startswith("aiohttp floor"):
+                cmds = [child_cmd("aiohttp-floor", folder, port)]
             elif name.startswith("aiohttp"):
                 cmds = [child_cmd("aiohttp-static", folder, port)]
             elif "router" in name:
@@ -391,7 +409,8 @@ def main() -> int:
                 cmds = [child_cmd("feedline", folder, port) for _ in range(count)]
             with running(cmds, port) as pids:
                 url = f"http://127.0.0.1:{port}/{FEED}"
-                results += bench_server(name, url, pids, args)
+                only = "304 If-None-Match" if "floor" in name else None
+                results += bench_server(name, url, pids, args, only)
     print()
     print(
         f"Feed {size:,} bytes; {versions()}; wrk -t{args.threads} -c{args.connections},"
