@@ -1,12 +1,25 @@
-"""Benchmark the built-in server against `python -m http.server` (and nginx when installed).
+"""Benchmark the built-in server against nginx (gzip_static) and aiohttp's own web.static.
 
-    .venv/bin/python bench/serve_bench.py [--seconds 5] [--connections 16] [--client auto]
+    .venv/bin/python bench/serve_bench.py [--seconds 5] [--connections 16] [--threads 1]
 
-A realistic 100-item RSS feed (~150 KB) is written to a temp folder; each server runs in its own
-process and serves that folder on loopback; the load generator (wrk when installed, else an
-asyncio httpx client) runs in another. Cases: conditional GET (If-None-Match with the ETag the
-server gave), full GET with gzip, full GET without. http.server has no ETag/304 and no gzip, so
-its "conditional" and "gzip" rows are full identity responses: the table shows what came back.
+Set-up: wrk and nginx are installed with apt-get when missing (as root). A realistic 100-item
+RSS feed (~180 KB) is published into a temp folder the way feedline publishes it (atomic write
+plus a gzip sidecar, `all.rss.gz`). Each server serves that folder on loopback in its own
+process(es); wrk loads it from another. Servers:
+
+- feedline: the built-in server as `feedline serve` runs it (uvloop, request counting on, a
+  route beside the files), one process; and two processes on one port (SO_REUSEPORT); and,
+  to show what the file shortcut and uvloop give, every request through aiohttp's router on
+  the standard asyncio loop, as before them;
+- aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
+  aiohttp itself costs per request, before any handler work;
+- aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
+- nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers (stopped after).
+
+Cases: a feed reader's poll (Accept-Encoding: gzip + If-None-Match with the ETag the server
+gave: 304), a gzip GET, an identity GET. Besides req/s, the CPU the server's processes used
+per request (user + system, from /proc) is printed: it is steadier than req/s on a shared
+machine. Ratios are feedline / nginx with the same number of processes; target >= 0.5x.
 """
 
 from __future__ import annotations
@@ -14,14 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gzip
 import os
 import platform
 import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,8 +42,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 FEED = "all.rss"
 VOCABULARY = (
     "commission consultation evidence deadline feedback regulation directive member states "
@@ -41,6 +50,7 @@ VOCABULARY = (
     "agency report strategy funding programme cooperation implementation transparency rights"
 )
 WORDS = VOCABULARY.split()
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -48,16 +58,30 @@ class Result:
     server: str
     case: str
     status: int
-    body_bytes: int
+    wire_bytes: int
     rps: float
-    p50_ms: float
     p99_ms: float
+    cpu_us: float  # server CPU per request
     errors: int
 
 
-def make_feed(folder: Path, items: int = 100) -> Path:
-    """A feedgen RSS feed like the ones feedline publishes, written atomically."""
+def ensure_tools() -> None:
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        sys.exit(f"serve_bench: {', '.join(missing)} missing; install them (apt-get install)")
+    print(f"installing {' '.join(missing)} with apt-get ...", file=sys.stderr)
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    subprocess.run(["apt-get", "update"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(["apt-get", "install", "-y", "wrk", "nginx"], **quiet)  # type: ignore[call-overload]
+
+
+def make_feed(folder: Path, items: int = 100) -> int:
+    """A feedgen RSS feed like feedline's, published with its sidecar as feedline does."""
     from feedgen.feed import FeedGenerator
+
+    from feeds.publish import write_with_sidecar
 
     rng = random.Random(20230208)
     feed = FeedGenerator()
@@ -66,23 +90,19 @@ def make_feed(folder: Path, items: int = 100) -> Path:
     feed.link(href="https://feeds.example.org/all.rss", rel="self")
     feed.link(href="https://home-affairs.example.org/news")
     feed.description("Every item from the newsroom, with consultation deadlines")
-    feed.language("en")
     start = datetime(2023, 2, 8, 9, 0, tzinfo=UTC)
     for n in range(items):
         entry = feed.add_entry(order="append")
-        url = f"https://home-affairs.example.org/news/{2023 - n // 50}/item-{n:04d}"
+        url = f"https://home-affairs.example.org/news/item-{n:04d}"
         entry.id(url)
         entry.link(href=url)
         entry.title(" ".join(rng.choices(WORDS, k=9)).capitalize())
         paragraphs = [" ".join(rng.choices(WORDS, k=48)).capitalize() + "." for _ in range(3)]
-        body = "".join(f"<p>{p}</p>" for p in paragraphs)
-        entry.description(body + "<p>The consultation is open until 9 March 2023.</p>")
+        entry.description("".join(f"<p>{p}</p>" for p in paragraphs))
         entry.pubDate(start - timedelta(hours=7 * n))
-    path = folder / FEED
-    tmp = folder / f".tmp-{FEED}"
-    tmp.write_bytes(feed.rss_str(pretty=True))
-    os.replace(tmp, path)
-    return path
+    data: bytes = feed.rss_str(pretty=True)
+    write_with_sidecar(folder / FEED, data)
+    return len(data)
 
 
 def free_port() -> int:
@@ -100,37 +120,59 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) of `pids` and all their descendants, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    chosen = set(pids)
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in chosen} - chosen
+        chosen |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in chosen)
+
+
 @contextlib.contextmanager
-def running(cmd: list[str], port: int) -> Iterator[str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def running(cmds: list[list[str]], port: int) -> Iterator[list[int]]:
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for cmd in cmds
+    ]
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/{FEED}"
+        time.sleep(0.3)  # every process of a SO_REUSEPORT group listening
+        yield [proc.pid for proc in procs]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
-def feedline_cmd(folder: Path, port: int) -> list[str]:
-    return [sys.executable, __file__, "--child-feedline", str(folder), "--port", str(port)]
-
-
-def http_server_cmd(folder: Path, port: int) -> list[str]:
-    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    return [*cmd, "--directory", str(folder)]
+def child_cmd(kind: str, folder: Path, port: int) -> list[str]:
+    return [sys.executable, __file__, "--child", kind, str(folder), "--port", str(port)]
 
 
 NGINX_CONF = """
-worker_processes 1;
+worker_processes {workers};
 {user}
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
+events {{ worker_connections 1024; }}
 http {{
     types {{ application/rss+xml rss; }}
     default_type application/octet-stream;
@@ -138,20 +180,16 @@ http {{
     charset_types application/rss+xml;
     access_log off;
     sendfile on;
-    keepalive_requests 100000;
-    gzip on;
-    gzip_comp_level 6;
-    gzip_min_length 256;
-    gzip_types application/rss+xml;
+    keepalive_requests 1000000;
+    gzip_static on;
     gzip_vary on;
-    gzip_static {gzip_static};
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} reuseport;
         root {root};
         add_header Cache-Control "public, max-age=300";
     }}
@@ -159,31 +197,31 @@ http {{
 """
 
 
-def nginx_cmd(folder: Path, port: int, prefix: Path, *, gzip_static: bool = False) -> list[str]:
-    """nginx in the foreground; with `gzip_static` it sends a pre-compressed `.gz` beside."""
+def nginx_cmd(folder: Path, port: int, prefix: Path, workers: int) -> list[str]:
+    prefix.mkdir(exist_ok=True)
     user = "user root;" if os.geteuid() == 0 else ""  # else workers run as nobody
     conf = prefix / "nginx.conf"
-    static = "on" if gzip_static else "off"
-    text = NGINX_CONF.format(user=user, prefix=prefix, port=port, root=folder, gzip_static=static)
-    conf.write_text(text)
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, user=user, prefix=prefix, port=port, root=folder)
+    )
     return ["nginx", "-p", str(prefix), "-c", str(conf)]
 
 
-def case_headers(url: str) -> dict[str, dict[str, str]]:
-    """The request headers of each case; the conditional one uses the server's own ETag."""
-    first = httpx.get(url, headers={"Accept-Encoding": "identity"})
-    conditional = {"Accept-Encoding": "identity"}
-    if "etag" in first.headers:
-        conditional["If-None-Match"] = first.headers["etag"]
+def request_headers(url: str) -> dict[str, dict[str, str]]:
+    import httpx
+
+    first = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+    poll = {"Accept-Encoding": "gzip", "If-None-Match": first.headers.get("etag", '"none"')}
     return {
-        "304 If-None-Match": conditional,
+        "304 If-None-Match": poll,
         "GET gzip": {"Accept-Encoding": "gzip"},
         "GET identity": {"Accept-Encoding": "identity"},
     }
 
 
 def probe(url: str, headers: dict[str, str]) -> tuple[int, int]:
-    """(status, bytes on the wire) of one request with these headers."""
+    import httpx
+
     with httpx.Client() as http, http.stream("GET", url, headers=headers) as response:
         raw = b"".join(response.iter_raw())
     return response.status_code, len(raw)
@@ -192,73 +230,37 @@ def probe(url: str, headers: dict[str, str]) -> tuple[int, int]:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(
-    url: str, headers: dict[str, str], seconds: float, conns: int
-) -> tuple[float, float, float, int]:
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency", url]
+def wrk(
+    url: str, headers: dict[str, str], seconds: float, conns: int, threads: int
+) -> tuple[float, float, int, int]:
+    """(req/s, p99 ms, errors, requests) of one wrk run."""
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
-        cmd[1:1] = ["-H", f"{name}: {value}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def pct(p: str) -> float:
-        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
-        return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
-
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    p99 = float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, pct("50"), pct("99"), errors + (int(non2xx.group(1)) if non2xx else 0)
-
-
-async def _httpx_load(
-    url: str, headers: dict[str, str], seconds: float, conns: int
-) -> tuple[float, float, float, int]:
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    latencies: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(limits=limits, timeout=5) as http:
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                began = time.perf_counter()
-                try:
-                    response = await http.get(url, headers=headers)
-                    await response.aread()
-                except httpx.HTTPError:
-                    errors += 1
-                    continue
-                latencies.append((time.perf_counter() - began) * 1000)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(conns)))
-        elapsed = time.perf_counter() - began
-    if not latencies:
-        return 0.0, float("nan"), float("nan"), errors
-    cuts = statistics.quantiles(latencies, n=100)
-    return len(latencies) / elapsed, cuts[49], cuts[98], errors
-
-
-def load(
-    client: str, url: str, headers: dict[str, str], seconds: float, conns: int
-) -> tuple[float, float, float, int]:
-    if client == "wrk":
-        return run_wrk(url, headers, seconds, conns)
-    return asyncio.run(_httpx_load(url, headers, seconds, conns))
+    return rps, p99, errors + (int(non2xx.group(1)) if non2xx else 0), total
 
 
 def bench_server(
-    name: str, url: str, client: str, seconds: float, conns: int, warmup: float
+    name: str, url: str, pids: list[int], args: argparse.Namespace, only: str | None = None
 ) -> list[Result]:
     results = []
-    for case, headers in case_headers(url).items():
+    for case, headers in request_headers(url).items():
+        if only is not None and case != only:
+            continue
         status, size = probe(url, headers)
-        if warmup:
-            load(client, url, headers, warmup, conns)
-        rps, p50, p99, errors = load(client, url, headers, seconds, conns)
-        results.append(Result(name, case, status, size, rps, p50, p99, errors))
-        print(f"  {name:<12} {case:<18} {rps:>10,.0f} req/s", file=sys.stderr, flush=True)
+        wrk(url, headers, args.warmup, args.connections, args.threads)
+        before = tree_cpu(pids)
+        rps, p99, errors, total = wrk(url, headers, args.seconds, args.connections, args.threads)
+        cpu_us = (tree_cpu(pids) - before) / max(total, 1) * 1e6
+        results.append(Result(name, case, status, size, rps, p99, cpu_us, errors))
+        print(f"  {name:<24} {case:<18} {rps:>9,.0f} req/s {cpu_us:6.1f} us/req", file=sys.stderr)
     return results
 
 
@@ -266,44 +268,98 @@ def versions() -> str:
     import aiohttp
 
     parts = [f"Python {platform.python_version()}", f"aiohttp {aiohttp.__version__}"]
-    if shutil.which("nginx"):
-        out = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
-        parts.append(out.replace("nginx version: ", ""))
-    if shutil.which("wrk"):
-        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
-        parts.append(out.split(" [")[0].strip())
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        parts.append(f"uvloop {uvloop.__version__}")
+    out = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    parts.append(out.replace("nginx version: ", ""))
+    out = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    parts.append(out.split(" [")[0].strip())
     return ", ".join(parts) + f"; {os.cpu_count()} CPUs"
 
 
 def table(results: list[Result]) -> str:
-    head = f"| {'server':<12} | {'case':<18} | status | {'bytes':>7} | {'req/s':>8} |"
-    head += "  p50 ms |  p99 ms | errors |"
-    lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
+    lines = [
+        "| server | case | status | bytes | req/s | p99 ms | server CPU us/req | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         lines.append(
-            f"| {r.server:<12} | {r.case:<18} | {r.status:>6} | {r.body_bytes:>7} |"
-            f" {r.rps:>8,.0f} | {r.p50_ms:>7.2f} | {r.p99_ms:>7.2f} | {r.errors:>6} |"
+            f"| {r.server} | {r.case} | {r.status} | {r.wire_bytes:,} | {r.rps:,.0f} |"
+            f" {r.p99_ms:.2f} | {r.cpu_us:.1f} | {r.errors} |"
         )
     return "\n".join(lines)
+
+
+PAIRS = (
+    ("feedline, 1 process", "nginx, 1 worker"),
+    ("feedline, 2 processes", "nginx, 2 workers"),
+    ("aiohttp web.static", "feedline, 1 process"),
+    ("feedline, router + asyncio", "feedline, 1 process"),
+    ("aiohttp floor: a constant 304", "nginx, 1 worker"),
+)
 
 
 def ratios(results: list[Result], target: float) -> list[str]:
     by = {(r.server, r.case): r for r in results}
     lines = []
-    for case in dict.fromkeys(r.case for r in results):
-        ours, base = by.get(("feedline", case)), by.get(("http.server", case))
-        if ours and base and base.rps:
-            ratio = ours.rps / base.rps
-            verdict = "ok" if ratio >= target else f"BELOW the {target:g}x target"
-            lines.append(f"feedline / http.server, {case}: {ratio:.1f}x ({verdict})")
+    for ours, base in PAIRS:
+        for case in dict.fromkeys(r.case for r in results):
+            a, b = by.get((ours, case)), by.get((base, case))
+            if not (a and b and b.rps):
+                continue
+            line = (
+                f"{ours} / {base}, {case}: {a.rps / b.rps:.2f}x req/s,"
+                f" {b.cpu_us / a.cpu_us:.2f}x CPU efficiency"
+            )
+            if base.startswith("nginx") and case != "GET identity":
+                line += " (ok)" if a.rps / b.rps >= target else f" (BELOW the {target:g}x target)"
+            lines.append(line)
     return lines
 
 
-def child_feedline(folder: Path, port: int) -> None:
-    from feeds.serve import serve_forever
+def child(kind: str, folder: Path, port: int) -> None:
+    from aiohttp import web
+
+    from feeds.serve import FeedServer, build_app
+    from feeds.serve.instrument import instrument
+    from feeds.serve.server import run_serving
+
+    def routes(app: web.Application) -> None:  # as the daemon's: a route, requests counted
+        async def healthz(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        app.router.add_get("/healthz", healthz)
+        instrument(app)
+
+    async def constant_304(request: web.BaseRequest) -> web.Response:
+        return web.Response(status=304, headers={"ETag": '"x"'})
+
+    async def main() -> None:
+        if kind == "aiohttp-floor":  # aiohttp's own cost: its low-level server, no handler work
+            runner = web.ServerRunner(web.Server(constant_304), handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await asyncio.Event().wait()
+        if kind == "aiohttp-static":
+            app = web.Application()
+            app.router.add_static("/", folder)
+        else:
+            app = build_app(folder, extra_routes=routes)
+        if kind == "feedline-router":  # as before the shortcut: every request routed
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+        else:
+            await FeedServer(app, reuse_port=True).start("127.0.0.1", port)
+        await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(folder, host="127.0.0.1", port=port))
+        if kind == "feedline-router":
+            asyncio.run(main())
+        else:
+            run_serving(main())
 
 
 def main() -> int:
@@ -311,72 +367,64 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per case (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="per case (default 1)")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
-    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
-    parser.add_argument("--target", type=float, default=3.0, help="required ratio vs http.server")
-    parser.add_argument("--child-feedline", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--target", type=float, default=0.5, help="required ratio vs nginx")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child_feedline:
-        child_feedline(args.child_feedline, args.port)
+    if args.child:
+        child(args.child[0], Path(args.child[1]), args.port)
         return 0
-    client = args.client
-    if client == "auto":
-        client = "wrk" if shutil.which("wrk") else "httpx"
-    seconds, conns, warmup = args.seconds, args.connections, args.warmup
-    notes = []
+    ensure_tools()
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="feedline-bench-") as tmp:
         folder = Path(tmp) / "public"
         folder.mkdir()
-        size = make_feed(folder).stat().st_size
+        size = make_feed(folder)
         print(
-            f"feed: {FEED}, 100 items, {size:,} bytes; client: {client}, {conns} connections,"
-            f" {seconds:g} s per case (+{warmup:g} s warm-up)",
+            f"feed: {FEED}, 100 items, {size:,} bytes (+ {FEED}.gz); wrk -t{args.threads}"
+            f" -c{args.connections}, {args.seconds:g} s per case (+{args.warmup:g} s warm-up)",
             file=sys.stderr,
         )
-        results: list[Result] = []
-        port = free_port()
-        with running(feedline_cmd(folder, port), port) as url:
-            results += bench_server("feedline", url, client, seconds, conns, warmup)
-        port = free_port()
-        with running(http_server_cmd(folder, port), port) as url:
-            results += bench_server("http.server", url, client, seconds, conns, warmup)
-        if shutil.which("nginx"):
-            for name, static in (("nginx", False), ("nginx static", True)):
-                prefix = Path(tmp) / name.replace(" ", "-")
-                prefix.mkdir()
-                if static:
-                    feed = folder / FEED
-                    packed = gzip.compress(feed.read_bytes(), compresslevel=6, mtime=0)
-                    (folder / f"{FEED}.gz").write_bytes(packed)
-                    os.utime(folder / f"{FEED}.gz", ns=(feed.stat().st_mtime_ns,) * 2)
-                port = free_port()
-                cmd = nginx_cmd(folder, port, prefix, gzip_static=static)
-                with running(cmd, port) as url:
-                    results += bench_server(name, url, client, seconds, conns, warmup)
-            notes.append(
-                "nginx: 1 worker, sendfile; 'nginx' compresses per request (gzip on), "
-                "'nginx static' sends a pre-compressed all.rss.gz (gzip_static on)."
-            )
-        else:
-            notes.append("nginx: not installed, skipped (apt-get install nginx to include it).")
+        servers = [
+            ("feedline, 1 process", 1),
+            ("feedline, router + asyncio", 1),
+            ("nginx, 1 worker", 1),
+            ("aiohttp web.static", 1),
+            ("aiohttp floor: a constant 304", 1),
+            ("feedline, 2 processes", 2),
+            ("nginx, 2 workers", 2),
+        ]
+        for name, count in servers:
+            port = free_port()
+            if name.startswith("nginx"):
+                cmds = [nginx_cmd(folder, port, Path(tmp) / f"nginx-{count}", count)]
+            elif name.startswith("aiohttp floor"):
+                cmds = [child_cmd("aiohttp-floor", folder, port)]
+            elif name.startswith("aiohttp"):
+                cmds = [child_cmd("aiohttp-static", folder, port)]
+            elif "router" in name:
+                cmds = [child_cmd("feedline-router", folder, port)]
+            else:
+                cmds = [child_cmd("feedline", folder, port) for _ in range(count)]
+            with running(cmds, port) as pids:
+                url = f"http://127.0.0.1:{port}/{FEED}"
+                only = "304 If-None-Match" if "floor" in name else None
+                results += bench_server(name, url, pids, args, only)
     print()
     print(
-        f"Feed {size:,} bytes; {versions()}; client {client}, {conns} connections, "
-        f"{seconds:g} s per case."
+        f"Feed {size:,} bytes; {versions()}; wrk -t{args.threads} -c{args.connections},"
+        f" {args.seconds:g} s per case."
     )
     print()
     print(table(results))
     print()
     for line in ratios(results, args.target):
         print(line)
-    notes.append(
-        "http.server: no ETag/304 and no gzip; HTTP/1.0, so one connection per request. "
-        "Its '304' and 'gzip' rows are full identity responses (see status and bytes); its "
-        "p99 includes reconnects (listen backlog 5, SYN retries after 1 s)."
+    print(
+        "- CPU efficiency = the baseline's server CPU per request / ours (1.0x: as cheap)."
+        "\n- The client runs on the same 2 CPUs as the servers."
     )
-    notes.append("Each server is one process; the client is another (2-core machine).")
-    for note in notes:
-        print(f"- {note}")
     return 0
 
 

@@ -158,6 +158,11 @@ class SiteSettings(Section):
     )
     max_items: int = Field(100, ge=1, le=10000, description="Items per feed, newest first.")
     language: str = Field("en", description="Language of the merged feeds.")
+    websub_hub: HttpUrl | None = Field(
+        None,
+        description="WebSub hub: feeds carry its link, and each feed whose bytes changed is "
+        "pinged to it (hub.mode=publish) after a refresh.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -374,6 +379,7 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     cache_max_age: int = Field(300, ge=0, description="Cache-Control max-age in seconds.")
+    metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
 
 
 class AlertSettings(Section):

@@ -1,9 +1,11 @@
 """Publishing the output folder: per-source and merged feeds, the calendar and the index.
 
 Only what changed is rendered; files are written atomically and only when their bytes differ,
-so an unchanged build leaves every file (and its ETag) as it was. Rendering is pure work on
-items already read from the store, so it goes through the `Work` seam (feeds.work) and may run
-in a worker process while this one stores the next source.
+so an unchanged build leaves every file (and its ETag) as it was. Each file gets a gzip sidecar
+(`all.rss.gz`) written with it. With `[site] websub_hub`, the hub is pinged for each feed whose
+bytes changed, in the background, once the refresh has published everything. Rendering is pure
+work on items already read from the store, so it goes through the `Work` seam (feeds.work) and
+may run in a worker process while this one stores the next source.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from config.durations import format_duration
 from config.schema import Settings, SourceSettings
 from feeds.clock import Clock
 from feeds.model import Deadline, Item
-from feeds.publish import write_atomic
+from feeds.publish import write_with_sidecar
 from feeds.render.calendar import CalendarEvent, render_calendar
 from feeds.render.display import closing_line, countdown_changes_at, duration_text
 from feeds.render.feed_xml import FeedInfo, render_rss_and_atom
@@ -32,16 +34,21 @@ from feeds.render.index_page import (
     render_index,
 )
 from feeds.render.json_feed import render_json_feed
+from feeds.render.opml import OpmlFeed, render_opml
 from feeds.store.deadlines import StoredDeadline, active_deadlines, deadline_rows_with_items
 from feeds.store.items import newest_items
+from feeds.websub import HubPinger
 from feeds.work import LocalWork, Work
 
 log = logging.getLogger(__name__)
 
 MERGED = "all"
 FORMATS = ("rss", "atom", "json")
+FEED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 CALENDAR_FILE = "deadlines.ics"
 INDEX_FILE = "index.html"
+OPML_FILE = "feeds.opml"
+PING_DRAIN_SECONDS = 5.0
 CALENDAR_MAX_EVENTS = 1000
 RECENT_PER_SOURCE = 5
 
@@ -52,6 +59,20 @@ def render_feed_files(info: FeedInfo, items: Sequence[Item], base_name: str) -> 
     rss, atom = render_rss_and_atom(info, items, names["rss"], names["atom"])
     json_feed = render_json_feed(info, items, names["json"])
     return {names["rss"]: rss, names["atom"]: atom, names["json"]: json_feed}
+
+
+def feed_list(settings: Settings) -> list[OpmlFeed]:
+    """Every feed the site publishes (its RSS URL), the merged one first: the OPML list."""
+    site = settings.site
+    base = str(site.base_url)
+    feeds = [OpmlFeed(f"{site.title} (all sources)", f"{base}{MERGED}.rss", base)]
+    feeds += [OpmlFeed(s.title, f"{base}{s.id}.rss", s.page_link) for s in settings.sources]
+    return feeds
+
+
+def render_feed_list(settings: Settings) -> bytes:
+    """`feeds.opml` (OPML 2.0), also printed by `feedline feeds --opml`."""
+    return render_opml(f"{settings.site.title}: feeds", feed_list(settings))
 
 
 def render_deadline_calendar(events: Sequence[CalendarEvent], name: str) -> bytes:
@@ -71,6 +92,9 @@ class SitePublisher:
         #: When the index last rendered would next read differently (a countdown moves on
         #: or a deadline closes); the daemon re-renders it then.
         self.index_changes_at: datetime | None = None
+        hub = settings.site.websub_hub
+        self.websub = HubPinger(str(hub), clock) if hub is not None else None
+        self._changed_feeds: list[str] = []  # since the last ping
 
     def has_files(self, base_name: str) -> bool:
         return all((self.out / f"{base_name}.{fmt}").is_file() for fmt in FORMATS)
@@ -85,6 +109,7 @@ class SitePublisher:
             description=source.title,
             language=source.language,
             author=source.title,
+            hub=self._hub,
         )
         items = await asyncio.to_thread(self._read_items, [source.id])
         files = await self.work.run(render_feed_files, info, items, source.id)
@@ -102,13 +127,14 @@ class SitePublisher:
                 description=f"{site.title}: all sources",
                 language=site.language,
                 author=site.title,
+                hub=self._hub,
             )
             items = await asyncio.to_thread(self._read_items, [s.id for s in self.settings.sources])
             merged = asyncio.ensure_future(self.work.run(render_feed_files, info, items, MERGED))
         written: list[str] = []
         try:
-            missing = (
-                not (self.out / CALENDAR_FILE).is_file() or not (self.out / INDEX_FILE).is_file()
+            missing = not all(
+                (self.out / name).is_file() for name in (CALENDAR_FILE, INDEX_FILE, OPML_FILE)
             )
             stale = self.index_stale()  # a countdown moved on (`feedline once` from cron too)
             if sources_changed or deadlines_changed or missing or stale:  # meanwhile, merged
@@ -119,14 +145,35 @@ class SitePublisher:
             files = await merged if merged is not None else {}
         written += await asyncio.to_thread(self._write, files)
         written += await asyncio.to_thread(self._write, calendar_and_index)
+        self._ping()
         return written
+
+    @property
+    def _hub(self) -> str | None:
+        return self.websub.hub if self.websub is not None else None
+
+    def _ping(self) -> None:
+        """Tell the hub about every feed changed since the last ping (in the background)."""
+        changed, self._changed_feeds = self._changed_feeds, []
+        if self.websub is not None and changed:
+            base = str(self.settings.site.base_url)
+            self.websub.notify([base + name for name in dict.fromkeys(changed)])
+
+    async def close(self) -> None:
+        """Wait a little for pings in flight (a CLI run exits right after its refresh)."""
+        if self.websub is not None:
+            await self.websub.drain(PING_DRAIN_SECONDS)
 
     def _read_items(self, source_ids: Sequence[str]) -> list[Item]:
         with self.engine.connect() as conn:
             return self._items(conn, source_ids)
 
     def _write(self, files: dict[str, bytes]) -> list[str]:
-        return [name for name, data in files.items() if write_atomic(self.out / name, data)]
+        written = [
+            name for name, data in files.items() if write_with_sidecar(self.out / name, data)
+        ]
+        self._changed_feeds += [name for name in written if name.endswith(FEED_SUFFIXES)]
+        return written
 
     def _items(self, conn: Connection, source_ids: Sequence[str]) -> list[Item]:
         if not source_ids:
@@ -187,7 +234,11 @@ class SitePublisher:
             language=site.language,
             valid_until=self.index_changes_at,
         )
-        return {CALENDAR_FILE: calendar, INDEX_FILE: page}
+        return {
+            CALENDAR_FILE: calendar,
+            INDEX_FILE: page,
+            OPML_FILE: render_feed_list(self.settings),
+        }
 
     def index_stale(self) -> bool:
         """Has the clock passed the time the index on disk says it reads right until?"""

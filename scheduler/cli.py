@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scheduler.cli_extract:extract",
         "Find consultation closing dates in text read from stdin; print them as JSON.",
     ),
+    "feeds": (
+        "scheduler.cli_feeds:feeds",
+        "List the published feeds (--opml: as an OPML 2.0 file).",
+    ),
     "mail": ("scheduler.cli_reminders:mail_group", "Mail transport tools."),
     "once": (
         "scheduler.cli_daemon:once",

@@ -39,6 +39,7 @@ def run(
     ctx: click.Context, now: datetime | None, no_serve: bool, verbose: bool, log_format: str
 ) -> None:
     """Run the daemon: refresh on schedule, send reminders on time, serve the feeds."""
+    from feeds.serve.server import run_serving
     from scheduler.daemon import Daemon
     from scheduler.reminders_app import build_dispatcher, ledger_hook, signing_key
     from scheduler.web import DaemonRoutes
@@ -55,7 +56,7 @@ def run(
             routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
             await Daemon(app, dispatcher, routes, serve=not no_serve).run()
 
-    asyncio.run(main())
+    run_serving(main())
 
 
 @click.command()
@@ -106,7 +107,7 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 @handle_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bool) -> None:
     """Serve the output folder (and /healthz, /unsubscribe) without scheduling."""
-    from feeds.serve.server import serve_forever
+    from feeds.serve.server import run_serving, serve_forever
     from scheduler.database import open_database
     from scheduler.reminders_app import signing_key
     from scheduler.web import DaemonRoutes
@@ -118,7 +119,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bo
     engine = open_database(settings)
     routes = DaemonRoutes(settings, engine, clock, signing_key(settings))
     try:
-        asyncio.run(
+        run_serving(
             serve_forever(
                 settings.site.output_dir,
                 host=host or settings.server.host,

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.schema import SourceSettings
 from feeds.errors import FeedlineError
+from feeds.metrics import record_refresh
 from feeds.serve.app import build_app as build_web_app
 from feeds.serve.server import FeedServer
 from scheduler.alerts import send_source_alerts
@@ -81,11 +83,15 @@ class Daemon:
         self.stopped.set()
 
     async def refresh(self, source_id: str | None = None) -> None:
+        started = time.perf_counter()
         try:
             report = await self.app.refresher.refresh(None if source_id is None else [source_id])
         except FeedlineError as error:  # e.g. output_dir unwritable: say so, keep running
             log.error("refresh %s failed: %s", source_id or "of all sources", error)
             return
+        record_refresh(
+            ((o.source_id, o.status) for o in report.outcomes), time.perf_counter() - started
+        )
         for outcome in report.outcomes:
             if outcome.status == "failed":
                 log.error(

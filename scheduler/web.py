@@ -16,9 +16,11 @@ from feeds.render.calendar import CalendarEvent, render_calendar
 from feeds.render.display import closing_line
 from feeds.store.deadlines import stored_from_row
 from feeds.store.tables import deadlines, items
+from feeds.websub import hub_health
 from scheduler.health import health_report
 from scheduler.mail.factory import build_transport
 from scheduler.mail.transport import MailTransport
+from scheduler.metrics import add_metrics
 from scheduler.subscriptions.routes import SubscriptionRoutes
 
 
@@ -51,6 +53,7 @@ class DaemonRoutes:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/deadlines/{uid}.ics", self.deadline_calendar)
         self.subscriptions.add_to(app)
+        add_metrics(app, self.settings, self.engine, self.clock)
         app.on_cleanup.append(self._close)
 
     async def _close(self, _app: web.Application) -> None:
@@ -59,8 +62,10 @@ class DaemonRoutes:
 
     async def healthz(self, request: web.Request) -> web.Response:
         report = await asyncio.to_thread(health_report, self.settings, self.engine, self.clock)
+        hub = self.settings.site.websub_hub
+        body = report.body if hub is None else {**report.body, "websub": hub_health(str(hub))}
         return web.json_response(
-            report.body,
+            body,
             status=200 if report.healthy else 503,
             headers={"Cache-Control": "no-store"},
         )

@@ -58,6 +58,7 @@ class App(AbstractAsyncContextManager["App"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.refresher.publisher.close()  # WebSub pings still in flight
         await self.fetcher.aclose()
         self.engine.dispose()
         self.work.close()

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feeds.model import Item
 from feeds.render.display import item_html_and_summary
@@ -22,6 +24,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "feedline"
 RSS_MIME = "application/rss+xml"
 ATOM_MIME = "application/atom+xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,22 @@ class FeedInfo:
     description: str
     language: str
     author: str
+    hub: str | None = None  # a WebSub hub: `<link rel="hub">` in each format
+
+
+class _HubLink(BaseExtension):  # type: ignore[misc]
+    """feedgen writes only the self `atom:link` into RSS; this adds the WebSub hub's."""
+
+    def __init__(self) -> None:
+        self.href: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        if self.href is not None:
+            etree.SubElement(feed[0], f"{{{ATOM_NS}}}link", href=self.href, rel="hub")
+        return feed
 
 
 def feed_updated(items: Sequence[Item]) -> datetime:
@@ -43,6 +62,9 @@ def feed_updated(items: Sequence[Item]) -> datetime:
 def _generator(info: FeedInfo, items: Sequence[Item]) -> FeedGenerator:
     """The feed with its entries; `_point_at` sets the self URL each format needs."""
     feed = FeedGenerator()
+    if info.hub is not None:
+        feed.register_extension("websub", _HubLink, atom=False, rss=True)
+        feed.websub.href = info.hub
     feed.title(clean_line(info.title))
     feed.description(clean_line(info.description) or clean_line(info.title))
     feed.language(info.language)
@@ -70,6 +92,8 @@ def _point_at(feed: FeedGenerator, info: FeedInfo, self_url: str, mime: str) -> 
     # The self link first: the RSS channel <link> is the last link() call.
     feed.id(self_url)
     feed.link(href=self_url, rel="self", type=mime, replace=True)
+    if info.hub is not None:  # Atom shows it; RSS gets it from _HubLink
+        feed.link(href=info.hub, rel="hub")
     feed.link(href=info.page_link, rel="alternate", type="text/html")
 
 

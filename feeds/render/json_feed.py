@@ -46,6 +46,8 @@ def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> b
         "authors": [{"name": clean_line(info.author)}],
         "items": entries,
     }
+    if info.hub is not None:
+        document["hubs"] = [{"type": "WebSub", "url": info.hub}]
     # Compact: json's C encoder only runs without `indent` (5-10x faster on big feeds).
     compact = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     return (compact + "\n").encode("utf-8")

@@ -2,7 +2,8 @@
 
 The files in the output folder are the product; any web server or CDN can serve them. This
 server is for the embedded default and small installs: strong ETags, Last-Modified, 304s, gzip
-pre-compressed once per file version, HEAD, Cache-Control, and nothing outside the folder.
+(the publisher's `.gz` sidecar, or compressed once per file version), HEAD, Cache-Control, and
+nothing outside the folder.
 """
 
 from __future__ import annotations

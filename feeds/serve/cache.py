@@ -2,8 +2,10 @@
 
 An entry is keyed by the request path and validated by (device, inode, mtime_ns, size): the
 publisher replaces files atomically (temp file + rename), so a new version has a new inode.
-Each entry holds the bytes, their gzip form (compressed once per version), the strong ETags and
-the prebuilt response headers, so a 304 costs one stat and a dict lookup.
+Each entry holds the bytes, their gzip form, the strong ETags and the prebuilt response headers,
+so a 304 costs one stat and a dict lookup. The gzip form is the publisher's sidecar
+(`all.rss.gz`) when its trailer (CRC-32 and length) matches the file, else compressed here once
+per version.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import hashlib
 import logging
 import os
 import stat
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from feeds.publish import GZIP_SUFFIX
 from feeds.serve.conditional import http_date
 from feeds.serve.media import compressible, media_type
 
@@ -56,10 +60,25 @@ class Entry:
         return (self.plain.etag, self.gzip.etag) if self.gzip else (self.plain.etag,)
 
 
+def sidecar_matches(body: bytes, packed: bytes) -> bool:
+    """True when `packed` (a one-member gzip file) ends with `body`'s CRC-32 and length."""
+    if len(packed) < 18 or packed[:2] != b"\x1f\x8b":
+        return False
+    crc = int.from_bytes(packed[-8:-4], "little")
+    size = int.from_bytes(packed[-4:], "little")
+    return crc == zlib.crc32(body) and size == len(body) % (1 << 32)
+
+
 def build_entry(
-    name: str, body: bytes, *, mtime: float, cache_max_age: int, identity: Identity | None = None
+    name: str,
+    body: bytes,
+    *,
+    mtime: float,
+    cache_max_age: int,
+    identity: Identity | None = None,
+    packed: bytes | None = None,
 ) -> Entry:
-    """Hash, compress and prepare headers for `body`, served under the file name `name`."""
+    """Hash, compress (unless `packed` is given) and prepare headers for `body`."""
     digest = hashlib.blake2b(body, digest_size=16).hexdigest()
     last_modified = int(mtime)
     common = {
@@ -67,8 +86,7 @@ def build_entry(
         "Cache-Control": f"public, max-age={cache_max_age}",
         "X-Content-Type-Options": "nosniff",
     }
-    packed: bytes | None = None
-    if compressible(name) and len(body) >= GZIP_MIN_BYTES:
+    if packed is None and compressible(name) and len(body) >= GZIP_MIN_BYTES:
         packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         if len(packed) >= len(body):
             packed = None
@@ -82,7 +100,8 @@ def build_entry(
     not_modified = {plain_etag: {"ETag": plain_etag, **common}}
     packed_rep = None
     if packed is not None:
-        gz_etag = f'"{digest}-gz"'
+        # Our own compression and a sidecar give different bytes: the tag tells them apart.
+        gz_etag = f'"{digest}-gz{zlib.crc32(packed):08x}"'
         packed_rep = Representation(
             packed,
             gz_etag,
@@ -150,25 +169,25 @@ class FileCache:
             return None
         if any(part.startswith(".") for part in real[len(self._prefix) :].split(os.sep)):
             return None
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            fd = os.open(real, flags)
-        except OSError:
+        read = _read_regular(real)
+        if read is None:
             return None
-        with os.fdopen(fd, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            body = handle.read()
+        body, st = read
         identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
         if len(body) != st.st_size:  # written in place while we read: do not keep it
             identity = (st.st_dev, st.st_ino, -1, -1)
+        packed = None
+        if compressible(rel):
+            sidecar = _read_regular(real + GZIP_SUFFIX)
+            if sidecar is not None and sidecar_matches(body, sidecar[0]):
+                packed = sidecar[0]
         return build_entry(
             rel,
             body,
             mtime=st.st_mtime,
             cache_max_age=self._cache_max_age,
             identity=identity,
+            packed=packed,
         )
 
     def _store(self, rel: str, entry: Entry) -> None:
@@ -182,3 +201,17 @@ class FileCache:
         old = self._entries.pop(rel, None)
         if old is not None:
             self._bytes -= old.size
+
+
+def _read_regular(path: str) -> tuple[bytes, os.stat_result] | None:
+    """The bytes and stat of the regular file `path` (never through a final symlink)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return handle.read(), st

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -15,9 +16,23 @@ from aiohttp.web_response import StreamResponse
 
 from feeds.errors import FeedlineError
 from feeds.serve.app import build_app
+from feeds.serve.fastpath import FileFastPath
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("feeds.serve.access")
+
+T = TypeVar("T")
+
+
+def run_serving(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on uvloop where it is installed (Linux, macOS): measured about a sixth
+    less CPU per request than the standard loop (bench/serve_bench.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 #: Query values never written to the access log (link tokens are credentials).
@@ -61,9 +76,15 @@ class FeedServer:
     """
 
     def __init__(
-        self, app: web.Application, *, access_log: bool = False, shutdown_timeout: float = 5.0
+        self,
+        app: web.Application,
+        *,
+        access_log: bool = False,
+        shutdown_timeout: float = 5.0,
+        reuse_port: bool = False,
     ) -> None:
         self.app = app
+        self._reuse_port = reuse_port
         self._access_log = access_log
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
@@ -81,7 +102,10 @@ class FeedServer:
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        assert runner.server is not None
+        # web.Server's public handler, read by each connection as it opens: files first.
+        runner.server.request_handler = FileFastPath(self.app, runner.server.request_handler)
+        site = web.TCPSite(runner, host, port, reuse_port=self._reuse_port)
         try:
             await site.start()
         except OSError as error:

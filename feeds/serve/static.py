@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.web_request import BaseRequest
 
 from feeds.serve.cache import Entry, FileCache, build_entry
 from feeds.serve.conditional import accepts_gzip, match_none_match, not_modified_since
@@ -40,7 +41,7 @@ def not_found() -> web.Response:
     return web.Response(status=404, text="Not Found\n", headers=_ERROR_HEADERS)
 
 
-def respond(request: web.Request, entry: Entry) -> web.Response:
+def respond(request: BaseRequest, entry: Entry) -> web.Response:
     """200 with the plain or gzip body, or 304 when the client's copy is current.
 
     If-None-Match (weak comparison, any of the file's ETags) takes precedence over
@@ -71,6 +72,10 @@ class StaticFiles:
         self._cache = FileCache(str(root), cache_max_age=cache_max_age)
         self._cache_max_age = cache_max_age
         self.resource: web.AbstractResource | None = None
+
+    @property
+    def cache(self) -> FileCache:
+        return self._cache
 
     async def get(self, request: web.Request) -> web.Response:
         rel = safe_relative(request.match_info["tail"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,33 @@ def add_routes(app: web.Application) -> None:
 
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/unsubscribe", unsubscribe)
+
+
+@dataclass
+class Hub:
+    """A loopback WebSub hub: records each publish ping; answers `script` codes first."""
+
+    url: str = ""
+    pings: list[dict[str, str]] = field(default_factory=list)
+    script: list[int] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        self.pings.append({key: str(value) for key, value in form.items()})
+        status = self.script.pop(0) if self.script else 204
+        return web.Response(status=status)
+
+    def urls(self) -> set[str]:
+        return {ping["hub.url"] for ping in self.pings}
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    recorder = Hub()
+    app = web.Application()
+    app.router.add_post("/", recorder.handle)
+    server = FeedServer(app)
+    await server.start("127.0.0.1", 0)
+    recorder.url = server.url
+    yield recorder
+    await server.stop()

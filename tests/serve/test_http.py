@@ -144,7 +144,7 @@ async def test_gzip(client: httpx.AsyncClient) -> None:
     assert int(response.headers["content-length"]) == len(raw) < len(RSS)
     assert gzip.decompress(raw) == RSS
     packed_etag = response.headers["etag"]
-    assert packed_etag == plain.headers["etag"][:-1] + '-gz"'
+    assert packed_etag.startswith(plain.headers["etag"][:-1] + "-gz")
 
     again = await client.get("/all.rss", headers={**GZIP, "If-None-Match": packed_etag})
     assert again.status_code == 304
