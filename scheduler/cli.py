@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "feeds": (
         "scheduler.cli_feeds:feeds",
-        "List the published feeds (--opml: as an OPML 2.0 file).",
+        "List every feed with its URL and the page it comes from.",
     ),
     "mail": ("scheduler.cli_reminders:mail_group", "Mail transport tools."),
     "once": (
