@@ -12,12 +12,6 @@ from zoneinfo import ZoneInfo
 from feeds.clock import as_utc
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
-    BLOCKERS,
-    CLAUSE_START,
-    EVENT_REGISTRATION,
-    NOT_A_SUBMISSION,
-    OBLIGATION,
-    SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
     cue_word_spans,
@@ -27,25 +21,40 @@ from feeds.deadlines.cues import (
 )
 from feeds.deadlines.dates import DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
+from feeds.deadlines.layout import lay_out
+from feeds.deadlines.scoring import Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
 from feeds.model import Deadline
 
-_MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
-_DEFAULT_MAX_GAP = 110
-_WEAK_UNTIL_MAX_GAP = 45
 _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
     r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
 )
-_DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
-_TIME_OR_PUNCTUATION = re.compile(
-    r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
-)
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
-_RANGE_WORD = re.compile(r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis)\s", re.IGNORECASE)
+_NEARBY_YEAR_DAYS = 183  # a year-less date next to a full date is within half a year of it
+
+
+@dataclass(frozen=True, slots=True)
+class Considered:
+    """A candidate as `feedline extract --explain` shows it: what was weighed and the outcome."""
+
+    cue: str
+    date_text: str
+    date: date | None
+    score: float
+    reasons: tuple[str, ...]
+    outcome: str  # "taken", or why it was refused
+
+
+@dataclass(slots=True)
+class Reading:
+    """What `read_deadlines` found, and every candidate it weighed."""
+
+    deadlines: list[Deadline]
+    considered: list[Considered]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class _Found:
     deadline: Deadline
     kind: CueKind
     order: int
+    considered: int = -1  # its entry in Reading.considered
 
 
 def find_deadlines(
@@ -68,52 +78,121 @@ def find_deadlines(
     `reference` resolves year-less dates (the first such date on or after it); when it is weak
     (`reference_is_strong=False`) those deadlines come back with `certain=False`.
     """
+    return read_deadlines(
+        text, reference=reference, timezone=timezone, language=language,
+        reference_is_strong=reference_is_strong,
+    ).deadlines  # fmt: skip
+
+
+def read_deadlines(
+    text: str,
+    *,
+    reference: date,
+    timezone: str,
+    language: str = "en",
+    reference_is_strong: bool = True,
+) -> Reading:
+    """`find_deadlines`, with every candidate weighed and why it was taken or refused."""
     if timezone not in _CHECKED_ZONES:
         ZoneInfo(timezone)  # unknown zones fail here, before any work
         _CHECKED_ZONES.add(timezone)
+    reading = Reading([], [])
     if not text:
-        return []
+        return reading
     cue_words = cue_word_spans(text)  # None (not ASCII): sentences are then tested one by one
     if not (has_cue_word(text) if cue_words is None else cue_words):
-        return []  # most paragraphs stop here (one regex search)
+        return reading  # most paragraphs stop here (one regex search)
     language = (language or "en").lower().split("-")[0].split("_")[0]
     grammar = grammar_for(language, timezone.startswith("America/"))
     cues = cues_for(language)
-    sentences = split_sentences(text)
-    context = _Context(text, sentences)
     found: list[_Found] = []
-    seen: dict[tuple[int, int], int] = {}
-    # A date is only ever read in a sentence with a cue word, and a text without any date has
-    # none in its sentences either: no whole-text date search is needed.
-    for index in _sentences_with_cue_words(sentences, cue_words):
-        sentence = sentences[index]
-        sentence_cues = cues.find(sentence.text)
-        dates = grammar.find(sentence.text) if sentence_cues else []
-        if not dates:
-            continue
-        times = find_times(sentence.text)
-        for cue in sentence_cues:
-            mention = _governed_date(sentence.text, cue, dates)
-            if mention is None or not _has_context(context, index, cue):
+    in_text: list[bool] = []  # whether the text has a consultation word (asked once)
+    for block_number, block in enumerate(lay_out(text)):
+        sentences = split_sentences(block.text)
+        context = _Context(block.text, sentences)
+        spans = cue_words if block_number == 0 else None
+        seen: dict[tuple[int, int], int] = {}
+        for index in _sentences_with_cue_words(sentences, spans):
+            sentence = sentences[index]
+            sentence_cues = cues.find(sentence.text)
+            dates = grammar.find(sentence.text) if sentence_cues else []
+            if not dates:
                 continue
-            if EVENT_REGISTRATION.search(sentence.text) or OBLIGATION.search(sentence.text):
-                continue
-            if not context.in_text():
-                return []  # nothing in the text is something one responds to
-            key = (index, mention.start)
-            if key in seen:
-                if cue.kind is CueKind.EXTEND:
-                    position = seen[key]
-                    found[position] = replace(found[position], kind=CueKind.EXTEND)
-                continue
-            deadline = _deadline(
-                sentences, index, cue, mention, times,
-                reference=reference, timezone=timezone, language=language,
-                reference_is_strong=reference_is_strong,
-            )  # fmt: skip
-            seen[key] = len(found)
-            found.append(_Found(deadline, cue.kind, len(found)))
-    return [f.deadline for f in _apply_extensions(_merge_duplicates(found))]
+            times = find_times(sentence.text)
+            quote = block.quote or text[sentence.start : sentence.end]
+            for cue in sentence_cues:
+                weighed = candidates(
+                    sentence.text, cue, dates, _facts(context, index, sentence.text)
+                )
+                taken = False
+                for candidate in weighed:
+                    entry = len(reading.considered)
+                    reading.considered.append(_considered(sentence.text, candidate, reference))
+                    if taken or not candidate.passes:
+                        _refuse(
+                            reading, entry, "a better candidate" if taken else "below threshold"
+                        )
+                        continue
+                    if not in_text:
+                        in_text.append(has_context(text))
+                    if not in_text[0]:
+                        _refuse(reading, entry, "nothing in the text to respond to")
+                        return Reading([], reading.considered)
+                    taken = True
+                    key = (index, candidate.mention.start)
+                    if key in seen:
+                        _refuse(reading, entry, "the same date, found by another cue")
+                        if candidate.extends:
+                            position = seen[key]
+                            found[position] = replace(found[position], kind=CueKind.EXTEND)
+                        continue
+                    deadline = _deadline(
+                        sentences, index, cue, candidate.mention, times, dates, quote,
+                        reference=reference, timezone=timezone, language=language,
+                        reference_is_strong=reference_is_strong,
+                    )  # fmt: skip
+                    kind = CueKind.EXTEND if candidate.extends else cue.kind
+                    seen[key] = len(found)
+                    found.append(_Found(deadline, kind, len(found), entry))
+    kept = _apply_extensions(_merge_duplicates(found))
+    orders = {item.order for item in kept}
+    for item in found:
+        if item.order not in orders and item.considered >= 0:
+            _refuse(reading, item.considered, "superseded by an extension or a duplicate")
+    reading.deadlines = [f.deadline for f in kept]
+    return reading
+
+
+def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
+    """The sentence features every cue of the sentence shares."""
+    sentences = context.sentences
+    sentence = sentences[index]
+    near = context.in_sentence(index)
+    if not near and index > 0 and ANAPHORIC_START.match(sentence.text):
+        previous = sentences[index - 1]
+        near = previous.paragraph == sentence.paragraph and context.in_sentence(index - 1)
+    short = len(text.split()) <= _SHORT_SENTENCE_WORDS
+    return facts(text, has_context=near, short=short)
+
+
+def _considered(text: str, candidate: Candidate, reference: date) -> Considered:
+    mention = candidate.mention
+    try:
+        on: date | None = resolve(mention, reference)
+    except ValueError:
+        on = None
+    return Considered(
+        cue=text[candidate.cue.start : candidate.cue.end],
+        date_text=text[mention.start : mention.end],
+        date=on,
+        score=candidate.score,
+        reasons=candidate.reasons,
+        outcome="taken",
+    )
+
+
+def _refuse(reading: Reading, entry: int, why: str) -> None:
+    reading.considered[entry] = replace(reading.considered[entry], outcome=f"refused: {why}")
 
 
 def _sentences_with_cue_words(
@@ -130,52 +209,6 @@ def _sentences_with_cue_words(
     for start, end in cue_words:
         overlapped.update(range(bisect_right(ends, start), bisect_left(starts, end)))
     return sorted(overlapped)
-
-
-def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
-    if cue.kind is CueKind.BY:
-        before = text[: cue.start]
-        clause = CLAUSE_START.search(before)
-        if SUBMISSION_BEFORE_BY.search(before) is None or (
-            clause is not None and NOT_A_SUBMISSION.search(clause.group())
-        ):
-            return None
-    if cue.kind is CueKind.NOUN:
-        for mention in dates:
-            if mention.end <= cue.start and _DATE_BEFORE_NOUN.match(text[mention.end : cue.start]):
-                return mention  # "the 17 February deadline"
-    if cue.kind is CueKind.TRAILING:
-        earlier = [m for m in dates if m.end <= cue.start]
-        if earlier and _TIME_OR_PUNCTUATION.match(text[earlier[-1].end : cue.start]):
-            return earlier[-1]  # "by 30 November 2022 at the latest"
-        return None
-    max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
-    if cue.kind is CueKind.CLOSE and cue.needs_context:
-        max_gap = _WEAK_UNTIL_MAX_GAP
-    checked_from = cue.end
-    for position, mention in enumerate(dates):
-        if mention.start < cue.end:
-            continue
-        gap = text[cue.end : mention.start]
-        if len(gap) > max_gap or ";" in gap:
-            return None
-        if BLOCKERS.search(text[checked_from : mention.start]):
-            checked_from = mention.end
-            continue
-        if cue.kind is CueKind.PERIOD and not mention.is_range:
-            return _range_end(text, mention, dates[position + 1 :])
-        return mention
-    return None
-
-
-def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) -> DateMention | None:
-    """ "from 9:30am on 1 February 2022 to 11:45pm on 29 March 2022": the second date."""
-    if not later:
-        return None
-    between = text[opening.end : later[0].start]
-    if len(between) <= 40 and _RANGE_WORD.search(between):
-        return later[0]
-    return None
 
 
 class _Context:
@@ -202,25 +235,17 @@ class _Context:
         return self._in_text
 
 
-def _has_context(context: _Context, index: int, cue: Cue) -> bool:
-    sentences = context.sentences
-    sentence = sentences[index]
-    if context.in_sentence(index):
-        return True
-    if index > 0 and ANAPHORIC_START.match(sentence.text):
-        previous = sentences[index - 1]
-        if previous.paragraph == sentence.paragraph and context.in_sentence(index - 1):
-            return True
-    if cue.needs_context:
-        return False
-    short = len(sentence.text.split()) <= _SHORT_SENTENCE_WORDS
-    return short or cue.kind in (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
-
-
 def _time_for(
-    text: str, cue: Cue, mention: DateMention, times: Sequence[TimeMention]
+    text: str,
+    cue: Cue,
+    mention: DateMention,
+    times: Sequence[TimeMention],
+    dates: Sequence[DateMention],
 ) -> TimeMention | None:
-    before = [t for t in times if t.start >= cue.start and t.end <= mention.start]
+    before = [
+        t for t in times
+        if t.start >= cue.start and t.end <= mention.start and not _belongs_to(text, t, dates)
+    ]  # fmt: skip
     if before:
         return before[-1]
     for t in times:
@@ -229,12 +254,39 @@ def _time_for(
     return None
 
 
+def _belongs_to(text: str, clock: TimeMention, dates: Sequence[DateMention]) -> bool:
+    """Whether a time is written right after another date ("3 février 2025 à 14h00")."""
+    return any(
+        d.end <= clock.start and _AFTER_DATE_TO_TIME.match(text[d.end : clock.start]) for d in dates
+    )
+
+
+def _resolved(mention: DateMention, dates: Sequence[DateMention], reference: date) -> date:
+    """A year-less date next to a full date in its sentence takes the year that puts it
+    nearest that date ("issued on August 5, 2016, with comments due on September 5");
+    otherwise the first such date on or after the reference."""
+    if mention.year is None:
+        full = [d for d in dates if d.year is not None and d.end <= mention.start]
+        if full:
+            anchor = full[-1].with_year(full[-1].year or reference.year)
+            if anchor is not None:
+                options = [mention.with_year(anchor.year + step) for step in (-1, 0, 1)]
+                nearest = min(
+                    (o for o in options if o is not None), key=lambda o: abs((o - anchor).days)
+                )
+                if abs((nearest - anchor).days) <= _NEARBY_YEAR_DAYS:
+                    return nearest
+    return resolve(mention, reference)
+
+
 def _deadline(
     sentences: Sequence[Sentence],
     index: int,
     cue: Cue,
     mention: DateMention,
     times: Sequence[TimeMention],
+    dates: Sequence[DateMention],
+    quote: str,
     *,
     reference: date,
     timezone: str,
@@ -242,11 +294,11 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    local_date = resolve(mention, reference)
+    local_date = _resolved(mention, dates, reference)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
         certain = False
-    clock = _time_for(text, cue, mention, times)
+    clock = _time_for(text, cue, mention, times, dates)
     if cue.kind is CueKind.BEFORE and clock is None:
         certain = False  # "before 5 March": on the 5th, or by the end of the 4th?
     zone_word = clock.zone_word if clock else None
@@ -262,7 +314,7 @@ def _deadline(
         local_time=at,
         timezone=zone,
         label=label,
-        evidence=text,
+        evidence=quote,
         certain=certain,
         all_day=at is None,
     )
@@ -321,7 +373,8 @@ def _apply_extensions(found: list[_Found]) -> list[_Found]:
             same = others
             label = others[0].deadline.label if label in _GENERIC_LABELS else label
         for superseded in same:
-            result.remove(superseded)
+            if superseded.deadline.closes_at < extension.deadline.closes_at:
+                result.remove(superseded)
         if label != extension.deadline.label:
             position = result.index(extension)
             result[position] = replace(extension, deadline=replace(extension.deadline, label=label))
