@@ -47,6 +47,7 @@ class CueWords:
     prefilter: tuple[str, ...]
     context: tuple[str, ...]
     blockers: tuple[str, ...]
+    events: tuple[str, ...]
 
 
 @cache
@@ -63,6 +64,7 @@ def cue_words(language: str) -> CueWords:
         prefilter=tuple(words.get("prefilter", ())),
         context=tuple(words.get("context", ())),
         blockers=tuple(words.get("blockers", ())),
+        events=tuple(words.get("events", ())),
     )
 
 
@@ -72,7 +74,7 @@ def _every_language(field: str) -> list[str]:
 
 def _compile(entries: list[tuple[CueKind, bool, str]]) -> Caseless:
     body = "|".join(f"(?P<c{i}>{pattern})" for i, (_, _, pattern) in enumerate(entries))
-    return Caseless(rf"(?<!\w)(?:{body})(?!\w)")
+    return Caseless(rf"(?<!\w)(?:{body})(?:(?<=['’])|(?!\w))")  # "fino all’8 ottobre"
 
 
 class CueSet:
@@ -201,6 +203,8 @@ NOT_A_SUBMISSION = Caseless(
 )
 # Words between a cue and a date that show the date is about something else.
 BLOCKERS = Caseless("|".join(_every_language("blockers")))
+# Words that make the date of their clause an event's ("the conference ended on 5 May").
+EVENT_WORDS = Caseless("|".join(_every_language("events")))
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(
     r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",

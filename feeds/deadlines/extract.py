@@ -361,7 +361,13 @@ def _apply_extensions(found: list[_Found]) -> list[_Found]:
         return found
     result = list(found)
     for extension in extensions:
-        others = [f for f in result if f.kind is not CueKind.EXTEND]
+        if extension not in result:
+            continue  # a later extension superseded it
+        others = [
+            f for f in result
+            if f.kind is not CueKind.EXTEND
+            or (f is not extension and f.deadline.closes_at < extension.deadline.closes_at)
+        ]  # fmt: skip
         label = extension.deadline.label
         same = [f for f in others if f.deadline.label == label]
         if not same and label in _GENERIC_LABELS:

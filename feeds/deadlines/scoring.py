@@ -22,6 +22,7 @@ from feeds.deadlines.cues import (
     BLOCKERS,
     CLAUSE_START,
     EVENT_REGISTRATION,
+    EVENT_WORDS,
     NOT_A_SUBMISSION,
     OBLIGATION,
     SUBMISSION_BEFORE_BY,
@@ -145,7 +146,12 @@ def _scored(
         add(EVENT, "signing up for an event")
     if sentence.obligation:
         add(OBLIGATION_WORDS, "a legal obligation")
-    if mention.start > cue.end and _CONDITION.search(text, cue.end, mention.start):
+    clause = _clause_start(text, cue.start)
+    if cue.kind in (CueKind.CLOSE, CueKind.PERIOD) and EVENT_WORDS.search(
+        text, clause, max(cue.end, mention.end)
+    ):
+        add(EVENT, "an event's date (conference, hearing, takes place)")
+    if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
         add(CONDITION, "a condition (a rule, not a date)")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
@@ -154,6 +160,11 @@ def _scored(
         extends = True
         reasons.append("says now/new: supersedes earlier dates")
     return Candidate(cue, mention, round(score, 3), tuple(reasons), extends)
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause holding `at` starts: after the last , ; : before it."""
+    return max(text.rfind(mark, 0, at) for mark in ",;:") + 1
 
 
 _KINDS_THAT_STAND_ALONE = (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
@@ -218,7 +229,7 @@ def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) ->
     if not later:
         return None
     between = text[opening.end : later[0].start]
-    if len(between) <= 40 and _RANGE_WORD.search(between):
+    if len(between) <= 40 and (_RANGE_WORD.search(between) or between.strip() in "-–—"):
         return later[0]
     return None
 
