@@ -48,6 +48,8 @@ class CueWords:
     context: tuple[str, ...]
     blockers: tuple[str, ...]
     events: tuple[str, ...]
+    today: tuple[str, ...]
+    tomorrow: tuple[str, ...]
 
 
 @cache
@@ -65,6 +67,8 @@ def cue_words(language: str) -> CueWords:
         context=tuple(words.get("context", ())),
         blockers=tuple(words.get("blockers", ())),
         events=tuple(words.get("events", ())),
+        today=tuple(words.get("today", ())),
+        tomorrow=tuple(words.get("tomorrow", ())),
     )
 
 

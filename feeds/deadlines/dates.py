@@ -1,4 +1,5 @@
-"""A small date grammar for running text: named months (en/fr/de), numerics, ranges.
+"""A small date grammar for running text: named months (CLDR's, in seven languages),
+numerics, ISO dates, ranges.
 
 Only dates with a day and a month are recognised; a bare year ("2027") or a month alone
 ("in March") is never a date here, so "between 2021 and 2027" and "COM(2023) 234" stay silent.
@@ -9,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 from feeds import names
+from feeds.deadlines.cues import cue_words
 from feeds.deadlines.starts import matches_at_starts
 
 # Languages that write month and weekday names in lower case in running text.
@@ -21,8 +23,9 @@ _SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
 
 _RANGE_JOINERS = (
     r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+zum)?|al|a|hasta(?:\s+el)?|"
-    r"fino\s+al|tot(?:\s+en\s+met)?|t/m|até(?:\s+(?:o\s+dia|a))?)"
+    r"fino\s+al|tot(?:\s+en\s+met)?|t/m|até(?:\s+(?:o\s+dia|a))?|and|und|et|y|e|en|→|->)"
 )
+_NUMERIC_JOINERS = r"(?:-|–|—|→|->|bis(?:\s+zum)?|au|al|to|until|tot(?:\s+en\s+met)?|a|t/m|até)"
 _DAY_SPAN_JOINERS = (
     r"(?:-|–|—|to|until|till|through|and|au|et|bis(?:\s+zum)?|und|al|a|y|e|en|tot(?:\s+en\s+met)?)"
 )
@@ -39,6 +42,7 @@ class DateMention:
     year: int | None
     weekday: int | None
     is_range: bool = False
+    relative: int | None = None  # "today" (0), "tomorrow" (1): days after the reference
 
     def with_year(self, year: int) -> date | None:
         try:
@@ -57,6 +61,17 @@ def _names_as_written(words: tuple[str, ...], *, lower: bool) -> list[str]:
     if lower:
         forms.update(w.lower() for w in words)
     return sorted(forms)
+
+
+def _relative_words(language: str, key: str) -> tuple[str, ...]:
+    """The words for today or tomorrow in the language and English (cue_words/*.toml); the
+    patterns there are plain words or spaced phrases."""
+    words = [*_words_of("en", key), *(_words_of(language, key) if language != "en" else [])]
+    return tuple(words)
+
+
+def _words_of(language: str, key: str) -> list[str]:
+    return list(getattr(cue_words(language), key))
 
 
 def _weekdays(language: str) -> tuple[str, ...]:
@@ -107,6 +122,20 @@ class DateGrammar:
             r"(?P<ny>(?:19|20)?\d\d)(?![\d/.]\d)"
         )
         dashed = rf"(?P<dd>[0-3]?\d)-(?P<dm>{month_names})-(?P<dy>\d\d(?:\d\d)?)"
+        iso = r"(?P<iy>(?:19|20)\d\d)-(?P<im>[01]\d)-(?P<id>[0-3]\d)(?![\d:T])"
+        # "03.02.2025 - 28.04.2025", "2.2. - 28.4.2025", "06.09.2017-28.11.2017", "23.01 - 28.10."
+        numeric_pair = (
+            r"(?P<pa>[0-3]?\d)(?P<psep>[/.])(?P<pb>[01]?\d)(?:(?P=psep)(?P<py>(?:19|20)?\d\d)?)?"
+            rf"\s*{_NUMERIC_JOINERS}\s*"
+            r"(?P<qa>[0-3]?\d)(?P<qsep>[/.])(?P<qb>[01]?\d)"
+            r"(?:(?P=qsep)(?P<qy>(?:19|20)?\d\d)(?![\d/.]\d)|\.(?!\d))"
+        )
+        today, tomorrow = (
+            _alternation(_names_as_written(_relative_words(lang, key), lower=True))
+            for key in ("today", "tomorrow")
+        )
+        relative = rf"(?P<rtoday>{today})|(?P<rtomorrow>{tomorrow})"
+        short = r"(?P<sa>[0-3]?\d)\.(?P<sb>[01]?\d)\.(?![\d.])"  # "bis 28.10."
         # Ranges: "9 and 10 February", "18-20 March 2024", "18 May 2017 - 15 June 2017",
         # "1 March to 30 April", "from March 1 to April 30, 2024".
         day_span = (
@@ -122,8 +151,9 @@ class DateGrammar:
                 f"(?P<{name}>{body})"
                 for name, body in [
                     ("pairdmy", pair_dmy), ("pairmdy", pair_mdy), ("dayspan", day_span),
-                    ("dashed", dashed), ("numeric", numeric), ("dmy", single_dmy),
-                    ("mdy", single_mdy),
+                    ("iso", iso), ("numpair", numeric_pair), ("dashed", dashed),
+                    ("numeric", numeric), ("dmy", single_dmy), ("mdy", single_mdy),
+                    ("short", short), ("relative", relative),
                 ]
             )
             + r")(?![\w])"
@@ -131,10 +161,32 @@ class DateGrammar:
         self.pattern = re.compile(pattern)
         # Where a date can start: a digit or the first letter of a month or weekday name, not
         # right after a letter, a digit, "/" or "." (the pattern's own look-behind).
+        relative_starts = [
+            w[0]
+            for key in ("today", "tomorrow")
+            for w in _names_as_written(_relative_words(lang, key), lower=True)
+        ]
         first_letters = re.escape(
-            "".join(sorted({name[0] for name in month_words + weekday_words}))
+            "".join(sorted({name[0] for name in month_words + weekday_words + relative_starts}))
         )
         self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
+
+    def _numeric_pair(self, m: re.Match[str]) -> DateMention | None:
+        """The end of a numeric range, if both ends are dates (the opening takes the end's
+        year when it has none)."""
+        end_year = m.group("qy")
+        if end_year is None and m.group("qsep") != ".":
+            return None
+        opening = _make(
+            m.start(), m.end(), int(m.group("pa")), int(m.group("pb")),
+            m.group("py") or end_year, None,
+        )  # fmt: skip
+        if opening is None:
+            return None
+        return _make(
+            m.start(), m.end(), int(m.group("qa")), int(m.group("qb")), end_year, None,
+            is_range=True,
+        )  # fmt: skip
 
     def _month(self, text: str | None) -> int | None:
         return None if text is None else self.months.get(names.fold(text))
@@ -179,6 +231,19 @@ class DateGrammar:
                     m.start(), m.end(), int(m.group("dd")), self._month(m.group("dm")),
                     m.group("dy"), None,
                 )  # fmt: skip
+            elif kind == "relative":
+                offset = 0 if m.group("rtoday") else 1
+                mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
+            elif kind == "iso":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("id")), int(m.group("im")), m.group("iy"), None
+                )
+            elif kind == "numpair":
+                mention = self._numeric_pair(m)
+            elif kind == "short":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("sa")), int(m.group("sb")), None, None
+                )
             elif kind == "numeric":
                 first, second = int(m.group("na")), int(m.group("nb"))
                 if self.month_first_numeric and m.group("sep") == "/" and first <= 12:
@@ -227,7 +292,10 @@ def _grammar(language: str, month_first_numeric: bool) -> DateGrammar:
 
 
 def resolve(mention: DateMention, reference: date) -> date:
-    """The date a mention names: its own year, or the first such date on/after `reference`."""
+    """The date a mention names: its own year, or the first such date on/after `reference`
+    ("today" and "tomorrow" count from `reference`, the item's date)."""
+    if mention.relative is not None:
+        return reference + timedelta(days=mention.relative)
     if mention.year is not None:
         resolved = mention.with_year(mention.year)
         if resolved is not None:

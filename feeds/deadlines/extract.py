@@ -6,7 +6,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from feeds.clock import as_utc
@@ -34,6 +34,7 @@ _AFTER_DATE_TO_TIME = re.compile(
     r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
 )
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
+STATED_MIDNIGHT = time(23, 59)
 _NEARBY_YEAR_DAYS = 183  # a year-less date next to a full date is within half a year of it
 
 
@@ -265,7 +266,7 @@ def _resolved(mention: DateMention, dates: Sequence[DateMention], reference: dat
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
-    if mention.year is None:
+    if mention.year is None and mention.relative is None:
         full = [d for d in dates if d.year is not None and d.end <= mention.start]
         if full:
             anchor = full[-1].with_year(full[-1].year or reference.year)
@@ -305,8 +306,11 @@ def _deadline(
     if zone_word is None:
         zone_word = find_zone_word(text[mention.end : mention.end + 30])
     zone = zone_for(zone_word, timezone, local_date)
-    at = None if clock is None or clock.end_of_day else clock.at
-    closes_at = datetime.combine(local_date, at or END_OF_DAY, tzinfo=ZoneInfo(zone))
+    # An explicit midnight (24:00, minuit) is a stated time: shown as 23:59, closing at the
+    # end of the day; no time at all is an all-day deadline closing at the same instant.
+    at = None if clock is None else (STATED_MIDNIGHT if clock.end_of_day else clock.at)
+    end = END_OF_DAY if clock is None or clock.end_of_day or clock.at is None else clock.at
+    closes_at = datetime.combine(local_date, end, tzinfo=ZoneInfo(zone))
     label = label_for(sentences, index, cue.start, fallback=_fallback_label(text, cue, language))
     return Deadline(
         closes_at=as_utc(closes_at),

@@ -48,6 +48,8 @@ OBLIGATION_WORDS = -4.0  # "to comply by", "enters into force"
 CONDITION = -3.0  # "if the consultation spans 15 July to 15 August": a rule, not a date
 IMPLAUSIBLE_YEAR = -5.0  # placeholder dates (1970)
 FIRST_PLAUSIBLE_YEAR = 1990
+FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
+RELATIVE_REACH = 20
 
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
@@ -153,6 +155,8 @@ def _scored(
         add(EVENT, "an event's date (conference, hearing, takes place)")
     if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
         add(CONDITION, "a condition (a rule, not a date)")
+    if mention.relative is not None and abs(mention.start - cue.end) > RELATIVE_REACH:
+        add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
     extends = cue.kind is CueKind.EXTEND or "extension" in why
