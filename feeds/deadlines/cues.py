@@ -49,6 +49,8 @@ class CueWords:
     blockers: tuple[str, ...]
     events: tuple[str, ...]
     today: tuple[str, ...]
+    starts: tuple[str, ...]
+    instruments: tuple[str, ...]
     tomorrow: tuple[str, ...]
 
 
@@ -68,6 +70,8 @@ def cue_words(language: str) -> CueWords:
         blockers=tuple(words.get("blockers", ())),
         events=tuple(words.get("events", ())),
         today=tuple(words.get("today", ())),
+        starts=tuple(words.get("starts", ())),
+        instruments=tuple(words.get("instruments", ())),
         tomorrow=tuple(words.get("tomorrow", ())),
     )
 
@@ -209,6 +213,9 @@ NOT_A_SUBMISSION = Caseless(
 BLOCKERS = Caseless("|".join(_every_language("blockers")))
 # Words that make the date of their clause an event's ("the conference ended on 5 May").
 EVENT_WORDS = Caseless("|".join(_every_language("events")))
+# A start verb right before a cue ("starts no later than"); a law or contract whose end it is.
+START_WORDS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("starts")) + r")(?!\w)")
+INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) + r")(?!\w)")
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(
     r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",
@@ -224,6 +231,7 @@ EVENT_REGISTRATION = Caseless(
 )
 # Subjects that refer back to an earlier sentence ("It", "This call", "The second consultation").
 ANAPHORIC_START = Caseless(
-    r"^\s*(?:it|this|that|these|those|both|the\s+(?:first|second|third|latter|former|"
-    r"same|other)|elle|celle-ci|cette|ces|sie|diese[rs]?|es)\b",
+    r"^\s*(?:it|this|that|these|those|both|they|the\s+(?:first|second|third|latter|former|"
+    r"same|other)|elle|elles|ils|celle-ci|cette|ces|sie|diese[rs]?|es|essa|esta|ellos|zij|"
+    r"deze|eles|elas)\b",
 )

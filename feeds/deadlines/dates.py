@@ -43,6 +43,8 @@ class DateMention:
     weekday: int | None
     is_range: bool = False
     relative: int | None = None  # "today" (0), "tomorrow" (1): days after the reference
+    next_weekday: int | None = None  # "on Friday": the first such day from the reference
+    skip_today: bool = False  # "next Friday": not the reference day itself
 
     def with_year(self, year: int) -> date | None:
         try:
@@ -97,6 +99,8 @@ class DateGrammar:
         self.month_words = tuple(sorted(set(month_words), key=len, reverse=True))
         month_names = _alternation(month_words)
         weekday_names = _alternation(weekday_words)
+        wide = [w for w in weekday_words if len(w) > 4 or not w.isalpha()]  # no "Mon", "Fri"
+        bare_weekday_names = _alternation(wide)
 
         def month(s: str) -> str:
             return rf"(?P<m{s}>{month_names})\.?"
@@ -118,11 +122,13 @@ class DateGrammar:
             return weekday(s) + month(s) + r"\s+" + day(s) + year(s)
 
         numeric = (
-            r"(?P<na>[0-3]?\d)(?P<sep>[/.])(?P<nb>[01]?\d)(?P=sep)"
+            r"(?P<na>[0-3]?\d)(?P<sep>[/.-])(?P<nb>[01]?\d)(?P=sep)"
             r"(?P<ny>(?:19|20)?\d\d)(?![\d/.]\d)"
         )
         dashed = rf"(?P<dd>[0-3]?\d)-(?P<dm>{month_names})-(?P<dy>\d\d(?:\d\d)?)"
-        iso = r"(?P<iy>(?:19|20)\d\d)-(?P<im>[01]\d)-(?P<id>[0-3]\d)(?![\d:T])"
+        iso = (
+            r"(?P<iy>(?:19|20)\d\d)(?P<isep>[-/.])(?P<im>[01]?\d)(?P=isep)(?P<id>[0-3]?\d)(?![\d])"
+        )
         # "03.02.2025 - 28.04.2025", "2.2. - 28.4.2025", "06.09.2017-28.11.2017", "23.01 - 28.10."
         numeric_pair = (
             r"(?P<pa>[0-3]?\d)(?P<psep>[/.])(?P<pb>[01]?\d)(?:(?P=psep)(?P<py>(?:19|20)?\d\d)?)?"
@@ -141,6 +147,18 @@ class DateGrammar:
         day_span = (
             r"(?P<d0>[0-3]?\d)(?:st|nd|rd|th|er|\.|°|º)?\s*" + _DAY_SPAN_JOINERS + r"\s*" + dmy("7")
         )
+        month_day_span = (
+            weekday("8")
+            + month("8")
+            + r"\s+(?P<d9>[0-3]?\d)(?:st|nd|rd|th)?\s*"
+            + r"(?:-|–|—|to|through|and|&)\s*"
+            + day("8")
+            + year("8")
+        )
+        bare_weekday = (  # "until next Friday"; not "Friday, 29.09.2017" (a date follows)
+            rf"(?P<bwnext>(?:next|this|coming)\s+)?(?P<bw>{bare_weekday_names})"
+            r"(?![.,]?\s*(?:the\s+|den\s+|le\s+|el\s+|il\s+)?\d)"
+        )
         single_dmy = dmy("1")
         single_mdy = mdy("2")
         pair_dmy = dmy("3") + r"\s*" + _RANGE_JOINERS + r"\s*" + dmy("4")
@@ -151,9 +169,10 @@ class DateGrammar:
                 f"(?P<{name}>{body})"
                 for name, body in [
                     ("pairdmy", pair_dmy), ("pairmdy", pair_mdy), ("dayspan", day_span),
+                    ("mdspan", month_day_span),
                     ("iso", iso), ("numpair", numeric_pair), ("dashed", dashed),
                     ("numeric", numeric), ("dmy", single_dmy), ("mdy", single_mdy),
-                    ("short", short), ("relative", relative),
+                    ("short", short), ("relative", relative), ("bareweekday", bare_weekday),
                 ]
             )
             + r")(?![\w])"
@@ -231,6 +250,16 @@ class DateGrammar:
                     m.start(), m.end(), int(m.group("dd")), self._month(m.group("dm")),
                     m.group("dy"), None,
                 )  # fmt: skip
+            elif kind == "mdspan":
+                if int(m.group("d9")) < int(m.group("d8")):
+                    mention = self._full(m, "8", start=m.start(), is_range=True)
+            elif kind == "bareweekday":
+                target = self._weekday(m.group("bw"))
+                if target is not None:
+                    mention = DateMention(
+                        m.start(), m.end(), 1, 1, None, target, next_weekday=target,
+                        skip_today=m.group("bwnext") is not None,
+                    )  # fmt: skip
             elif kind == "relative":
                 offset = 0 if m.group("rtoday") else 1
                 mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
@@ -296,6 +325,9 @@ def resolve(mention: DateMention, reference: date) -> date:
     ("today" and "tomorrow" count from `reference`, the item's date)."""
     if mention.relative is not None:
         return reference + timedelta(days=mention.relative)
+    if mention.next_weekday is not None:
+        ahead = (mention.next_weekday - reference.weekday()) % 7
+        return reference + timedelta(days=ahead or (7 if mention.skip_today else 0))
     if mention.year is not None:
         resolved = mention.with_year(mention.year)
         if resolved is not None:

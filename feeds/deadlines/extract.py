@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from feeds import names
 from feeds.clock import as_utc
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
@@ -19,7 +20,7 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
 )
-from feeds.deadlines.dates import DateMention, grammar_for, resolve
+from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
 from feeds.deadlines.layout import lay_out
 from feeds.deadlines.scoring import Candidate, SentenceFacts, candidates, facts
@@ -104,7 +105,10 @@ def read_deadlines(
     if not (has_cue_word(text) if cue_words is None else cue_words):
         return reading  # most paragraphs stop here (one regex search)
     language = (language or "en").lower().split("-")[0].split("_")[0]
-    grammar = grammar_for(language, timezone.startswith("America/"))
+    # Month-first numerics ("4/30/2025") are an American English habit, not Brazil's.
+    grammar = grammar_for(
+        language, timezone.startswith("America/") and names.supported(language) == "en"
+    )
     cues = cues_for(language)
     found: list[_Found] = []
     in_text: list[bool] = []  # whether the text has a consultation word (asked once)
@@ -156,6 +160,8 @@ def read_deadlines(
                     seen[key] = len(found)
                     found.append(_Found(deadline, kind, len(found), entry))
     kept = _apply_extensions(_merge_duplicates(found))
+    if any(item.deadline.local_time is None for item in kept):
+        kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
     for item in found:
         if item.order not in orders and item.considered >= 0:
@@ -255,6 +261,43 @@ def _time_for(
     return None
 
 
+_STANDING_TIME = re.compile(
+    r"(?:on|by|of)\s+the\s+(?:deadline|closing|due|final|last)\s+(?:date|day)|"
+    r"(?:le\s+jour\s+de\s+la\s+date\s+limite|am\s+Tag\s+des\s+Fristablaufs)",
+    re.IGNORECASE,
+)
+
+
+def _with_standing_time(
+    found: list[_Found], text: str, grammar: DateGrammar, timezone: str
+) -> list[_Found]:
+    """A time stated once for every deadline ("no later than 5:00 p.m. on the deadline date")
+    given to the deadlines that state none."""
+    match = _STANDING_TIME.search(text)
+    if match is None:
+        return found
+    sentence = next((s for s in split_sentences(text) if s.start <= match.start() < s.end), None)
+    if sentence is None or grammar.find(sentence.text):
+        return found
+    clocks = [t for t in find_times(sentence.text) if t.at is not None or t.end_of_day]
+    if not clocks:
+        return found
+    clock = clocks[0]
+    at = STATED_MIDNIGHT if clock.end_of_day or clock.at is None else clock.at
+    end = END_OF_DAY if clock.end_of_day or clock.at is None else clock.at
+    result = []
+    for item in found:
+        d = item.deadline
+        if d.local_time is not None:
+            result.append(item)
+            continue
+        zone = zone_for(clock.zone_word or find_zone_word(sentence.text), timezone, d.local_date)
+        closes_at = datetime.combine(d.local_date, end, tzinfo=ZoneInfo(zone))
+        timed = replace(d, closes_at=as_utc(closes_at), local_time=at, timezone=zone, all_day=False)
+        result.append(replace(item, deadline=timed))
+    return result
+
+
 def _belongs_to(text: str, clock: TimeMention, dates: Sequence[DateMention]) -> bool:
     """Whether a time is written right after another date ("3 février 2025 à 14h00")."""
     return any(
@@ -266,7 +309,7 @@ def _resolved(mention: DateMention, dates: Sequence[DateMention], reference: dat
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
-    if mention.year is None and mention.relative is None:
+    if mention.year is None and mention.relative is None and mention.next_weekday is None:
         full = [d for d in dates if d.year is not None and d.end <= mention.start]
         if full:
             anchor = full[-1].with_year(full[-1].year or reference.year)
@@ -373,7 +416,10 @@ def _apply_extensions(found: list[_Found]) -> list[_Found]:
             or (f is not extension and f.deadline.closes_at < extension.deadline.closes_at)
         ]  # fmt: skip
         label = extension.deadline.label
-        same = [f for f in others if f.deadline.label == label]
+        same = [
+            f for f in others
+            if f.deadline.label == label or _GENERIC_LABELS & {f.deadline.label, label}
+        ]  # fmt: skip
         if not same and label in _GENERIC_LABELS:
             labels = {f.deadline.label for f in others}
             if len(labels) == 1:

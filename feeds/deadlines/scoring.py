@@ -23,8 +23,10 @@ from feeds.deadlines.cues import (
     CLAUSE_START,
     EVENT_REGISTRATION,
     EVENT_WORDS,
+    INSTRUMENTS,
     NOT_A_SUBMISSION,
     OBLIGATION,
+    START_WORDS,
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
@@ -48,6 +50,9 @@ OBLIGATION_WORDS = -4.0  # "to comply by", "enters into force"
 CONDITION = -3.0  # "if the consultation spans 15 July to 15 August": a rule, not a date
 IMPLAUSIBLE_YEAR = -5.0  # placeholder dates (1970)
 FIRST_PLAUSIBLE_YEAR = 1990
+START = -3.0  # "starts no later than 5 May"
+INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
+_START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
 RELATIVE_REACH = 20
 
@@ -55,7 +60,11 @@ _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
 _WEAK_UNTIL_MAX_GAP = 45
 _DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
-_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*$")
+_COPULA_BEFORE_NOUN = Caseless(
+    r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
+    r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
+)
+_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*(?:[^\W\d_]+\s+){0,4}$")
 _TIME_OR_PUNCTUATION = re.compile(
     r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
 )
@@ -155,7 +164,16 @@ def _scored(
         add(EVENT, "an event's date (conference, hearing, takes place)")
     if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
         add(CONDITION, "a condition (a rule, not a date)")
-    if mention.relative is not None and abs(mention.start - cue.end) > RELATIVE_REACH:
+    if START_WORDS.search(text, max(clause, cue.start - _START_REACH), cue.start):
+        add(START, "a start verb before the cue")
+    if (
+        not sentence.has_context
+        and cue.kind is CueKind.CLOSE
+        and INSTRUMENTS.search(text, clause, cue.start)
+    ):
+        add(INSTRUMENT, "the end of a law or contract")
+    relative = mention.relative is not None or mention.next_weekday is not None
+    if relative and abs(mention.start - cue.end) > RELATIVE_REACH:
         add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
@@ -188,6 +206,8 @@ def _date_before(
         return None
     if cue.kind is CueKind.NOUN and _DATE_BEFORE_NOUN.match(between):
         return last, DATE_BEFORE_NOUN, "written just before the noun"
+    if cue.kind is CueKind.NOUN and _COPULA_BEFORE_NOUN.match(between):
+        return last, DATE_BEFORE_NOUN, "named as the noun (a cleft: 'c'est le 12 juin qui ...')"
     if (
         cue.kind in (CueKind.CLOSE, CueKind.NOUN, CueKind.PERIOD)
         and len(earlier) == 1
@@ -224,6 +244,8 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
             continue
         if cue.kind is CueKind.PERIOD and not mention.is_range:
             return _range_end(text, mention, dates[position + 1 :])
+        if cue.kind is CueKind.EXTEND and not mention.is_range:  # "re-opened from C to D"
+            return _range_end(text, mention, dates[position + 1 :]) or mention
         return mention
     return None
 
