@@ -190,7 +190,7 @@ def _considered(text: str, candidate: Candidate, reference: date) -> Considered:
         on = None
     return Considered(
         cue=text[candidate.cue.start : candidate.cue.end],
-        date_text=text[mention.start : mention.end],
+        date_text=text[mention.start : mention.end].rstrip("."),
         date=on,
         score=candidate.score,
         reasons=candidate.reasons,

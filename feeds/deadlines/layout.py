@@ -17,6 +17,7 @@ from feeds import names
 from feeds.deadlines.cues import has_cue_word
 
 _MAX_LABEL_WORDS = 6
+_WRAPPED_LINE = 40  # a line this long that stops mid-phrase was wrapped
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")  # a Markdown rule row: | --- | :--: |
 # A value line: a date or time first, perhaps after a weekday ("Freitag, 29.09.2017").
@@ -122,14 +123,20 @@ def _label_then_value(here: str, there: str) -> bool:
     `Comments are due: April` / `7, 2025`."""
     if _VALUE_START.match(there) is None:
         return False
-    if here.endswith(":"):
+    if here.endswith(":") or (len(here.split()) <= _MAX_LABEL_WORDS and _is_label(here)):
         return True
     if _SENTENCE_END.search(here):
         return False
     last = here.rsplit(None, 1)[-1]
-    if last[-1].islower() or last[-1] == ",":
-        return True
+    wrapped = len(here) >= _WRAPPED_LINE or has_cue_word(here)
+    if wrapped and (last[-1].islower() or last[-1] == ","):
+        return True  # a wrapped line of running text (or a cue cut off), not a heading
     return names.fold(last) in _any_month()
+
+
+def _is_label(line: str) -> bool:
+    """A short line naming a deadline ("Comment window", "Closing date"): no digit, a cue."""
+    return not any(ch.isdigit() for ch in line) and has_cue_word(line)
 
 
 def _date_then_label(here: str, there: str) -> bool:
