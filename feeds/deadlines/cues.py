@@ -51,6 +51,7 @@ class CueWords:
     today: tuple[str, ...]
     starts: tuple[str, ...]
     instruments: tuple[str, ...]
+    past: tuple[str, ...]
     tomorrow: tuple[str, ...]
 
 
@@ -72,6 +73,7 @@ def cue_words(language: str) -> CueWords:
         today=tuple(words.get("today", ())),
         starts=tuple(words.get("starts", ())),
         instruments=tuple(words.get("instruments", ())),
+        past=tuple(words.get("past", ())),
         tomorrow=tuple(words.get("tomorrow", ())),
     )
 
@@ -213,6 +215,8 @@ NOT_A_SUBMISSION = Caseless(
 BLOCKERS = Caseless("|".join(_every_language("blockers")))
 # Words that make the date of their clause an event's ("the conference ended on 5 May").
 EVENT_WORDS = Caseless("|".join(_every_language("events")))
+# A cue in the past tense: a year-less date it governs is the last such date so far.
+PAST_TENSE = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("past")) + r")(?!\w)")
 # A start verb right before a cue ("starts no later than"); a law or contract whose end it is.
 START_WORDS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("starts")) + r")(?!\w)")
 INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) + r")(?!\w)")

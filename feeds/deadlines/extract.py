@@ -13,6 +13,7 @@ from feeds import names
 from feeds.clock import as_utc
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
+    PAST_TENSE,
     Cue,
     CueKind,
     cue_word_spans,
@@ -305,7 +306,9 @@ def _belongs_to(text: str, clock: TimeMention, dates: Sequence[DateMention]) -> 
     )
 
 
-def _resolved(mention: DateMention, dates: Sequence[DateMention], reference: date) -> date:
+def _resolved(
+    mention: DateMention, dates: Sequence[DateMention], reference: date, *, past: bool
+) -> date:
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
@@ -320,6 +323,12 @@ def _resolved(mention: DateMention, dates: Sequence[DateMention], reference: dat
                 )
                 if abs((nearest - anchor).days) <= _NEARBY_YEAR_DAYS:
                     return nearest
+    if past:
+        resolved = resolve(mention, reference)
+        earlier = mention.with_year(resolved.year - 1)
+        if resolved > reference and earlier is not None:
+            return earlier  # "the consultation closed on 5 March": the last 5 March so far
+        return resolved
     return resolve(mention, reference)
 
 
@@ -338,7 +347,8 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    local_date = _resolved(mention, dates, reference)
+    past = mention.year is None and PAST_TENSE.search(text, cue.start, cue.end) is not None
+    local_date = _resolved(mention, dates, reference, past=past)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
         certain = False
@@ -416,10 +426,13 @@ def _apply_extensions(found: list[_Found]) -> list[_Found]:
             or (f is not extension and f.deadline.closes_at < extension.deadline.closes_at)
         ]  # fmt: skip
         label = extension.deadline.label
-        same = [
-            f for f in others
-            if f.deadline.label == label or _GENERIC_LABELS & {f.deadline.label, label}
-        ]  # fmt: skip
+        if len({f.deadline.label for f in others} - _GENERIC_LABELS) <= 1:
+            same = others  # one consultation: the extension moves its date
+        else:
+            same = [
+                f for f in others
+                if f.deadline.label == label or _GENERIC_LABELS & {f.deadline.label, label}
+            ]  # fmt: skip
         if not same and label in _GENERIC_LABELS:
             labels = {f.deadline.label for f in others}
             if len(labels) == 1:

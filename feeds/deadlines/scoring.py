@@ -50,6 +50,7 @@ OBLIGATION_WORDS = -4.0  # "to comply by", "enters into force"
 CONDITION = -3.0  # "if the consultation spans 15 July to 15 August": a rule, not a date
 IMPLAUSIBLE_YEAR = -5.0  # placeholder dates (1970)
 FIRST_PLAUSIBLE_YEAR = 1990
+OLD_DATE = -5.0  # "extended from 14 February"
 START = -3.0  # "starts no later than 5 May"
 INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
 _START_REACH = 25
@@ -76,6 +77,7 @@ _EXTENSION_WORDS = Caseless(
     r"prorog|prorrog|ampli|verleng|uitgesteld|adiad"
 )
 _FROM_TO = re.compile(r"^[\s,]*(?:to|until|till|au|bis(?:\s+zum)?|al|hasta|a|tot|até|para)\s+$")
+_FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
 _CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
 _NOW_OR_NEW = Caseless(
     r"(?<!\w)(?:now|new|revised|re-?opened|nouvelle|nouveau|neue[rn]?|nuev[oa]|nuov[oa]|"
@@ -132,12 +134,18 @@ def candidates(
     before = _date_before(text, cue, dates)
     if before is not None:
         tied.append(before)
-    found = [_scored(text, cue, mention, base, why, sentence) for mention, base, why in tied]
+    found = [_scored(text, cue, mention, base, why, sentence, dates) for mention, base, why in tied]
     return sorted(found, key=lambda c: -c.score)
 
 
 def _scored(
-    text: str, cue: Cue, mention: DateMention, base: float, why: str, sentence: SentenceFacts
+    text: str,
+    cue: Cue,
+    mention: DateMention,
+    base: float,
+    why: str,
+    sentence: SentenceFacts,
+    dates: Sequence[DateMention],
 ) -> Candidate:
     score = base
     reasons = [f"{why} {base:+.2f}"]
@@ -153,6 +161,8 @@ def _scored(
         add(NO_CONTEXT, "weak cue without consultation words")
     elif not sentence.short and cue.kind not in _KINDS_THAT_STAND_ALONE:
         add(NO_CONTEXT, "long sentence without consultation words")
+    if cue.kind is CueKind.EXTEND and _FROM.match(text, cue.end, mention.start):
+        add(OLD_DATE, "the old date of an extension ('extended from')")
     if sentence.event:
         add(EVENT, "signing up for an event")
     if sentence.obligation:
@@ -164,7 +174,8 @@ def _scored(
         add(EVENT, "an event's date (conference, hearing, takes place)")
     if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
         add(CONDITION, "a condition (a rule, not a date)")
-    if START_WORDS.search(text, max(clause, cue.start - _START_REACH), cue.start):
+    since = max([clause, cue.start - _START_REACH] + [d.end for d in dates if d.end <= cue.start])
+    if START_WORDS.search(text, since, cue.start):
         add(START, "a start verb before the cue")
     if (
         not sentence.has_context
