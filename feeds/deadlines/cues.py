@@ -222,7 +222,10 @@ START_WORDS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("starts")) + r")
 INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) + r")(?!\w)")
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(
-    r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",
+    r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b|"
+    r"\bentr(?:a|ará|e|era)\s+en\s+(?:vigor|vigueur)\b|\bin\s+Kraft\s+(?:tritt|treten)\b|"
+    r"\btritt\s+[\w\s]{0,40}in\s+Kraft\b|\bentr(?:a|erà)\s+in\s+vigore\b|"
+    r"\btreedt\s+[\w\s]{0,40}in\s+werking\b|\bentra(?:rá)?\s+em\s+vigor\b",
 )
 # Signing up for an event is not responding to a consultation.
 EVENT_REGISTRATION = Caseless(
