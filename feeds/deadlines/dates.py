@@ -22,7 +22,8 @@ _LOWERCASE_NAMES = frozenset({"fr", "it", "es", "nl", "pt"})
 _SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
 
 _RANGE_JOINERS = (
-    r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+zum)?|al|a|hasta(?:\s+el)?|"
+    r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+(?:zum|einschließlich))?|al|a|"
+    r"hasta(?:\s+el)?|"
     r"fino\s+al|tot(?:\s+en\s+met)?|t/m|até(?:\s+(?:o\s+dia|a))?|and|und|et|y|e|en|→|->)"
 )
 _NUMERIC_JOINERS = r"(?:-|–|—|→|->|bis(?:\s+zum)?|au|al|to|until|tot(?:\s+en\s+met)?|a|t/m|até)"

@@ -77,6 +77,10 @@ _EXTENSION_WORDS = Caseless(
     r"prorog|prorrog|ampli|verleng|uitgesteld|adiad"
 )
 _FROM_TO = re.compile(r"^[\s,]*(?:to|until|till|au|bis(?:\s+zum)?|al|hasta|a|tot|até|para)\s+$")
+_END_WORD = Caseless(
+    r"(?<!\w)(?:through|until|till|ends?|closes?|bis|jusqu['’]|hasta|fino|tot|até|endet|"
+    r"termina|finaliza|sluit|scade)(?!\w)[\s\w]{0,12}$"
+)
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
 _CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
 _NOW_OR_NEW = Caseless(
@@ -254,7 +258,10 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
             checked_from = mention.end
             continue
         if cue.kind is CueKind.PERIOD and not mention.is_range:
-            return _range_end(text, mention, dates[position + 1 :])
+            end = _range_end(text, mention, dates[position + 1 :])
+            if end is None and _END_WORD.search(gap):
+                return mention  # "the comment period runs through February 28"
+            return end
         if cue.kind is CueKind.EXTEND and not mention.is_range:  # "re-opened from C to D"
             return _range_end(text, mention, dates[position + 1 :]) or mention
         return mention
