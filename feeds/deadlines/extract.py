@@ -180,7 +180,13 @@ def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
         previous = sentences[index - 1]
         near = previous.paragraph == sentence.paragraph and context.in_sentence(index - 1)
     short = len(text.split()) <= _SHORT_SENTENCE_WORDS
-    return facts(text, has_context=near, short=short)
+    around = not near and any(
+        0 <= other < len(sentences)
+        and sentences[other].paragraph == sentence.paragraph
+        and context.in_sentence(other)
+        for other in (index - 1, index + 1)
+    )
+    return facts(text, has_context=near, short=short, context_around=around)
 
 
 def _considered(text: str, candidate: Candidate, reference: date) -> Considered:

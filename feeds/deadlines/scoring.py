@@ -44,6 +44,7 @@ EXTENSION_TO = 3.5  # "from 10 January to 10 February": the new date
 PER_CHAR = 0.005  # the farther after the cue, the weaker
 # What the sentence says around it.
 CONTEXT = 1.0  # consultation words in the sentence (or the one it refers back to)
+CONTEXT_AROUND = 0.5  # ... or in the sentence next to it, in the same paragraph
 NO_CONTEXT = -3.0  # a weak cue ("until") or a long sentence without them
 EVENT = -4.0  # signing up for an event
 OBLIGATION_WORDS = -4.0  # "to comply by", "enters into force"
@@ -76,7 +77,9 @@ _EXTENSION_WORDS = Caseless(
     r"extend|extension|pushed|postpone|moved|prolong|verlänger|verschoben|report[ée]|"
     r"prorog|prorrog|ampli|verleng|uitgesteld|adiad"
 )
-_FROM_TO = re.compile(r"^[\s,]*(?:to|until|till|au|bis(?:\s+zum)?|al|hasta|a|tot|até|para)\s+$")
+_FROM_TO = re.compile(
+    r"^[\s,]*(?:to|until|till|au|bis(?:\s+zum)?|auf(?:\s+den)?|al|hasta|a|tot|naar|até|para)\s+$"
+)
 _END_WORD = Caseless(
     r"(?<!\w)(?:through|until|till|ends?|closes?|bis|jusqu['’]|hasta|fino|tot|até|endet|"
     r"termina|finaliza|sluit|scade)(?!\w)[\s\w]{0,12}$"
@@ -110,14 +113,16 @@ class SentenceFacts:
 
     has_context: bool
     short: bool
+    context_around: bool  # consultation words in the sentence before or after (same paragraph)
     event: bool
     obligation: bool
 
 
-def facts(text: str, *, has_context: bool, short: bool) -> SentenceFacts:
+def facts(text: str, *, has_context: bool, short: bool, context_around: bool) -> SentenceFacts:
     return SentenceFacts(
         has_context=has_context,
         short=short,
+        context_around=context_around,
         event=EVENT_REGISTRATION.search(text) is not None,
         obligation=OBLIGATION.search(text) is not None,
     )
@@ -161,6 +166,8 @@ def _scored(
 
     if sentence.has_context:
         add(CONTEXT, "consultation words")
+    elif sentence.context_around:
+        add(CONTEXT_AROUND, "consultation words in the next or previous sentence")
     elif cue.needs_context:
         add(NO_CONTEXT, "weak cue without consultation words")
     elif not sentence.short and cue.kind not in _KINDS_THAT_STAND_ALONE:
