@@ -137,3 +137,49 @@ def test_the_layout_pass_keeps_offsets_and_reads_tables_by_row() -> None:
     assert main.text.startswith("Deadline: 5 May 2025")
     assert row.text == "x\nB: 1 June 2025"
     assert row.quote == "x | 1 June 2025"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        ("Le proposte di consultazione devono pervenire entro le ore 12 del 28 febbraio 2025.",
+         "it", ("2025-02-28", "12:00")),
+        ("Las alegaciones se presentarán hasta las 14:00 horas del 28 de febrero de 2025.", "es",
+         ("2025-02-28", "14:00")),
+        ("As contribuições da consulta podem ser enviadas até às 18h do dia 28 de fevereiro de "
+         "2025.", "pt", ("2025-02-28", "18:00")),
+        ("Reageren op de consultatie kan tot 28 februari 2025, 17.00 uur.", "nl",
+         ("2025-02-28", "17:00")),
+        ("Ce registre d'enquête est ouvert du lundi 3 février 2025 à 14h00 au vendredi 7 mars "
+         "2025 à 12h00.", "fr", ("2025-03-07", "12:00")),
+    ],
+)  # fmt: skip
+def test_times_in_each_language(text: str, lang: str, want: tuple[str, str]) -> None:
+    found = [
+        deadline_to_json(d)
+        for d in find_deadlines(
+            text, reference=PUBLISHED, timezone="Europe/Brussels", language=lang
+        )
+    ]
+    assert [(d["date"], d["time"]) for d in found] == [want]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The consultation originally ran from 3 February to 28 February 2025. It has been "
+         "re-opened from 10 March to 31 March 2025.", "en"),
+        ("Comments were due 14 February 2025. In response to requests, the comment period is "
+         "extended until 31 March 2025.", "en"),
+        ("Written comments are invited until 31 March 2025 (extended from 14 February 2025).",
+         "en"),
+        ("Die Frist zur Stellungnahme wurde vom 14. Februar 2025 auf den 31. März 2025 "
+         "verlängert.", "de"),
+        ("La date limite de la consultation, initialement fixée au 14 février 2025, est reportée "
+         "au 31 mars 2025.", "fr"),
+        ("Il termine per le osservazioni, previsto per il 14 febbraio 2025, è prorogato al "
+         "31 marzo 2025.", "it"),
+    ],
+)  # fmt: skip
+def test_an_extension_supersedes_the_old_date(text: str, lang: str) -> None:
+    assert _dates(text, lang) == ["2025-03-31"]
