@@ -24,7 +24,7 @@ from feeds.deadlines.cues import (
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
 from feeds.deadlines.layout import lay_out
-from feeds.deadlines.scoring import Candidate, SentenceFacts, candidates, facts
+from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
 from feeds.model import Deadline
@@ -160,7 +160,7 @@ def read_deadlines(
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
                     found.append(_Found(deadline, kind, len(found), entry))
-    kept = _apply_extensions(_merge_duplicates(found))
+    kept = _apply_extensions(_merge_duplicates(found), text)
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
@@ -417,11 +417,22 @@ def _same_moment(a: Deadline, b: Deadline) -> bool:
     return a.closes_at == b.closes_at and a.timezone == b.timezone
 
 
-def _apply_extensions(found: list[_Found]) -> list[_Found]:
+def _moved_once(found: list[_Found], text: str) -> list[_Found]:
+    """A text that speaks of an extension and gives two dates for one consultation: the later
+    is the one in force (no cue said which date is the new one)."""
+    if len(found) != 2 or EXTENSION_WORDS.search(text) is None:
+        return found
+    labels = {f.deadline.label for f in found} - _GENERIC_LABELS
+    if len(labels) > 1:
+        return found
+    return [max(found, key=lambda f: f.deadline.closes_at)]
+
+
+def _apply_extensions(found: list[_Found], text: str | None = None) -> list[_Found]:
     """An extension supersedes the earlier date of the same consultation."""
     extensions = [f for f in found if f.kind is CueKind.EXTEND]
     if not extensions:
-        return found
+        return found if text is None else _moved_once(found, text)
     result = list(found)
     for extension in extensions:
         if extension not in result:

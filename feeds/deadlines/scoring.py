@@ -73,7 +73,7 @@ _TIME_OR_PUNCTUATION = re.compile(
 _RANGE_WORD = re.compile(
     r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis|al|hasta|a|tot|até)\s", re.IGNORECASE
 )
-_EXTENSION_WORDS = Caseless(
+EXTENSION_WORDS = Caseless(
     r"extend|extension|pushed|postpone|moved|prolong|verlänger|verschoben|report[ée]|"
     r"prorog|prorrog|ampli|verleng|uitgesteld|adiad"
 )
@@ -83,6 +83,11 @@ _FROM_TO = re.compile(
 _END_WORD = Caseless(
     r"(?<!\w)(?:through|until|till|ends?|closes?|bis|jusqu['’]|hasta|fino|tot|até|endet|"
     r"termina|finaliza|sluit|scade)(?!\w)[\s\w]{0,12}$"
+)
+_WAS_BEFORE = Caseless(
+    r"(?<!\w)(?:originally|previously|initially|formerly|was|ursprünglich|bisher|zuvor|"
+    r"initialement|précédemment|inicialmente|anteriormente|originalmente|inizialmente|"
+    r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
 _CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
@@ -174,6 +179,8 @@ def _scored(
         add(NO_CONTEXT, "long sentence without consultation words")
     if cue.kind is CueKind.EXTEND and _FROM.match(text, cue.end, mention.start):
         add(OLD_DATE, "the old date of an extension ('extended from')")
+    elif _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start):
+        add(OLD_DATE, "the old date ('originally', 'previously')")
     if sentence.event:
         add(EVENT, "signing up for an event")
     if sentence.obligation:
@@ -292,6 +299,6 @@ def _extension_to(
     after = [m for m in dates if m.start >= governed.end]
     if not after or not _FROM_TO.match(text[governed.end : after[0].start]):
         return None
-    if _EXTENSION_WORDS.search(text) is None:
+    if EXTENSION_WORDS.search(text) is None:
         return None
     return after[0]
