@@ -12,7 +12,7 @@ from feeds.deadlines.cues import cues_for, has_cue_word
 from feeds.deadlines.dates import DateMention, grammar_for
 from feeds.names import LANGUAGES, fold
 
-_LANGUAGES = LANGUAGES
+_LANGUAGES = ("en", "fr", "de")  # read when the language is not known
 _CUE_REACH = 60  # a full date this close after a deadline cue is a closing date, not a dateline
 
 # How a page is read quickly: every full date ends with its year, so the page (all its texts
@@ -94,7 +94,7 @@ def _languages(language: str | None) -> tuple[str, ...]:
     if language is None:
         return _LANGUAGES
     code = language.lower().split("-")[0].split("_")[0]
-    return (code,) if code in _LANGUAGES else ("en",)  # other languages: English names only
+    return (code,) if code in LANGUAGES else ("en",)  # other languages: English names only
 
 
 class _Text:
