@@ -197,6 +197,8 @@ _SUBMISSION_NOUNS = (
 SUBMISSION_BEFORE_BY = Caseless(
     # a verb of responding: "submit your views by", "please respond by", "return the form by"
     r"(?:(?<!\w)(?:respond|submit|send|return|reply|apply|register|lodge|comment|nominate|"
+    r"provide|share|complete|fill|upload|file|e-?mail|post|write|object|raise|feed\s+back|"
+    r"let\s+us\s+know|"
     r"contribute|enter|have\s+your\s+say|give\s+(?:us\s+)?your\s+views|tell\s+us|"
     r"get\s+in\s+touch|reach\s+us|take\s+part|welcome|invite|request)\w*[^.;:]{0,60}"
     # a submission noun then a passive or state verb: "comments must be received by"

@@ -111,7 +111,7 @@ class DateGrammar:
             return rf"(?:(?P<wd{s}>{weekday_names})\.?,?\s+(?:{article})?)?"
 
         def day(s: str) -> str:
-            return rf"(?P<d{s}>[0-3]?\d)(?:st|nd|rd|th|er|\.|°|º|o(?=\s))?"
+            return rf"(?P<d{s}>[0-3]?\d)(?:st|nd|rd|th|\s?er|\.º|\.|°|º|o(?=\s))?"
 
         def year(s: str) -> str:
             return rf"(?:,?\s+(?:de\s+|del\s+)?(?P<y{s}>(?:19|20)\d\d))?"
@@ -122,8 +122,8 @@ class DateGrammar:
         def mdy(s: str) -> str:  # February 17, 2023 / Friday, March 5, 2024
             return weekday(s) + month(s) + r"\s+" + day(s) + year(s)
 
-        numeric = (
-            r"(?P<na>[0-3]?\d)(?P<sep>[/.-])(?P<nb>[01]?\d)(?P=sep)"
+        numeric = (  # "28.02.2025", "3/2/25", "28-02-2025", "28. 02. 2025"
+            r"(?P<na>[0-3]?\d)(?P<sep>[/.-])\s?(?P<nb>[01]?\d)(?P=sep)\s?"
             r"(?P<ny>(?:19|20)?\d\d)(?![\d/.]\d)"
         )
         dashed = rf"(?P<dd>[0-3]?\d)-(?P<dm>{month_names})-(?P<dy>\d\d(?:\d\d)?)"
@@ -142,7 +142,10 @@ class DateGrammar:
             for key in ("today", "tomorrow")
         )
         relative = rf"(?P<rtoday>{today})|(?P<rtomorrow>{tomorrow})"
-        short = r"(?P<sa>[0-3]?\d)\.(?P<sb>[01]?\d)\.(?![\d.])"  # "bis 28.10."
+        short = (  # "bis 28.10.", "until 30/04"
+            r"(?P<sa>[0-3]?\d)\.(?P<sb>[01]?\d)\.(?![\d.])"
+            r"|(?P<sc>[0-3]\d)/(?P<sd>[01]\d)(?![\d/])"
+        )
         # Ranges: "9 and 10 February", "18-20 March 2024", "18 May 2017 - 15 June 2017",
         # "1 March to 30 April", "from March 1 to April 30, 2024".
         day_span = (
@@ -271,9 +274,8 @@ class DateGrammar:
             elif kind == "numpair":
                 mention = self._numeric_pair(m)
             elif kind == "short":
-                mention = _make(
-                    m.start(), m.end(), int(m.group("sa")), int(m.group("sb")), None, None
-                )
+                day, month = m.group("sa", "sb") if m.group("sa") else m.group("sc", "sd")
+                mention = _make(m.start(), m.end(), int(day), int(month), None, None)
             elif kind == "numeric":
                 first, second = int(m.group("na")), int(m.group("nb"))
                 if self.month_first_numeric and m.group("sep") == "/" and first <= 12:
