@@ -83,7 +83,7 @@ def find_deadlines(
     """
     return read_deadlines(
         text, reference=reference, timezone=timezone, language=language,
-        reference_is_strong=reference_is_strong,
+        reference_is_strong=reference_is_strong, explain=False,
     ).deadlines  # fmt: skip
 
 
@@ -94,8 +94,10 @@ def read_deadlines(
     timezone: str,
     language: str = "en",
     reference_is_strong: bool = True,
+    explain: bool = True,
 ) -> Reading:
-    """`find_deadlines`, with every candidate weighed and why it was taken or refused."""
+    """`find_deadlines`, with every candidate weighed and why it was taken or refused
+    (`explain=False` skips that account: the deadlines are the same)."""
     if timezone not in _CHECKED_ZONES:
         ZoneInfo(timezone)  # unknown zones fail here, before any work
         _CHECKED_ZONES.add(timezone)
@@ -126,14 +128,14 @@ def read_deadlines(
                 continue
             times = find_times(sentence.text)
             quote = block.quote or text[sentence.start : sentence.end]
+            sentence_facts = _FactsOnce(context, index, sentence.text)
             for cue in sentence_cues:
-                weighed = candidates(
-                    sentence.text, cue, dates, _facts(context, index, sentence.text)
-                )
+                weighed = candidates(sentence.text, cue, dates, sentence_facts)
                 taken = False
                 for candidate in weighed:
-                    entry = len(reading.considered)
-                    reading.considered.append(_considered(sentence.text, candidate, reference))
+                    entry = len(reading.considered) if explain else -1
+                    if explain:
+                        reading.considered.append(_considered(sentence.text, candidate, reference))
                     if taken or not candidate.passes:
                         _refuse(
                             reading, entry, "a better candidate" if taken else "below threshold"
@@ -171,6 +173,19 @@ def read_deadlines(
     return reading
 
 
+class _FactsOnce:
+    """A sentence's facts, worked out when a cue first has a candidate to score."""
+
+    def __init__(self, context: _Context, index: int, text: str) -> None:
+        self._args = (context, index, text)
+        self._facts: SentenceFacts | None = None
+
+    def __call__(self) -> SentenceFacts:
+        if self._facts is None:
+            self._facts = _facts(*self._args)
+        return self._facts
+
+
 def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
     """The sentence features every cue of the sentence shares."""
     sentences = context.sentences
@@ -206,7 +221,8 @@ def _considered(text: str, candidate: Candidate, reference: date) -> Considered:
 
 
 def _refuse(reading: Reading, entry: int, why: str) -> None:
-    reading.considered[entry] = replace(reading.considered[entry], outcome=f"refused: {why}")
+    if entry >= 0:
+        reading.considered[entry] = replace(reading.considered[entry], outcome=f"refused: {why}")
 
 
 def _sentences_with_cue_words(

@@ -14,7 +14,7 @@ best candidate at or above `THRESHOLD` is the cue's date; the others are kept, r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from feeds.deadlines.caseless import Caseless
@@ -134,9 +134,10 @@ def facts(text: str, *, has_context: bool, short: bool, context_around: bool) ->
 
 
 def candidates(
-    text: str, cue: Cue, dates: Sequence[DateMention], sentence: SentenceFacts
+    text: str, cue: Cue, dates: Sequence[DateMention], sentence_facts: Callable[[], SentenceFacts]
 ) -> list[Candidate]:
-    """Every candidate of `cue` in the sentence `text`, best first."""
+    """Every candidate of `cue` in the sentence `text`, best first (the sentence's facts are
+    asked for only when there is a candidate to score)."""
     tied: list[tuple[DateMention, float, str]] = []
     governed = _governed_date(text, cue, dates)
     if governed is not None:
@@ -148,6 +149,9 @@ def candidates(
     before = _date_before(text, cue, dates)
     if before is not None:
         tied.append(before)
+    if not tied:
+        return []
+    sentence = sentence_facts()
     found = [_scored(text, cue, mention, base, why, sentence, dates) for mention, base, why in tied]
     return sorted(found, key=lambda c: -c.score)
 
