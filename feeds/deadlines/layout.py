@@ -22,6 +22,7 @@ _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")  # a Markdown rule row: | --- | :--: |
 # A value line: a date or time first, perhaps after a weekday ("Freitag, 29.09.2017").
 _VALUE_START = re.compile(r"(?:[^\W\d_]{2,}\.?,?\s+)?\d")
+_LIST_ITEM = re.compile(r"[-•*–\s]*\d")  # a line that starts with a number, perhaps a bullet
 _SENTENCE_END = re.compile(r"[.!?;]['\")\]]*$")
 _DATE_ONLY = re.compile(r"(?:[^\W\d_]+\.?,?\s+)?\d[\w\s.,/–—-]*\d\w*\.?")
 
@@ -121,8 +122,8 @@ def _joins(lines: list[str], hidden: set[int]) -> str:
 def _label_then_value(here: str, there: str) -> bool:
     """`Deadline:` / `5pm, Friday 4 October 2019`; `bis zum` / `Freitag, 29.09.2017`;
     `Comments are due: April` / `7, 2025`."""
-    if _VALUE_START.match(there) is None:
-        return False
+    if _VALUE_START.match(there) is None or _LIST_ITEM.match(here):
+        return False  # not a value; or a list of dated lines ("3 May: opens" / "9 June: closes")
     if here.endswith(":") or (len(here.split()) <= _MAX_LABEL_WORDS and _is_label(here)):
         return True
     if _SENTENCE_END.search(here):

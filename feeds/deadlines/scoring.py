@@ -244,7 +244,7 @@ def _date_before(
     if (
         cue.kind in (CueKind.CLOSE, CueKind.NOUN, CueKind.PERIOD)
         and len(earlier) == 1
-        and not text[: last.start].strip()
+        and not text[: last.start].strip(" \t\n-•*–")
         and _DATE_ABOVE_LABEL.match(between)
     ):
         return last, DATE_ABOVE_LABEL, "a date above its label"

@@ -183,3 +183,19 @@ def test_times_in_each_language(text: str, lang: str, want: tuple[str, str]) -> 
 )  # fmt: skip
 def test_an_extension_supersedes_the_old_date(text: str, lang: str) -> None:
     assert _dates(text, lang) == ["2025-03-31"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Key dates\n- 3 February 2025: consultation opens\n- 28 February 2025: consultation "
+         "closes\n- May 2025: report", "en"),
+        ("Zeitplan\n03.02.2025 Beginn der Beteiligung\n28.02.2025 Ende der Beteiligung", "de"),
+        ("Calendrier\n3 février 2025 : ouverture de la consultation\n28 février 2025 : clôture "
+         "de la consultation", "fr"),
+        ("Planning\n3 februari 2025: start consultatie\n28 februari 2025: sluiting consultatie",
+         "nl"),
+    ],
+)  # fmt: skip
+def test_a_timeline_of_dated_lines(text: str, lang: str) -> None:
+    assert _dates(text, lang) == ["2025-02-28"]
