@@ -121,9 +121,14 @@ def main() -> None:
     paragraphs = _paragraphs(rng)
     markers = ("open until", "closes at", "on or before", "welcome until", "Feedback period")
     expected = sum(any(k in p for k in markers) for p in paragraphs)
-    find_deadlines(paragraphs[0], reference=REFERENCE, timezone="Europe/Brussels")  # warm up
+    # Warm up on a paragraph with a deadline, so the one-time costs (compiling the grammar,
+    # loading the CLDR names) are not timed; paragraphs[0] may have no cue at all.
+    warm = next(p for p in paragraphs if any(k in p for k in markers))
+    find_deadlines(warm, reference=REFERENCE, timezone="Europe/Brussels")
     ours_s, ours_found, ours_hits = _ours(paragraphs)
-    choose_reference(published=None, texts=paragraphs[:10], first_seen=REFERENCE)  # warm up
+    # warm up on a whole page: the first page would otherwise pay the one-time compile of the
+    # cue patterns of en, fr and de (about 60 ms), which a build pays once per process
+    choose_reference(published=None, texts=paragraphs[:PAGE], first_seen=REFERENCE)
     ref_s, ref_slowest, ref_strong = _reference(paragraphs)
     pages = len(paragraphs) // PAGE
     sample = random.Random(SEED + 1).sample(paragraphs, BASELINE_SAMPLE)
@@ -145,8 +150,8 @@ def main() -> None:
     print(f"choose_reference: {pages} pages, {ref_s / pages * 1000:.1f} ms per page on average, "
           f"slowest {ref_slowest * 1000:.1f} ms ({ref_strong} strong); target < 20 ms per page: "
           f"{'met' if ref_slowest < 0.020 else 'NOT met'}")  # fmt: skip
-    print(f"speed-up: {ours_rate / base_rate:,.0f}x; target >= 2,000 para/s: "
-          f"{'met' if ours_rate >= 2000 else 'NOT met'}")  # fmt: skip
+    print(f"speed-up: {ours_rate / base_rate:,.0f}x; target >= 10,000 para/s (issue 11): "
+          f"{'met' if ours_rate >= 10_000 else 'NOT met'}")  # fmt: skip
     print(
         f"feedline: {ours_found:,} deadlines in {ours_hits:,} paragraphs "
         f"(expected {expected:,} paragraphs); dateparser: {base_found:,} dates of any kind "

@@ -108,3 +108,19 @@ def month_spellings(language: str) -> tuple[str, ...]:
             )
     accentless = {fold(w) for w in words}
     return tuple(sorted(words | accentless, key=lambda w: (-len(w), w)))
+
+
+def weekday_spellings(language: str) -> tuple[str, ...]:
+    """The surface spellings of the weekdays in `language` (with and without accents, without
+    dots), longest first, like `month_spellings`."""
+    from babel.dates import get_day_names
+
+    lang = supported(language)
+    words: set[str] = set(_EXTRA_WEEKDAYS.get(lang, {}))
+    for width in ("wide", "abbreviated"):
+        for context in ("format", "stand-alone"):
+            words.update(
+                n.rstrip(".") for n in get_day_names(width, context=context, locale=lang).values()
+            )
+    accentless = {fold(w) for w in words}
+    return tuple(sorted(words | accentless, key=lambda w: (-len(w), w)))

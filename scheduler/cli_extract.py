@@ -11,6 +11,7 @@ import click
 
 from feeds.clock import Clock, FixedClock, SystemClock
 from feeds.deadlines import choose_reference, deadline_to_json, find_deadlines
+from feeds.deadlines.explain import explain_text
 from feeds.deadlines.times import is_known_zone
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
@@ -55,7 +56,9 @@ def _clock(now: str | None) -> Clock:
 def _extract(
     text: str, *, published: date | None, timezone: str, language: str, today: date
 ) -> list[dict[str, Any]]:
-    reference, strong = choose_reference(published=published, texts=[text], first_seen=today)
+    reference, strong = choose_reference(
+        published=published, texts=[text], first_seen=today, language=language
+    )
     found = find_deadlines(
         text, reference=reference, timezone=timezone, language=language,
         reference_is_strong=strong,
@@ -102,19 +105,35 @@ def _jsonl(
     help="The source's IANA time zone (dates with no time close at the end of the day there).",
 )  # fmt: skip
 @click.option("--lang", "language", default=DEFAULT_LANGUAGE, show_default=True,
-              help="Language of the text: en, fr or de.")  # fmt: skip
+              help="Language of the text: en, fr, de, it, es, nl or pt.")  # fmt: skip
 @click.option("--jsonl", is_flag=True,
               help='Read one JSON object per line {"text", "published", "timezone", "lang"}; '
                    "write one JSON array per line.")  # fmt: skip
 @click.option("--now", metavar="ISO", help="Pretend it is this instant (for tests).")
+@click.option("--explain", is_flag=True,
+              help="Show every (cue, date) candidate weighed, its score's reasons and whether "
+                   "it was taken or refused, then the JSON.")  # fmt: skip
 def extract(
-    published: str | None, timezone: str, language: str, jsonl: bool, now: str | None
-) -> None:
+    published: str | None, timezone: str, language: str, jsonl: bool, now: str | None,
+    explain: bool,
+) -> None:  # fmt: skip
     """Find consultation closing dates in text read from stdin; print them as JSON."""
     published_date = _parse_date(published, "--published") if published is not None else None
     zone = _check_zone(timezone, "--timezone")
     today = _clock(now).now().date()
     stdin, stdout = sys.stdin, sys.stdout
+    if explain and jsonl:
+        raise InputError("--explain reads one text: it cannot be combined with --jsonl")
+    if explain:
+        text = stdin.read()
+        reference, strong = choose_reference(
+            published=published_date, texts=[text], first_seen=today, language=language
+        )
+        stdout.write(explain_text(
+            text, reference=reference, timezone=zone, language=language,
+            reference_is_strong=strong,
+        ))  # fmt: skip
+        return
     if jsonl:
         _jsonl(stdin, stdout, timezone=zone, language=language, published=published_date,
                today=today)  # fmt: skip

@@ -8,11 +8,14 @@ compiled prefilter search.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 
 from feeds.deadlines.caseless import Caseless
+from feeds.names import LANGUAGES, supported
 
 
 class CueKind(StrEnum):
@@ -33,67 +36,63 @@ class Cue:
     needs_context: bool  # weak cues ("until", "bis") need a consultation word in the sentence
 
 
-_EN: list[tuple[CueKind, bool, str]] = [
-    (CueKind.EXTEND, False, r"(?:extended|prolonged|postponed|pushed\s+back|moved)"
-     r"(?:\s+(?:by\s+[\w\s-]{1,20}?))?(?:\s+(?:to|until|till|through))?"),
-    (CueKind.EXTEND, False, r"(?:new|revised|extended)\s+(?:closing\s+date|deadline)"
-     r"(?:\s+(?:is|will\s+be|of|:))?"),
-    (CueKind.PERIOD, False, r"(?:feedback|consultation|comment(?:ing)?|submission|response|"
-     r"review|engagement|application|public\s+comment)\s+(?:period|window|phase)"),
-    (CueKind.PERIOD, True, r"\b(?:runs?|ran|running|open|opened|live|held)\s+(?:from|between)"),
-    (CueKind.TRAILING, False, r"at\s+the\s+latest"),
-    (CueKind.NOUN, False, r"(?:closing|close|end|final|last|due|submission|response)\s+date"),
-    (CueKind.NOUN, False, r"deadlines?"),
-    (CueKind.CLOSE, False, r"(?:clos(?:es|ed|ing)|close|ends?|ended|ending|finish(?:es|ed)?|"
-     r"expires?|expired)(?:\s+(?:at|on|by))?"),
-    (CueKind.CLOSE, False, r"(?:no|not)\s+later\s+than"),
-    (CueKind.CLOSE, False, r"on\s+or\s+before"),
-    (CueKind.CLOSE, False, r"(?:are|is|were|was|be)\s+due(?:\s+(?:on|by|at|in))?"),
-    (CueKind.CLOSE, True, r"(?:responses|comments|submissions|applications|entries|nominations|"
-     r"proposals|feedback|views)\s+(?:(?:are|is)\s+)?(?:due|welcome)(?:\s+(?:on|by|until))?"),
-    (CueKind.CLOSE, True, r"(?:until|till|up\s+to\s+and\s+including|through\s+to)"),
-    (CueKind.BY, True, r"by"),
-    (CueKind.BEFORE, True, r"before"),
-]  # fmt: skip
+_CUE_WORDS_DIR = Path(__file__).with_name("cue_words")
 
-_FR: list[tuple[CueKind, bool, str]] = [
-    (CueKind.EXTEND, False, r"(?:prolong[ée]e?s?|report[ée]e?s?|étendue?s?)\s+(?:jusqu['’]au|au)"),
-    (CueKind.PERIOD, False, r"période\s+de\s+(?:consultation|commentaires|contribution)"),
-    (CueKind.PERIOD, True, r"(?:ouverte?s?|se\s+déroule(?:ra)?|a\s+lieu|aura\s+lieu|court)\s+du"),
-    (CueKind.TRAILING, False, r"au\s+plus\s+tard(?!\s+le)"),
-    (CueKind.NOUN, False, r"(?:date\s+(?:limite|de\s+clôture|butoir)|délai|échéance)"),
-    (CueKind.CLOSE, False, r"(?:clôtur[ée]e?s?|se\s+clôtur\w*|prend\s+fin|se\s+termine\w*|"
-     r"s['’]achève\w*|ferme\w*)(?:\s+(?:le|au))?"),
-    (CueKind.CLOSE, False, r"au\s+plus\s+tard(?:\s+le)?"),
-    (CueKind.CLOSE, True, r"jusqu['’](?:au|à)"),
-    (CueKind.BEFORE, True, r"avant\s+le"),
-]  # fmt: skip
 
-_DE: list[tuple[CueKind, bool, str]] = [
-    (CueKind.EXTEND, False, r"verlängert\s+(?:bis(?:\s+zum)?|auf\s+den)"),
-    (CueKind.PERIOD, False, r"(?:Konsultations|Beteiligungs|Einreichungs|Kommentierungs)"
-     r"(?:zeitraum|phase|frist)"),
-    (CueKind.NOUN, False, r"(?:Einsendeschluss|Abgabefrist|Stichtag|Fristende|Bewerbungsschluss|"
-     r"Anmeldeschluss|Ende\s+der\s+(?:Frist|Konsultation)|\w*[Ff]rist)(?:\s+(?:ist|endet))?"
-     r"(?:\s+(?:am|der|den))?"),
-    (CueKind.CLOSE, False, r"(?:endet|endete|schließt|läuft\s+aus)(?:\s+am)?"),
-    (CueKind.PERIOD, True, r"(?:läuft|lief|dauert)\s+vom"),
-    (CueKind.CLOSE, False, r"spätestens(?:\s+(?:am|bis(?:\s+zum)?))?"),
-    (CueKind.CLOSE, True, r"(?:läuft\s+)?bis(?:\s+(?:zum|einschließlich|Ende))?"),
-]  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class CueWords:
+    """One language's data file (cue_words/<language>.toml): its cues and word lists."""
+
+    cues: tuple[tuple[CueKind, bool, str], ...]
+    prefilter: tuple[str, ...]
+    context: tuple[str, ...]
+    blockers: tuple[str, ...]
+    events: tuple[str, ...]
+    today: tuple[str, ...]
+    starts: tuple[str, ...]
+    instruments: tuple[str, ...]
+    past: tuple[str, ...]
+    tomorrow: tuple[str, ...]
+
+
+@cache
+def cue_words(language: str) -> CueWords:
+    """The cue words of `language` (one of feeds.names.LANGUAGES), read once."""
+    path = _CUE_WORDS_DIR / f"{language}.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    words = data.get("words", {})
+    return CueWords(
+        cues=tuple(
+            (CueKind(entry["kind"]), bool(entry.get("weak", False)), entry["pattern"])
+            for entry in data.get("cue", [])
+        ),
+        prefilter=tuple(words.get("prefilter", ())),
+        context=tuple(words.get("context", ())),
+        blockers=tuple(words.get("blockers", ())),
+        events=tuple(words.get("events", ())),
+        today=tuple(words.get("today", ())),
+        starts=tuple(words.get("starts", ())),
+        instruments=tuple(words.get("instruments", ())),
+        past=tuple(words.get("past", ())),
+        tomorrow=tuple(words.get("tomorrow", ())),
+    )
+
+
+def _every_language(field: str) -> list[str]:
+    return [w for language in LANGUAGES for w in getattr(cue_words(language), field)]
 
 
 def _compile(entries: list[tuple[CueKind, bool, str]]) -> Caseless:
     body = "|".join(f"(?P<c{i}>{pattern})" for i, (_, _, pattern) in enumerate(entries))
-    return Caseless(rf"(?<!\w)(?:{body})(?!\w)")
+    return Caseless(rf"(?<!\w)(?:{body})(?:(?<=['’])|(?!\w))")  # "fino all’8 ottobre"
 
 
 class CueSet:
     """The cue patterns of one language (plus English, which notices mix in)."""
 
     def __init__(self, language: str) -> None:
-        extra = {"fr": _FR, "de": _DE}.get(language, [])
-        self.entries = extra + _EN
+        own = cue_words(language).cues if language != "en" else ()
+        self.entries = list(own + cue_words("en").cues)
         self.pattern = _compile(self.entries)
 
     def find(self, sentence: str) -> list[Cue]:
@@ -107,7 +106,7 @@ class CueSet:
 
 @cache
 def cues_for(language: str) -> CueSet:
-    return CueSet(language)
+    return CueSet(supported(language))
 
 
 def _lowercase_pattern(pattern: str) -> re.Pattern[str]:
@@ -118,57 +117,9 @@ def _lowercase_pattern(pattern: str) -> re.Pattern[str]:
 
 
 # The prefilter: for every cue of every language, a fragment that any match of the cue must
-# contain, written for case-folded text and starting at the beginning of a word (one literal
-# letter first). `tests/deadlines/test_prefilter.py` checks it never misses what `find` sees.
-_IS = r"(?:period|window|phase)(?!\w)"
-_DUE_OR_WELCOME = r"\s+(?:(?:are|is)\s+)?(?:due|welcome)(?!\w)"
-_FR_UNTIL = r"\s+(?:jusqu['’]au|au)(?!\w)"
-_PREFILTER_FRAGMENTS: list[str] = [
-    # en: EXTEND
-    r"extended(?!\w)", r"prolonged(?!\w)", r"postponed(?!\w)", r"pushed\s+back(?!\w)",
-    r"moved(?!\w)",  # "new/revised closing date|deadline": see "closing" and "deadline"
-    # en: PERIOD ("public comment period" contains "comment period")
-    rf"feedback\s+{_IS}", rf"consultation\s+{_IS}", rf"comment(?:ing)?\s+{_IS}",
-    r"submission\s+(?:period|window|phase|date)(?!\w)",
-    r"response\s+(?:period|window|phase|date)(?!\w)",
-    rf"review\s+{_IS}", rf"engagement\s+{_IS}", rf"application\s+{_IS}",
-    r"runs?\s+(?:from|between)(?!\w)", r"ran\s+(?:from|between)(?!\w)",
-    r"running\s+(?:from|between)(?!\w)", r"open(?:ed)?\s+(?:from|between)(?!\w)",
-    r"live\s+(?:from|between)(?!\w)", r"held\s+(?:from|between)(?!\w)",
-    # en: TRAILING, NOUN ("closing/close/end date": see CLOSE)
-    r"at\s+the\s+latest(?!\w)", r"final\s+date(?!\w)", r"last\s+date(?!\w)",
-    r"due\s+date(?!\w)", r"deadlines?(?!\w)",
-    # en: CLOSE ("on or before": see "before")
-    r"clos(?:es|ed|ing|e)(?!\w)", r"end(?:s|ed|ing)?(?!\w)", r"finish(?:es|ed)?(?!\w)",
-    r"expire[sd]?(?!\w)", r"not?\s+later\s+than(?!\w)",
-    r"are\s+due(?!\w)", r"is\s+due(?!\w)", r"were\s+due(?!\w)", r"was\s+due(?!\w)",
-    r"be\s+due(?!\w)",
-    *(
-        rf"{noun}{_DUE_OR_WELCOME}"
-        for noun in (
-            "responses", "comments", "submissions", "applications", "entries", "nominations",
-            "proposals", "feedback", "views",
-        )
-    ),
-    r"until(?!\w)", r"till(?!\w)", r"up\s+to\s+and\s+including(?!\w)",
-    r"through\s+to(?!\w)", r"by(?!\w)", r"before(?!\w)",
-    # fr
-    rf"prolong[ée]e?s?{_FR_UNTIL}", rf"report[ée]e?s?{_FR_UNTIL}", rf"étendue?s?{_FR_UNTIL}",
-    r"période\s+de\s+(?:consultation|commentaires|contribution)(?!\w)",
-    r"ouverte?s?\s+du(?!\w)", r"se\s+déroule(?:ra)?\s+du(?!\w)", r"a\s+lieu\s+du(?!\w)",
-    r"aura\s+lieu\s+du(?!\w)", r"court\s+du(?!\w)", r"au\s+plus\s+tard(?!\w)",
-    r"date\s+(?:limite|de\s+clôture|butoir)(?!\w)", r"délai(?!\w)", r"échéance(?!\w)",
-    r"clôtur", r"prend\s+fin(?!\w)", r"termine", r"achève", r"ferme", r"jusqu['’](?:au|à)",
-    r"avant\s+le(?!\w)",
-    # de ("…frist" anywhere in a word: see has_cue_word)
-    r"verlängert\s+(?:bis|auf\s+den)(?!\w)",
-    r"konsultations(?:zeitraum|phase)(?!\w)", r"beteiligungs(?:zeitraum|phase)(?!\w)",
-    r"einreichungs(?:zeitraum|phase)(?!\w)", r"kommentierungs(?:zeitraum|phase)(?!\w)",
-    r"einsendeschluss(?!\w)", r"stichtag(?!\w)", r"bewerbungsschluss(?!\w)",
-    r"anmeldeschluss(?!\w)", r"ende\s+der\s+konsultation(?!\w)", r"endete?(?!\w)",
-    r"schliesst(?!\w)", r"läuft\s+(?:aus|vom)(?!\w)", r"lief\s+vom(?!\w)",
-    r"dauert\s+vom(?!\w)", r"spätestens(?!\w)", r"bis(?!\w)",
-]  # fmt: skip
+# contain (the data files' `prefilter` lists), written for case-folded text and starting at
+# the beginning of a word (one literal letter first). `tests/deadlines/test_prefilter.py`
+# checks it never misses what `find` sees.
 
 
 def _word_start_pattern(fragments: list[str]) -> re.Pattern[str]:
@@ -190,7 +141,7 @@ def _word_start_pattern(fragments: list[str]) -> re.Pattern[str]:
     return re.compile(rf"[^a-z0-9_](?:{branches})")
 
 
-_PREFILTER = _word_start_pattern(_PREFILTER_FRAGMENTS)
+_PREFILTER = _word_start_pattern(_every_language("prefilter"))
 
 
 def prefilter_text(text: str) -> str:
@@ -228,18 +179,7 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
 
 
 # Words that make a sentence about something one responds to (a consultation, a call, ...).
-_CONTEXT = _lowercase_pattern(
-    r"consult|call\s+for\s+(?:evidence|input|views|comment|proposal|application|tender|contribution|"
-    r"expression|nomination|submission|paper|idea|participant|expert|interest|information)|"
-    r"feedback|comment|submission|submit|respon[ds]|views\b|survey|"
-    r"questionnaire|have\s+your\s+say|applica|apply|tender|nominat|proposal|evidence|inquiry|"
-    r"review|expressions?\s+of\s+interest|entries|register|registration|input|contribution|"
-    r"petition|objection|representation|competition|contest|"
-    r"avis|observations|candidat|appel|enquête|contribu|répon|dossier|"
-    r"Konsultation|Stellungnahme|Anhörung|Beteiligung|Befragung|Umfrage|Bewerbung|Einreich|"
-    r"Vorschläge|Rückmeld|Eingaben|Einwendung|Kommentar|Anmeld|Wettbewerb|Teilnahme|Einsend|"
-    r"Begutacht"
-)
+_CONTEXT = _lowercase_pattern("|".join(_every_language("context")))
 
 
 def has_context(text: str) -> bool:
@@ -257,6 +197,8 @@ _SUBMISSION_NOUNS = (
 SUBMISSION_BEFORE_BY = Caseless(
     # a verb of responding: "submit your views by", "please respond by", "return the form by"
     r"(?:(?<!\w)(?:respond|submit|send|return|reply|apply|register|lodge|comment|nominate|"
+    r"provide|share|complete|fill|upload|file|e-?mail|post|write|object|raise|feed\s+back|"
+    r"let\s+us\s+know|"
     r"contribute|enter|have\s+your\s+say|give\s+(?:us\s+)?your\s+views|tell\s+us|"
     r"get\s+in\s+touch|reach\s+us|take\s+part|welcome|invite|request)\w*[^.;:]{0,60}"
     # a submission noun then a passive or state verb: "comments must be received by"
@@ -272,15 +214,20 @@ NOT_A_SUBMISSION = Caseless(
     r"analys|organis|organiz|led\b|chair|host|prepared|funded|supported",
 )
 # Words between a cue and a date that show the date is about something else.
-BLOCKERS = Caseless(
-    r"publish|launch|opened|\bopens?\s+on|start|began|begin|held|took\s+place|visit|meeting|"
-    r"webinar|workshop|hearing|event|conference|since|after|following|announced|"
-    r"member\s+states|comply|transpos|into\s+force|"
-    r"lancé|ouverte?\s+le|publié|Sitzung|veröffentlicht|gestartet|seit",
-)
+BLOCKERS = Caseless("|".join(_every_language("blockers")))
+# Words that make the date of their clause an event's ("the conference ended on 5 May").
+EVENT_WORDS = Caseless("|".join(_every_language("events")))
+# A cue in the past tense: a year-less date it governs is the last such date so far.
+PAST_TENSE = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("past")) + r")(?!\w)")
+# A start verb right before a cue ("starts no later than"); a law or contract whose end it is.
+START_WORDS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("starts")) + r")(?!\w)")
+INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) + r")(?!\w)")
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(
-    r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b",
+    r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b|"
+    r"\bentr(?:a|ará|e|era)\s+en\s+(?:vigor|vigueur)\b|\bin\s+Kraft\s+(?:tritt|treten)\b|"
+    r"\btritt\s+[\w\s]{0,40}in\s+Kraft\b|\bentr(?:a|erà)\s+in\s+vigore\b|"
+    r"\btreedt\s+[\w\s]{0,40}in\s+werking\b|\bentra(?:rá)?\s+em\s+vigor\b",
 )
 # Signing up for an event is not responding to a consultation.
 EVENT_REGISTRATION = Caseless(
@@ -293,6 +240,7 @@ EVENT_REGISTRATION = Caseless(
 )
 # Subjects that refer back to an earlier sentence ("It", "This call", "The second consultation").
 ANAPHORIC_START = Caseless(
-    r"^\s*(?:it|this|that|these|those|both|the\s+(?:first|second|third|latter|former|"
-    r"same|other)|elle|celle-ci|cette|ces|sie|diese[rs]?|es)\b",
+    r"^\s*(?:it|this|that|these|those|both|they|the\s+(?:first|second|third|latter|former|"
+    r"same|other)|elle|elles|ils|celle-ci|cette|ces|sie|diese[rs]?|es|essa|esta|ellos|zij|"
+    r"deze|eles|elas)\b",
 )

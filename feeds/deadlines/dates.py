@@ -1,4 +1,5 @@
-"""A small date grammar for running text: named months (en/fr/de), numerics, ranges.
+"""A small date grammar for running text: named months (CLDR's, in seven languages),
+numerics, ISO dates, ranges.
 
 Only dates with a day and a month are recognised; a bare year ("2027") or a month alone
 ("in March") is never a date here, so "between 2021 and 2027" and "COM(2023) 234" stay silent.
@@ -9,44 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
+from feeds import names
+from feeds.deadlines.cues import cue_words
 from feeds.deadlines.starts import matches_at_starts
 
-_MONTHS: dict[str, dict[str, int]] = {
-    "en": {
-        "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
-        "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-        "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11,
-        "nov": 11, "december": 12, "dec": 12,
-    },
-    "fr": {
-        "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fév": 2,
-        "mars": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7,
-        "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12,
-        "decembre": 12, "déc": 12,
-    },
-    "de": {
-        "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "mär": 3, "april": 4,
-        "mai": 5, "juni": 6, "juli": 7, "august": 8, "september": 9, "oktober": 10, "okt": 10,
-        "november": 11, "dezember": 12, "dez": 12,
-    },
-}  # fmt: skip
+# Languages that write month and weekday names in lower case in running text.
+_LOWERCASE_NAMES = frozenset({"fr", "it", "es", "nl", "pt"})
+_SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
 
-_WEEKDAYS: dict[str, int] = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
-    "sunday": 6, "sun": 6,
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5,
-    "dimanche": 6,
-    "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5,
-    "sonnabend": 5, "sonntag": 6,
-}  # fmt: skip
-
-_RANGE_JOINERS = r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+zum)?)"
-_DAY_SPAN_JOINERS = r"(?:-|–|—|to|until|till|through|and|au|et|bis(?:\s+zum)?|und)"
-_LOWERCASE_MONTHS = frozenset({"fr"})  # French writes month and day names in lower case
+_RANGE_JOINERS = (
+    r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+(?:zum|einschließlich))?|al|a|"
+    r"hasta(?:\s+el)?|"
+    r"fino\s+al|tot(?:\s+en\s+met)?|t/m|até(?:\s+(?:o\s+dia|a))?|and|und|et|y|e|en|→|->)"
+)
+_NUMERIC_JOINERS = r"(?:-|–|—|→|->|bis(?:\s+zum)?|au|al|to|until|tot(?:\s+en\s+met)?|a|t/m|até)"
+_DAY_SPAN_JOINERS = (
+    r"(?:-|–|—|to|until|till|through|and|au|et|bis(?:\s+zum)?|und|al|a|y|e|en|tot(?:\s+en\s+met)?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +43,9 @@ class DateMention:
     year: int | None
     weekday: int | None
     is_range: bool = False
+    relative: int | None = None  # "today" (0), "tomorrow" (1): days after the reference
+    next_weekday: int | None = None  # "on Friday": the first such day from the reference
+    skip_today: bool = False  # "next Friday": not the reference day itself
 
     def with_year(self, year: int) -> date | None:
         try:
@@ -72,52 +58,110 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
-def _cased(words: list[str], *, lower: bool) -> list[str]:
+def _names_as_written(words: tuple[str, ...], *, lower: bool) -> list[str]:
     """Title and upper case forms ("May", "MAY"; never "may" in English), lower if allowed."""
-    forms = [f(w) for w in words for f in (str.capitalize, str.upper)]
-    return forms + (list(words) if lower else [])
+    forms = {f(w) for w in words for f in (str.capitalize, str.upper)}
+    if lower:
+        forms.update(w.lower() for w in words)
+    return sorted(forms)
+
+
+def _relative_words(language: str, key: str) -> tuple[str, ...]:
+    """The words for today or tomorrow in the language and English (cue_words/*.toml); the
+    patterns there are plain words or spaced phrases."""
+    words = [*_words_of("en", key), *(_words_of(language, key) if language != "en" else [])]
+    return tuple(words)
+
+
+def _words_of(language: str, key: str) -> list[str]:
+    return list(getattr(cue_words(language), key))
+
+
+def _weekdays(language: str) -> tuple[str, ...]:
+    return tuple(w for w in names.weekday_spellings(language) if len(w) >= _SHORTEST_WEEKDAY)
 
 
 class DateGrammar:
     """Compiled patterns for one language (its month names plus English)."""
 
     def __init__(self, language: str, *, month_first_numeric: bool) -> None:
-        months: dict[str, int] = dict(_MONTHS["en"])
-        if language in _MONTHS:
-            months.update(_MONTHS[language])
-        self.months = months
+        lang = names.supported(language)
+        self.months: dict[str, int] = {**names.month_lookup("en"), **names.month_lookup(lang)}
+        self.weekdays: dict[str, int] = {
+            **names.weekday_lookup("en"), **names.weekday_lookup(lang)
+        }  # fmt: skip
         self.month_first_numeric = month_first_numeric
-        lower = language in _LOWERCASE_MONTHS
-        month_names = _alternation(_cased(list(months), lower=lower))
-        weekday_names = _alternation(_cased(list(_WEEKDAYS), lower=lower))
+        own_lower = lang in _LOWERCASE_NAMES
+        month_words = _names_as_written(names.month_spellings("en"), lower=False)
+        weekday_words = _names_as_written(_weekdays("en"), lower=False)
+        if lang != "en":
+            month_words += _names_as_written(names.month_spellings(lang), lower=own_lower)
+            weekday_words += _names_as_written(_weekdays(lang), lower=own_lower)
+        self.month_words = tuple(sorted(set(month_words), key=len, reverse=True))
+        month_names = _alternation(month_words)
+        weekday_names = _alternation(weekday_words)
+        wide = [w for w in weekday_words if len(w) > 4 or not w.isalpha()]  # no "Mon", "Fri"
+        bare_weekday_names = _alternation(wide)
 
         def month(s: str) -> str:
             return rf"(?P<m{s}>{month_names})\.?"
 
         def weekday(s: str) -> str:
-            return rf"(?:(?P<wd{s}>{weekday_names})\.?,?\s+(?:the\s+|le\s+|den\s+)?)?"
+            article = r"(?:the|le|den|el|il|de)\s+"
+            return rf"(?:(?P<wd{s}>{weekday_names})\.?,?\s+(?:{article})?)?"
 
         def day(s: str) -> str:
-            return rf"(?P<d{s}>[0-3]?\d)(?:st|nd|rd|th|er|\.)?"
+            return rf"(?P<d{s}>[0-3]?\d)(?:st|nd|rd|th|\s?er|\.º|\.|°|º|o(?=\s))?"
 
         def year(s: str) -> str:
-            return rf"(?:,?\s+(?P<y{s}>(?:19|20)\d\d))?"
+            return rf"(?:,?\s+(?:de\s+|del\s+)?(?P<y{s}>(?:19|20)\d\d))?"
 
         def dmy(s: str) -> str:  # 17 February 2023 / 17th Feb / 18. März 2024 / 1er mars
-            return weekday(s) + day(s) + r"\s*(?:of\s+)?" + month(s) + year(s)
+            return weekday(s) + day(s) + r"\s*(?:of\s+|de\s+)?" + month(s) + year(s)
 
         def mdy(s: str) -> str:  # February 17, 2023 / Friday, March 5, 2024
             return weekday(s) + month(s) + r"\s+" + day(s) + year(s)
 
-        numeric = (
-            r"(?P<na>[0-3]?\d)(?P<sep>[/.])(?P<nb>[01]?\d)(?P=sep)"
+        numeric = (  # "28.02.2025", "3/2/25", "28-02-2025", "28. 02. 2025"
+            r"(?P<na>[0-3]?\d)(?P<sep>[/.-])\s?(?P<nb>[01]?\d)(?P=sep)\s?"
             r"(?P<ny>(?:19|20)?\d\d)(?![\d/.]\d)"
         )
         dashed = rf"(?P<dd>[0-3]?\d)-(?P<dm>{month_names})-(?P<dy>\d\d(?:\d\d)?)"
+        iso = (
+            r"(?P<iy>(?:19|20)\d\d)(?P<isep>[-/.])(?P<im>[01]?\d)(?P=isep)(?P<id>[0-3]?\d)(?![\d])"
+        )
+        # "03.02.2025 - 28.04.2025", "2.2. - 28.4.2025", "06.09.2017-28.11.2017", "23.01 - 28.10."
+        numeric_pair = (
+            r"(?P<pa>[0-3]?\d)(?P<psep>[/.])(?P<pb>[01]?\d)(?:(?P=psep)(?P<py>(?:19|20)?\d\d)?)?"
+            rf"\s*{_NUMERIC_JOINERS}\s*"
+            r"(?P<qa>[0-3]?\d)(?P<qsep>[/.])(?P<qb>[01]?\d)"
+            r"(?:(?P=qsep)(?P<qy>(?:19|20)?\d\d)(?![\d/.]\d)|\.(?!\d))"
+        )
+        today, tomorrow = (
+            _alternation(_names_as_written(_relative_words(lang, key), lower=True))
+            for key in ("today", "tomorrow")
+        )
+        relative = rf"(?P<rtoday>{today})|(?P<rtomorrow>{tomorrow})"
+        short = (  # "bis 28.10.", "until 30/04"
+            r"(?P<sa>[0-3]?\d)\.(?P<sb>[01]?\d)\.(?![\d.])"
+            r"|(?P<sc>[0-3]\d)/(?P<sd>[01]\d)(?![\d/])"
+        )
         # Ranges: "9 and 10 February", "18-20 March 2024", "18 May 2017 - 15 June 2017",
         # "1 March to 30 April", "from March 1 to April 30, 2024".
         day_span = (
-            r"(?P<d0>[0-3]?\d)(?:st|nd|rd|th|er|\.)?\s*" + _DAY_SPAN_JOINERS + r"\s*" + dmy("7")
+            r"(?P<d0>[0-3]?\d)(?:st|nd|rd|th|er|\.|°|º)?\s*" + _DAY_SPAN_JOINERS + r"\s*" + dmy("7")
+        )
+        month_day_span = (
+            weekday("8")
+            + month("8")
+            + r"\s+(?P<d9>[0-3]?\d)(?:st|nd|rd|th)?\s*"
+            + r"(?:-|–|—|to|through|and|&)\s*"
+            + day("8")
+            + year("8")
+        )
+        bare_weekday = (  # "until next Friday"; not "Friday, 29.09.2017" (a date follows)
+            rf"(?P<bwnext>(?:next|this|coming)\s+)?(?P<bw>{bare_weekday_names})"
+            r"(?![.,]?\s*(?:the\s+|den\s+|le\s+|el\s+|il\s+)?\d)"
         )
         single_dmy = dmy("1")
         single_mdy = mdy("2")
@@ -129,8 +173,10 @@ class DateGrammar:
                 f"(?P<{name}>{body})"
                 for name, body in [
                     ("pairdmy", pair_dmy), ("pairmdy", pair_mdy), ("dayspan", day_span),
-                    ("dashed", dashed), ("numeric", numeric), ("dmy", single_dmy),
-                    ("mdy", single_mdy),
+                    ("mdspan", month_day_span),
+                    ("iso", iso), ("numpair", numeric_pair), ("dashed", dashed),
+                    ("numeric", numeric), ("dmy", single_dmy), ("mdy", single_mdy),
+                    ("short", short), ("relative", relative), ("bareweekday", bare_weekday),
                 ]
             )
             + r")(?![\w])"
@@ -138,21 +184,47 @@ class DateGrammar:
         self.pattern = re.compile(pattern)
         # Where a date can start: a digit or the first letter of a month or weekday name, not
         # right after a letter, a digit, "/" or "." (the pattern's own look-behind).
-        names = _cased(list(months), lower=lower) + _cased(list(_WEEKDAYS), lower=lower)
-        first_letters = re.escape("".join(sorted({name[0] for name in names})))
+        relative_starts = [
+            w[0]
+            for key in ("today", "tomorrow")
+            for w in _names_as_written(_relative_words(lang, key), lower=True)
+        ]
+        first_letters = re.escape(
+            "".join(sorted({name[0] for name in month_words + weekday_words + relative_starts}))
+        )
         self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
 
+    def _numeric_pair(self, m: re.Match[str]) -> DateMention | None:
+        """The end of a numeric range, if both ends are dates (the opening takes the end's
+        year when it has none)."""
+        end_year = m.group("qy")
+        if end_year is None and m.group("qsep") != ".":
+            return None
+        opening = _make(
+            m.start(), m.end(), int(m.group("pa")), int(m.group("pb")),
+            m.group("py") or end_year, None,
+        )  # fmt: skip
+        if opening is None:
+            return None
+        return _make(
+            m.start(), m.end(), int(m.group("qa")), int(m.group("qb")), end_year, None,
+            is_range=True,
+        )  # fmt: skip
+
     def _month(self, text: str | None) -> int | None:
-        return None if text is None else self.months.get(text.lower().rstrip("."))
+        return None if text is None else self.months.get(names.fold(text))
+
+    def _weekday(self, text: str | None) -> int | None:
+        return None if text is None else self.weekdays.get(names.fold(text))
 
     def _full(
         self, m: re.Match[str], s: str, *, start: int, is_range: bool, year: str | None = None
     ) -> DateMention | None:
         day_text, month_num = m.group("d" + s), self._month(m.group("m" + s))
-        weekday_text = m.group("wd" + s)
+        weekday = self._weekday(m.group("wd" + s))
         year_text = m.group("y" + s) or year
         return _make(
-            start, m.end(), int(day_text), month_num, year_text, weekday_text, is_range=is_range
+            start, m.end(), int(day_text), month_num, year_text, weekday, is_range=is_range
         )
 
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
@@ -182,6 +254,28 @@ class DateGrammar:
                     m.start(), m.end(), int(m.group("dd")), self._month(m.group("dm")),
                     m.group("dy"), None,
                 )  # fmt: skip
+            elif kind == "mdspan":
+                if int(m.group("d9")) < int(m.group("d8")):
+                    mention = self._full(m, "8", start=m.start(), is_range=True)
+            elif kind == "bareweekday":
+                target = self._weekday(m.group("bw"))
+                if target is not None:
+                    mention = DateMention(
+                        m.start(), m.end(), 1, 1, None, target, next_weekday=target,
+                        skip_today=m.group("bwnext") is not None,
+                    )  # fmt: skip
+            elif kind == "relative":
+                offset = 0 if m.group("rtoday") else 1
+                mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
+            elif kind == "iso":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("id")), int(m.group("im")), m.group("iy"), None
+                )
+            elif kind == "numpair":
+                mention = self._numeric_pair(m)
+            elif kind == "short":
+                day, month = m.group("sa", "sb") if m.group("sa") else m.group("sc", "sd")
+                mention = _make(m.start(), m.end(), int(day), int(month), None, None)
             elif kind == "numeric":
                 first, second = int(m.group("na")), int(m.group("nb"))
                 if self.month_first_numeric and m.group("sep") == "/" and first <= 12:
@@ -198,7 +292,7 @@ def _make(
     day: int,
     month: int | None,
     year_text: str | None,
-    weekday_text: str | None,
+    weekday: int | None,
     *,
     is_range: bool = False,
 ) -> DateMention | None:
@@ -209,7 +303,6 @@ def _make(
         year = int(year_text)
         if year < 100:
             year += 2000
-    weekday = _WEEKDAYS.get(weekday_text.lower().rstrip(".")) if weekday_text else None
     mention = DateMention(start, end, day, month, year, weekday, is_range)
     if mention.with_year(year if year is not None else 2024) is None:  # 2024: Feb 29 exists
         return None
@@ -231,7 +324,13 @@ def _grammar(language: str, month_first_numeric: bool) -> DateGrammar:
 
 
 def resolve(mention: DateMention, reference: date) -> date:
-    """The date a mention names: its own year, or the first such date on/after `reference`."""
+    """The date a mention names: its own year, or the first such date on/after `reference`
+    ("today" and "tomorrow" count from `reference`, the item's date)."""
+    if mention.relative is not None:
+        return reference + timedelta(days=mention.relative)
+    if mention.next_weekday is not None:
+        ahead = (mention.next_weekday - reference.weekday()) % 7
+        return reference + timedelta(days=ahead or (7 if mention.skip_today else 0))
     if mention.year is not None:
         resolved = mention.with_year(mention.year)
         if resolved is not None:

@@ -6,18 +6,14 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from feeds import names
 from feeds.clock import as_utc
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
-    BLOCKERS,
-    CLAUSE_START,
-    EVENT_REGISTRATION,
-    NOT_A_SUBMISSION,
-    OBLIGATION,
-    SUBMISSION_BEFORE_BY,
+    PAST_TENSE,
     Cue,
     CueKind,
     cue_word_spans,
@@ -25,27 +21,43 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
 )
-from feeds.deadlines.dates import DateMention, grammar_for, resolve
+from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
+from feeds.deadlines.layout import lay_out
+from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
 from feeds.model import Deadline
 
-_MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
-_DEFAULT_MAX_GAP = 110
-_WEAK_UNTIL_MAX_GAP = 45
 _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
     r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
 )
-_DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
-_TIME_OR_PUNCTUATION = re.compile(
-    r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
-)
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
-_RANGE_WORD = re.compile(r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis)\s", re.IGNORECASE)
+STATED_MIDNIGHT = time(23, 59)
+_NEARBY_YEAR_DAYS = 183  # a year-less date next to a full date is within half a year of it
+
+
+@dataclass(frozen=True, slots=True)
+class Considered:
+    """A candidate as `feedline extract --explain` shows it: what was weighed and the outcome."""
+
+    cue: str
+    date_text: str
+    date: date | None
+    score: float
+    reasons: tuple[str, ...]
+    outcome: str  # "taken", or why it was refused
+
+
+@dataclass(slots=True)
+class Reading:
+    """What `read_deadlines` found, and every candidate it weighed."""
+
+    deadlines: list[Deadline]
+    considered: list[Considered]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,7 @@ class _Found:
     deadline: Deadline
     kind: CueKind
     order: int
+    considered: int = -1  # its entry in Reading.considered
 
 
 def find_deadlines(
@@ -68,52 +81,148 @@ def find_deadlines(
     `reference` resolves year-less dates (the first such date on or after it); when it is weak
     (`reference_is_strong=False`) those deadlines come back with `certain=False`.
     """
+    return read_deadlines(
+        text, reference=reference, timezone=timezone, language=language,
+        reference_is_strong=reference_is_strong, explain=False,
+    ).deadlines  # fmt: skip
+
+
+def read_deadlines(
+    text: str,
+    *,
+    reference: date,
+    timezone: str,
+    language: str = "en",
+    reference_is_strong: bool = True,
+    explain: bool = True,
+) -> Reading:
+    """`find_deadlines`, with every candidate weighed and why it was taken or refused
+    (`explain=False` skips that account: the deadlines are the same)."""
     if timezone not in _CHECKED_ZONES:
         ZoneInfo(timezone)  # unknown zones fail here, before any work
         _CHECKED_ZONES.add(timezone)
+    reading = Reading([], [])
     if not text:
-        return []
+        return reading
     cue_words = cue_word_spans(text)  # None (not ASCII): sentences are then tested one by one
     if not (has_cue_word(text) if cue_words is None else cue_words):
-        return []  # most paragraphs stop here (one regex search)
+        return reading  # most paragraphs stop here (one regex search)
     language = (language or "en").lower().split("-")[0].split("_")[0]
-    grammar = grammar_for(language, timezone.startswith("America/"))
+    # Month-first numerics ("4/30/2025") are an American English habit, not Brazil's.
+    grammar = grammar_for(
+        language, timezone.startswith("America/") and names.supported(language) == "en"
+    )
     cues = cues_for(language)
-    sentences = split_sentences(text)
-    context = _Context(text, sentences)
     found: list[_Found] = []
-    seen: dict[tuple[int, int], int] = {}
-    # A date is only ever read in a sentence with a cue word, and a text without any date has
-    # none in its sentences either: no whole-text date search is needed.
-    for index in _sentences_with_cue_words(sentences, cue_words):
-        sentence = sentences[index]
-        sentence_cues = cues.find(sentence.text)
-        dates = grammar.find(sentence.text) if sentence_cues else []
-        if not dates:
-            continue
-        times = find_times(sentence.text)
-        for cue in sentence_cues:
-            mention = _governed_date(sentence.text, cue, dates)
-            if mention is None or not _has_context(context, index, cue):
+    in_text: list[bool] = []  # whether the text has a consultation word (asked once)
+    for block_number, block in enumerate(lay_out(text)):
+        sentences = split_sentences(block.text)
+        context = _Context(block.text, sentences)
+        spans = cue_words if block_number == 0 else None
+        seen: dict[tuple[int, int], int] = {}
+        for index in _sentences_with_cue_words(sentences, spans):
+            sentence = sentences[index]
+            sentence_cues = cues.find(sentence.text)
+            dates = grammar.find(sentence.text) if sentence_cues else []
+            if not dates:
                 continue
-            if EVENT_REGISTRATION.search(sentence.text) or OBLIGATION.search(sentence.text):
-                continue
-            if not context.in_text():
-                return []  # nothing in the text is something one responds to
-            key = (index, mention.start)
-            if key in seen:
-                if cue.kind is CueKind.EXTEND:
-                    position = seen[key]
-                    found[position] = replace(found[position], kind=CueKind.EXTEND)
-                continue
-            deadline = _deadline(
-                sentences, index, cue, mention, times,
-                reference=reference, timezone=timezone, language=language,
-                reference_is_strong=reference_is_strong,
-            )  # fmt: skip
-            seen[key] = len(found)
-            found.append(_Found(deadline, cue.kind, len(found)))
-    return [f.deadline for f in _apply_extensions(_merge_duplicates(found))]
+            times = find_times(sentence.text)
+            quote = block.quote or text[sentence.start : sentence.end]
+            sentence_facts = _FactsOnce(context, index, sentence.text)
+            for cue in sentence_cues:
+                weighed = candidates(sentence.text, cue, dates, sentence_facts)
+                taken = False
+                for candidate in weighed:
+                    entry = len(reading.considered) if explain else -1
+                    if explain:
+                        reading.considered.append(_considered(sentence.text, candidate, reference))
+                    if taken or not candidate.passes:
+                        _refuse(
+                            reading, entry, "a better candidate" if taken else "below threshold"
+                        )
+                        continue
+                    if not in_text:
+                        in_text.append(has_context(text))
+                    if not in_text[0]:
+                        _refuse(reading, entry, "nothing in the text to respond to")
+                        return Reading([], reading.considered)
+                    taken = True
+                    key = (index, candidate.mention.start)
+                    if key in seen:
+                        _refuse(reading, entry, "the same date, found by another cue")
+                        if candidate.extends:
+                            position = seen[key]
+                            found[position] = replace(found[position], kind=CueKind.EXTEND)
+                        continue
+                    deadline = _deadline(
+                        sentences, index, cue, candidate.mention, times, dates, quote,
+                        reference=reference, timezone=timezone, language=language,
+                        reference_is_strong=reference_is_strong,
+                    )  # fmt: skip
+                    kind = CueKind.EXTEND if candidate.extends else cue.kind
+                    seen[key] = len(found)
+                    found.append(_Found(deadline, kind, len(found), entry))
+    kept = _apply_extensions(_merge_duplicates(found), text)
+    if any(item.deadline.local_time is None for item in kept):
+        kept = _with_standing_time(kept, text, grammar, timezone)
+    orders = {item.order for item in kept}
+    for item in found:
+        if item.order not in orders and item.considered >= 0:
+            _refuse(reading, item.considered, "superseded by an extension or a duplicate")
+    reading.deadlines = [f.deadline for f in kept]
+    return reading
+
+
+class _FactsOnce:
+    """A sentence's facts, worked out when a cue first has a candidate to score."""
+
+    def __init__(self, context: _Context, index: int, text: str) -> None:
+        self._args = (context, index, text)
+        self._facts: SentenceFacts | None = None
+
+    def __call__(self) -> SentenceFacts:
+        if self._facts is None:
+            self._facts = _facts(*self._args)
+        return self._facts
+
+
+def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
+    """The sentence features every cue of the sentence shares."""
+    sentences = context.sentences
+    sentence = sentences[index]
+    near = context.in_sentence(index)
+    if not near and index > 0 and ANAPHORIC_START.match(sentence.text):
+        previous = sentences[index - 1]
+        near = previous.paragraph == sentence.paragraph and context.in_sentence(index - 1)
+    short = len(text.split()) <= _SHORT_SENTENCE_WORDS
+    around = not near and any(
+        0 <= other < len(sentences)
+        and sentences[other].paragraph == sentence.paragraph
+        and context.in_sentence(other)
+        for other in (index - 1, index + 1)
+    )
+    return facts(text, has_context=near, short=short, context_around=around)
+
+
+def _considered(text: str, candidate: Candidate, reference: date) -> Considered:
+    mention = candidate.mention
+    try:
+        on: date | None = resolve(mention, reference)
+    except ValueError:
+        on = None
+    return Considered(
+        cue=text[candidate.cue.start : candidate.cue.end],
+        date_text=text[mention.start : mention.end].rstrip("."),
+        date=on,
+        score=candidate.score,
+        reasons=candidate.reasons,
+        outcome="taken",
+    )
+
+
+def _refuse(reading: Reading, entry: int, why: str) -> None:
+    if entry >= 0:
+        reading.considered[entry] = replace(reading.considered[entry], outcome=f"refused: {why}")
 
 
 def _sentences_with_cue_words(
@@ -130,52 +239,6 @@ def _sentences_with_cue_words(
     for start, end in cue_words:
         overlapped.update(range(bisect_right(ends, start), bisect_left(starts, end)))
     return sorted(overlapped)
-
-
-def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
-    if cue.kind is CueKind.BY:
-        before = text[: cue.start]
-        clause = CLAUSE_START.search(before)
-        if SUBMISSION_BEFORE_BY.search(before) is None or (
-            clause is not None and NOT_A_SUBMISSION.search(clause.group())
-        ):
-            return None
-    if cue.kind is CueKind.NOUN:
-        for mention in dates:
-            if mention.end <= cue.start and _DATE_BEFORE_NOUN.match(text[mention.end : cue.start]):
-                return mention  # "the 17 February deadline"
-    if cue.kind is CueKind.TRAILING:
-        earlier = [m for m in dates if m.end <= cue.start]
-        if earlier and _TIME_OR_PUNCTUATION.match(text[earlier[-1].end : cue.start]):
-            return earlier[-1]  # "by 30 November 2022 at the latest"
-        return None
-    max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
-    if cue.kind is CueKind.CLOSE and cue.needs_context:
-        max_gap = _WEAK_UNTIL_MAX_GAP
-    checked_from = cue.end
-    for position, mention in enumerate(dates):
-        if mention.start < cue.end:
-            continue
-        gap = text[cue.end : mention.start]
-        if len(gap) > max_gap or ";" in gap:
-            return None
-        if BLOCKERS.search(text[checked_from : mention.start]):
-            checked_from = mention.end
-            continue
-        if cue.kind is CueKind.PERIOD and not mention.is_range:
-            return _range_end(text, mention, dates[position + 1 :])
-        return mention
-    return None
-
-
-def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) -> DateMention | None:
-    """ "from 9:30am on 1 February 2022 to 11:45pm on 29 March 2022": the second date."""
-    if not later:
-        return None
-    between = text[opening.end : later[0].start]
-    if len(between) <= 40 and _RANGE_WORD.search(between):
-        return later[0]
-    return None
 
 
 class _Context:
@@ -202,25 +265,17 @@ class _Context:
         return self._in_text
 
 
-def _has_context(context: _Context, index: int, cue: Cue) -> bool:
-    sentences = context.sentences
-    sentence = sentences[index]
-    if context.in_sentence(index):
-        return True
-    if index > 0 and ANAPHORIC_START.match(sentence.text):
-        previous = sentences[index - 1]
-        if previous.paragraph == sentence.paragraph and context.in_sentence(index - 1):
-            return True
-    if cue.needs_context:
-        return False
-    short = len(sentence.text.split()) <= _SHORT_SENTENCE_WORDS
-    return short or cue.kind in (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
-
-
 def _time_for(
-    text: str, cue: Cue, mention: DateMention, times: Sequence[TimeMention]
+    text: str,
+    cue: Cue,
+    mention: DateMention,
+    times: Sequence[TimeMention],
+    dates: Sequence[DateMention],
 ) -> TimeMention | None:
-    before = [t for t in times if t.start >= cue.start and t.end <= mention.start]
+    before = [
+        t for t in times
+        if t.start >= cue.start and t.end <= mention.start and not _belongs_to(text, t, dates)
+    ]  # fmt: skip
     if before:
         return before[-1]
     for t in times:
@@ -229,12 +284,84 @@ def _time_for(
     return None
 
 
+_STANDING_TIME = re.compile(
+    r"(?:on|by|of)\s+the\s+(?:deadline|closing|due|final|last)\s+(?:date|day)|"
+    r"(?:le\s+jour\s+de\s+la\s+date\s+limite|am\s+Tag\s+des\s+Fristablaufs)",
+    re.IGNORECASE,
+)
+
+
+def _with_standing_time(
+    found: list[_Found], text: str, grammar: DateGrammar, timezone: str
+) -> list[_Found]:
+    """A time stated once for every deadline ("no later than 5:00 p.m. on the deadline date")
+    given to the deadlines that state none."""
+    match = _STANDING_TIME.search(text)
+    if match is None:
+        return found
+    sentence = next((s for s in split_sentences(text) if s.start <= match.start() < s.end), None)
+    if sentence is None or grammar.find(sentence.text):
+        return found
+    clocks = [t for t in find_times(sentence.text) if t.at is not None or t.end_of_day]
+    if not clocks:
+        return found
+    clock = clocks[0]
+    at = STATED_MIDNIGHT if clock.end_of_day or clock.at is None else clock.at
+    end = END_OF_DAY if clock.end_of_day or clock.at is None else clock.at
+    result = []
+    for item in found:
+        d = item.deadline
+        if d.local_time is not None:
+            result.append(item)
+            continue
+        zone = zone_for(clock.zone_word or find_zone_word(sentence.text), timezone, d.local_date)
+        closes_at = datetime.combine(d.local_date, end, tzinfo=ZoneInfo(zone))
+        timed = replace(d, closes_at=as_utc(closes_at), local_time=at, timezone=zone, all_day=False)
+        result.append(replace(item, deadline=timed))
+    return result
+
+
+def _belongs_to(text: str, clock: TimeMention, dates: Sequence[DateMention]) -> bool:
+    """Whether a time is written right after another date ("3 février 2025 à 14h00")."""
+    return any(
+        d.end <= clock.start and _AFTER_DATE_TO_TIME.match(text[d.end : clock.start]) for d in dates
+    )
+
+
+def _resolved(
+    mention: DateMention, dates: Sequence[DateMention], reference: date, *, past: bool
+) -> date:
+    """A year-less date next to a full date in its sentence takes the year that puts it
+    nearest that date ("issued on August 5, 2016, with comments due on September 5");
+    otherwise the first such date on or after the reference."""
+    if mention.year is None and mention.relative is None and mention.next_weekday is None:
+        full = [d for d in dates if d.year is not None and d.end <= mention.start]
+        if full:
+            anchor = full[-1].with_year(full[-1].year or reference.year)
+            if anchor is not None:
+                options = [mention.with_year(anchor.year + step) for step in (-1, 0, 1)]
+                nearest = min(
+                    (o for o in options if o is not None), key=lambda o: abs((o - anchor).days)
+                )
+                if abs((nearest - anchor).days) <= _NEARBY_YEAR_DAYS:
+                    return nearest
+    if past:
+        resolved = resolve(mention, reference)
+        earlier = mention.with_year(resolved.year - 1)
+        if resolved > reference and earlier is not None:
+            return earlier  # "the consultation closed on 5 March": the last 5 March so far
+        return resolved
+    return resolve(mention, reference)
+
+
 def _deadline(
     sentences: Sequence[Sentence],
     index: int,
     cue: Cue,
     mention: DateMention,
     times: Sequence[TimeMention],
+    dates: Sequence[DateMention],
+    quote: str,
     *,
     reference: date,
     timezone: str,
@@ -242,19 +369,23 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    local_date = resolve(mention, reference)
+    past = mention.year is None and PAST_TENSE.search(text, cue.start, cue.end) is not None
+    local_date = _resolved(mention, dates, reference, past=past)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
         certain = False
-    clock = _time_for(text, cue, mention, times)
+    clock = _time_for(text, cue, mention, times, dates)
     if cue.kind is CueKind.BEFORE and clock is None:
         certain = False  # "before 5 March": on the 5th, or by the end of the 4th?
     zone_word = clock.zone_word if clock else None
     if zone_word is None:
         zone_word = find_zone_word(text[mention.end : mention.end + 30])
     zone = zone_for(zone_word, timezone, local_date)
-    at = None if clock is None or clock.end_of_day else clock.at
-    closes_at = datetime.combine(local_date, at or END_OF_DAY, tzinfo=ZoneInfo(zone))
+    # An explicit midnight (24:00, minuit) is a stated time: shown as 23:59, closing at the
+    # end of the day; no time at all is an all-day deadline closing at the same instant.
+    at = None if clock is None else (STATED_MIDNIGHT if clock.end_of_day else clock.at)
+    end = END_OF_DAY if clock is None or clock.end_of_day or clock.at is None else clock.at
+    closes_at = datetime.combine(local_date, end, tzinfo=ZoneInfo(zone))
     label = label_for(sentences, index, cue.start, fallback=_fallback_label(text, cue, language))
     return Deadline(
         closes_at=as_utc(closes_at),
@@ -262,7 +393,7 @@ def _deadline(
         local_time=at,
         timezone=zone,
         label=label,
-        evidence=text,
+        evidence=quote,
         certain=certain,
         all_day=at is None,
     )
@@ -302,16 +433,39 @@ def _same_moment(a: Deadline, b: Deadline) -> bool:
     return a.closes_at == b.closes_at and a.timezone == b.timezone
 
 
-def _apply_extensions(found: list[_Found]) -> list[_Found]:
+def _moved_once(found: list[_Found], text: str) -> list[_Found]:
+    """A text that speaks of an extension and gives two dates for one consultation: the later
+    is the one in force (no cue said which date is the new one)."""
+    if len(found) != 2 or EXTENSION_WORDS.search(text) is None:
+        return found
+    labels = {f.deadline.label for f in found} - _GENERIC_LABELS
+    if len(labels) > 1:
+        return found
+    return [max(found, key=lambda f: f.deadline.closes_at)]
+
+
+def _apply_extensions(found: list[_Found], text: str | None = None) -> list[_Found]:
     """An extension supersedes the earlier date of the same consultation."""
     extensions = [f for f in found if f.kind is CueKind.EXTEND]
     if not extensions:
-        return found
+        return found if text is None else _moved_once(found, text)
     result = list(found)
     for extension in extensions:
-        others = [f for f in result if f.kind is not CueKind.EXTEND]
+        if extension not in result:
+            continue  # a later extension superseded it
+        others = [
+            f for f in result
+            if f.kind is not CueKind.EXTEND
+            or (f is not extension and f.deadline.closes_at < extension.deadline.closes_at)
+        ]  # fmt: skip
         label = extension.deadline.label
-        same = [f for f in others if f.deadline.label == label]
+        if len({f.deadline.label for f in others} - _GENERIC_LABELS) <= 1:
+            same = others  # one consultation: the extension moves its date
+        else:
+            same = [
+                f for f in others
+                if f.deadline.label == label or _GENERIC_LABELS & {f.deadline.label, label}
+            ]  # fmt: skip
         if not same and label in _GENERIC_LABELS:
             labels = {f.deadline.label for f in others}
             if len(labels) == 1:
@@ -321,7 +475,8 @@ def _apply_extensions(found: list[_Found]) -> list[_Found]:
             same = others
             label = others[0].deadline.label if label in _GENERIC_LABELS else label
         for superseded in same:
-            result.remove(superseded)
+            if superseded.deadline.closes_at < extension.deadline.closes_at:
+                result.remove(superseded)
         if label != extension.deadline.label:
             position = result.index(extension)
             result[position] = replace(extension, deadline=replace(extension.deadline, label=label))

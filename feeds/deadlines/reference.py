@@ -10,8 +10,9 @@ from functools import cache
 
 from feeds.deadlines.cues import cues_for, has_cue_word
 from feeds.deadlines.dates import DateMention, grammar_for
+from feeds.names import LANGUAGES, fold
 
-_LANGUAGES = ("en", "fr", "de")
+_LANGUAGES = ("en", "fr", "de")  # read when the language is not known
 _CUE_REACH = 60  # a full date this close after a deadline cue is a closing date, not a dateline
 
 # How a page is read quickly: every full date ends with its year, so the page (all its texts
@@ -28,7 +29,7 @@ _YEAR_AFTER_SPACE = (
     re.compile(r"19\d\d(?<=\s\d{4})(?!\w)"),
 )
 _YEAR_AFTER_MARK = tuple(re.compile(rf"{re.escape(mark)}\d\d(?:\d\d)?(?!\w)") for mark in "/.-")
-_SUFFIX = r"(?:ts|dn|dr|ht|re|\.)?"  # "st", "nd", "rd", "th", "er", "." reversed
+_SUFFIX = r"(?:ts|dn|dr|ht|re|\.|°|º)?"  # "st", "nd", "rd", "th", "er", "." reversed
 
 
 class _Backwards:
@@ -36,13 +37,17 @@ class _Backwards:
 
     def __init__(self, languages: tuple[str, ...]) -> None:
         months: dict[str, int] = {}
+        words: set[str] = set()
         for language in languages:
-            months.update(grammar_for(language).months)
+            grammar = grammar_for(language)
+            months.update(grammar.months)
+            words.update(grammar.month_words)
         self.months = months
-        names = "|".join(re.escape(name[::-1]) for name in sorted(months, key=len, reverse=True))
+        names = "|".join(re.escape(name[::-1]) for name in sorted(words, key=len, reverse=True))
         # "17 March 2023", "17th of March, 2023", "18. März 2024" | "March 17, 2023"
         self.spaced = re.compile(
-            rf"\d{{4}}\s+,?(?:\.?(?P<m1>{names})(?:\s+fo)?\s*{_SUFFIX}(?P<d1>\d[0-3]?)"
+            rf"\d{{4}}\s+,?(?:(?:ed|led)\s+)?(?:\.?(?P<m1>{names})(?:\s+(?:fo|ed))?\s*{_SUFFIX}"
+            rf"(?P<d1>\d[0-3]?)"
             rf"|{_SUFFIX}(?P<d2>\d[0-3]?)\s+\.?(?P<m2>{names}))",
             re.IGNORECASE,
         )
@@ -59,7 +64,7 @@ class _Backwards:
             m = self.dashed.match(reversed_page, at)
             if m is None:
                 return None
-            day, month = m.group("d"), self.months.get(m.group("m")[::-1].lower())
+            day, month = m.group("d"), self.months.get(fold(m.group("m")[::-1]))
         elif mark in "/.":
             m = self.numeric.match(reversed_page, at)
             if m is None:
@@ -71,7 +76,7 @@ class _Backwards:
                 return None
             name = m.group("m1") or m.group("m2")
             day = m.group("d1") or m.group("d2")
-            month = self.months.get(name[::-1].lower())
+            month = self.months.get(fold(name[::-1]))
         if month is None:
             return None
         try:
@@ -89,7 +94,7 @@ def _languages(language: str | None) -> tuple[str, ...]:
     if language is None:
         return _LANGUAGES
     code = language.lower().split("-")[0].split("_")[0]
-    return (code,) if code in _LANGUAGES else ("en",)  # other languages: English names only
+    return (code,) if code in LANGUAGES else ("en",)  # other languages: English names only
 
 
 class _Text:

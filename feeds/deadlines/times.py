@@ -60,6 +60,11 @@ _family("America/Denver", ["MT", "MDT", "MST", "Mountain Time"], ["MST", "MDT"])
 _family("America/Los_Angeles", ["PT", "PDT", "PST", "P.D.T.", "P.S.T.", "Pacific Time",
         "Pacific Standard Time", "Pacific Daylight Time"], ["PST", "PDT"])  # fmt: skip
 _family("UTC", ["UTC", "Coordinated Universal Time"], ["UTC"])
+_family("Europe/Madrid", ["hora peninsular", "hora de Madrid", "hora española"], ["CET", "CEST"])
+_family("Europe/Rome", ["ora italiana", "ora di Roma"], ["CET", "CEST"])
+_family("Europe/Amsterdam", ["Nederlandse tijd"], ["CET", "CEST"])
+_family("Europe/Lisbon", ["hora de Lisboa", "hora de Portugal continental"], ["WET", "WEST"])
+_family("America/Sao_Paulo", ["horário de Brasília", "hora de Brasília", "BRT"], ["-03"])
 
 
 def _zone_words_pattern() -> str:
@@ -88,7 +93,8 @@ _CLOCK = (
     r"|(?P<midnight>midnight|minuit|Mitternacht|24[:.]00(?:\s*Uhr)?|24\s*h(?:00)?|24\s+Uhr)"
     r"|(?P<h1>[01]?\d)(?:[:.](?P<m1>[0-5]\d))?\s*" + _MERIDIEM
     + r"|(?P<h2>[01]?\d|2[0-3])[:.](?P<m2>[0-5]\d)(?::[0-5]\d)?(?:\s*(?:Uhr|h(?:rs)?|hours))?"
-    + r"|(?P<h3>[01]?\d|2[0-3])\s*(?:h|Uhr)(?:\s*(?P<m3>[0-5]\d))?"
+    + r"|(?P<h3>[01]?\d|2[0-3])\s*(?:h|Uhr|horas|heures|uur|ore)(?:\s*(?P<m3>[0-5]\d))?"
+    + r"|(?:ore|las|les|às)\s+(?P<h5>[01]?\d|2[0-3])(?:[:.](?P<m5>[0-5]\d))?(?!\d)"
     + r"|(?P<h4>[01]?\d|2[0-3])(?P<m4>[0-5]\d)\s*(?:hrs|hours)"
     + r")"
 )  # fmt: skip
@@ -96,7 +102,7 @@ TIME_PATTERN = re.compile(r"(?<![\w:./])(?i:" + _CLOCK + r")(?![\w:]|\.\d)" + _Z
 # Where a time can start: a digit, or n/m ("noon", "midday", "midnight", "Mittag", ... and no
 # other character matches those letters without regard to case), after what the look-behind
 # allows.
-_TIME_START = re.compile(r"[\dnNmM](?<![\w:./].)")
+_TIME_START = re.compile(r"[\dnNmMoOlLàÀ](?<![\w:./].)")
 _BARE_ZONE = re.compile(
     r"(?:\(\s*(?P<zone1>" + _ZONE_WORDS + r")\s*\)|(?<!\w)(?P<zone2>" + _ZONE_WORDS + r")(?!\w))",
 )
@@ -120,7 +126,7 @@ def find_times(text: str) -> list[TimeMention]:
                 continue
             found.append(TimeMention(m.start(), m.end(), time(hour, minute), False, zone))
         else:
-            for h, mm in (("h2", "m2"), ("h3", "m3"), ("h4", "m4")):
+            for h, mm in (("h2", "m2"), ("h3", "m3"), ("h4", "m4"), ("h5", "m5")):
                 if m.group(h):
                     at = time(int(m.group(h)), int(m.group(mm) or 0))
                     found.append(TimeMention(m.start(), m.end(), at, False, zone))

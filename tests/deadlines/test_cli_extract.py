@@ -126,3 +126,37 @@ def test_bad_now_exits_2() -> None:
     code, _, err = _run(["--now", "yesterday"], NOTICE)
     assert code == 2
     assert "--now" in err
+
+
+def test_readme_example_gives_its_date() -> None:
+    code, out, _ = _run(["--published", "2023-02-07"], "This call is open until 17 February.")
+    assert code == 0
+    assert [d["date"] for d in json.loads(out)] == ["2023-02-17"]
+
+
+def test_explain_shows_each_candidate_with_its_reasons_and_outcome() -> None:
+    text = "Start Date 1 May 2025 End Date 30 June 2025 Consultation on river fees"
+    code, out, _ = _run(["--published", "2025-04-01", "--explain"], text)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "reference date 2025-04-01 (strong)"
+    taken = [line for line in lines if line.endswith("taken")]
+    refused = [line for line in lines if "refused:" in line]
+    assert taken == ["1. cue 'End Date' -> '30 June 2025' (2025-06-30): score 4.00, taken"]
+    assert any("'1 May 2025' (2025-05-01)" in line for line in refused)
+    assert "     follows the cue (1 chars) +3.00" in lines
+    assert [d["date"] for d in json.loads(lines[-1])] == ["2025-06-30"]
+
+
+def test_explain_says_when_a_weak_cue_is_refused() -> None:
+    code, out, _ = _run(["--published", "2025-04-01", "--explain"], "Shops stay open until 5 May.")
+    assert code == 0
+    assert "weak cue without consultation words -3.0" in out
+    assert "refused: below threshold" in out
+    assert out.splitlines()[-1] == "[]"
+
+
+def test_explain_with_jsonl_is_an_input_error() -> None:
+    code, _, err = _run(["--explain", "--jsonl"], "{}\n")
+    assert code == 2
+    assert "--explain" in err and "--jsonl" in err

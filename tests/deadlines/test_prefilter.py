@@ -11,7 +11,7 @@ from feeds.deadlines.cues import cues_for, has_cue_word
 from feeds.deadlines.sentences import split_sentences
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
-LANGUAGES = ("en", "fr", "de")
+LANGUAGES = ("en", "fr", "de", "it", "es", "nl", "pt")
 
 # At least one phrase for every cue pattern of every language (and a few case variants).
 CUE_PHRASES = [
@@ -46,6 +46,24 @@ CUE_PHRASES = [
     "endet am", "endete", "schließt", "SCHLIEẞT", "läuft aus", "läuft vom", "lief vom",
     "dauert vom", "spätestens", "spätestens bis zum", "bis", "läuft bis einschließlich",
     "bis Ende", "İS DUE", "ıs due", "cloſes",
+    # en, added with the data files
+    "comments received by", "at the latest on", "is open until", "have until",
+    "are required by", "accepted through", "extension to", "final day", "from 3 May",
+    "between 4th March", "open, 3 May", "re-opened from",
+    # it
+    "prorogata al", "periodo di consultazione", "termine", "scadenza", "data di scadenza",
+    "scade", "si chiude", "entro il", "entro l’", "entro e non oltre il", "non oltre il",
+    "fino al", "fino all’", "dal 3 marzo", "si è conclusa il", "aperta, 3 maggio",
+    # es
+    "ampliado hasta", "periodo de consulta", "plazo", "fecha límite", "fecha de cierre",
+    "termina el", "finaliza el", "vence", "a más tardar", "hasta el", "hasta las 14:00 horas del",
+    "antes del", "del 3 de marzo", "desde el 3", "finalizó el", "abierta, 3 de mayo",
+    # nl
+    "verlengd tot", "consultatieperiode", "sluitingsdatum", "termijn", "sluit", "eindigt",
+    "uiterlijk op", "tot en met", "t/m", "tot", "van 3 mei", "liep tot", "vóór", "looptijd",
+    # pt
+    "prorrogado até", "período de consulta", "prazo", "data limite", "encerra em", "termina",
+    "até o dia", "até", "desde 3", "entre os dias", "encerrou-se em", "aberta, 3 de maio",
 ]  # fmt: skip
 
 

@@ -1,0 +1,308 @@
+"""Scored (cue, date) candidates: every date a cue may govern, with the reasons for its score.
+
+For each cue in a sentence the candidates are the date the cue governs grammatically (after
+it, in its clause, or the end of the range after a period cue), the date written just before
+it (`the 17 February deadline`, `30 April 2025 Survey closes`, `by 30 November at the
+latest`), and the new date of an extension (`from 10 January to 10 February`). Each gets a
+base score for how it is tied to the cue, then the sentence's features add or take away:
+consultation words, event sign-ups, legal obligations, conditions, implausible years. The
+best candidate at or above `THRESHOLD` is the cue's date; the others are kept, refused, for
+`feedline extract --explain`. Weights are set by hand and measured on the corpora
+(bench/accuracy_bench.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from feeds.deadlines.caseless import Caseless
+from feeds.deadlines.cues import (
+    BLOCKERS,
+    CLAUSE_START,
+    EVENT_REGISTRATION,
+    EVENT_WORDS,
+    INSTRUMENTS,
+    NOT_A_SUBMISSION,
+    OBLIGATION,
+    START_WORDS,
+    SUBMISSION_BEFORE_BY,
+    Cue,
+    CueKind,
+)
+from feeds.deadlines.dates import DateMention
+
+THRESHOLD = 2.0
+
+# How a candidate is tied to its cue (the base score).
+GOVERNED = 3.0  # after the cue, in its clause
+TRAILING = 3.0  # "by 30 November at the latest"
+DATE_BEFORE_NOUN = 2.5  # "the 17 February deadline"
+DATE_ABOVE_LABEL = 2.5  # a timeline: "30 April 2025  Survey closes"
+EXTENSION_TO = 3.5  # "from 10 January to 10 February": the new date
+PER_CHAR = 0.005  # the farther after the cue, the weaker
+# What the sentence says around it.
+CONTEXT = 1.0  # consultation words in the sentence (or the one it refers back to)
+CONTEXT_AROUND = 0.5  # ... or in the sentence next to it, in the same paragraph
+NO_CONTEXT = -3.0  # a weak cue ("until") or a long sentence without them
+EVENT = -4.0  # signing up for an event
+OBLIGATION_WORDS = -4.0  # "to comply by", "enters into force"
+CONDITION = -3.0  # "if the consultation spans 15 July to 15 August": a rule, not a date
+IMPLAUSIBLE_YEAR = -5.0  # placeholder dates (1970)
+FIRST_PLAUSIBLE_YEAR = 1990
+OLD_DATE = -5.0  # "extended from 14 February"
+START = -3.0  # "starts no later than 5 May"
+INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
+_START_REACH = 25
+FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
+RELATIVE_REACH = 20
+
+_MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
+_DEFAULT_MAX_GAP = 110
+_WEAK_UNTIL_MAX_GAP = 45
+_DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
+_COPULA_BEFORE_NOUN = Caseless(
+    r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
+    r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
+)
+_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*(?:[^\W\d_]+\s+){0,4}$")
+_TIME_OR_PUNCTUATION = re.compile(
+    r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
+)
+_RANGE_WORD = re.compile(
+    r"(?:^|\s)(?:to|until|till|through|-|–|—|au|bis|al|hasta|a|tot|até)\s", re.IGNORECASE
+)
+EXTENSION_WORDS = Caseless(
+    r"extend|extension|pushed|postpone|moved|prolong|verlänger|verschoben|report[ée]|"
+    r"prorog|prorrog|ampli|verleng|uitgesteld|adiad"
+)
+_FROM_TO = re.compile(
+    r"^[\s,]*(?:to|until|till|au|bis(?:\s+zum)?|auf(?:\s+den)?|al|hasta|a|tot|naar|até|para)\s+$"
+)
+_END_WORD = Caseless(
+    r"(?<!\w)(?:through|until|till|ends?|closes?|bis|jusqu['’]|hasta|fino|tot|até|endet|"
+    r"termina|finaliza|sluit|scade)(?!\w)[\s\w]{0,12}$"
+)
+_WAS_BEFORE = Caseless(
+    r"(?<!\w)(?:originally|previously|initially|formerly|was|ursprünglich|bisher|zuvor|"
+    r"initialement|précédemment|inicialmente|anteriormente|originalmente|inizialmente|"
+    r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
+)
+_FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
+_CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
+_NOW_OR_NEW = Caseless(
+    r"(?<!\w)(?:now|new|revised|re-?opened|nouvelle|nouveau|neue[rn]?|nuev[oa]|nuov[oa]|"
+    r"nieuwe|nov[oa])(?!\w)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One (cue, date) pair of a sentence, with its score and the reasons for it."""
+
+    cue: Cue
+    mention: DateMention
+    score: float
+    reasons: tuple[str, ...]
+    extends: bool  # an extension's or a "now"/"new" date: it supersedes earlier ones
+
+    @property
+    def passes(self) -> bool:
+        return self.score >= THRESHOLD
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceFacts:
+    """What the sentence says, worked out once for all its cues."""
+
+    has_context: bool
+    short: bool
+    context_around: bool  # consultation words in the sentence before or after (same paragraph)
+    event: bool
+    obligation: bool
+
+
+def facts(text: str, *, has_context: bool, short: bool, context_around: bool) -> SentenceFacts:
+    return SentenceFacts(
+        has_context=has_context,
+        short=short,
+        context_around=context_around,
+        event=EVENT_REGISTRATION.search(text) is not None,
+        obligation=OBLIGATION.search(text) is not None,
+    )
+
+
+def candidates(
+    text: str, cue: Cue, dates: Sequence[DateMention], sentence_facts: Callable[[], SentenceFacts]
+) -> list[Candidate]:
+    """Every candidate of `cue` in the sentence `text`, best first (the sentence's facts are
+    asked for only when there is a candidate to score)."""
+    tied: list[tuple[DateMention, float, str]] = []
+    governed = _governed_date(text, cue, dates)
+    if governed is not None:
+        gap = max(0, governed.start - cue.end)
+        tied.append((governed, GOVERNED - PER_CHAR * gap, f"follows the cue ({gap} chars)"))
+        later = _extension_to(text, governed, dates)
+        if later is not None:
+            tied.append((later, EXTENSION_TO, "the new date of an extension (from -> to)"))
+    before = _date_before(text, cue, dates)
+    if before is not None:
+        tied.append(before)
+    if not tied:
+        return []
+    sentence = sentence_facts()
+    found = [_scored(text, cue, mention, base, why, sentence, dates) for mention, base, why in tied]
+    return sorted(found, key=lambda c: -c.score)
+
+
+def _scored(
+    text: str,
+    cue: Cue,
+    mention: DateMention,
+    base: float,
+    why: str,
+    sentence: SentenceFacts,
+    dates: Sequence[DateMention],
+) -> Candidate:
+    score = base
+    reasons = [f"{why} {base:+.2f}"]
+
+    def add(weight: float, reason: str) -> None:
+        nonlocal score
+        score += weight
+        reasons.append(f"{reason} {weight:+.1f}")
+
+    if sentence.has_context:
+        add(CONTEXT, "consultation words")
+    elif sentence.context_around:
+        add(CONTEXT_AROUND, "consultation words in the next or previous sentence")
+    elif cue.needs_context:
+        add(NO_CONTEXT, "weak cue without consultation words")
+    elif not sentence.short and cue.kind not in _KINDS_THAT_STAND_ALONE:
+        add(NO_CONTEXT, "long sentence without consultation words")
+    if cue.kind is CueKind.EXTEND and _FROM.match(text, cue.end, mention.start):
+        add(OLD_DATE, "the old date of an extension ('extended from')")
+    elif _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start):
+        add(OLD_DATE, "the old date ('originally', 'previously')")
+    if sentence.event:
+        add(EVENT, "signing up for an event")
+    if sentence.obligation:
+        add(OBLIGATION_WORDS, "a legal obligation")
+    clause = _clause_start(text, cue.start)
+    if cue.kind in (CueKind.CLOSE, CueKind.PERIOD) and EVENT_WORDS.search(
+        text, clause, max(cue.end, mention.end)
+    ):
+        add(EVENT, "an event's date (conference, hearing, takes place)")
+    if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
+        add(CONDITION, "a condition (a rule, not a date)")
+    since = max([clause, cue.start - _START_REACH] + [d.end for d in dates if d.end <= cue.start])
+    if START_WORDS.search(text, since, cue.start):
+        add(START, "a start verb before the cue")
+    if (
+        not sentence.has_context
+        and cue.kind is CueKind.CLOSE
+        and INSTRUMENTS.search(text, clause, cue.start)
+    ):
+        add(INSTRUMENT, "the end of a law or contract")
+    relative = mention.relative is not None or mention.next_weekday is not None
+    if relative and abs(mention.start - cue.end) > RELATIVE_REACH:
+        add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
+    if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
+        add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
+    extends = cue.kind is CueKind.EXTEND or "extension" in why
+    if not extends and _NOW_OR_NEW.search(text, max(0, cue.start - 40), cue.end):
+        extends = True
+        reasons.append("says now/new: supersedes earlier dates")
+    return Candidate(cue, mention, round(score, 3), tuple(reasons), extends)
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause holding `at` starts: after the last , ; : before it."""
+    return max(text.rfind(mark, 0, at) for mark in ",;:") + 1
+
+
+_KINDS_THAT_STAND_ALONE = (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
+
+
+def _date_before(
+    text: str, cue: Cue, dates: Sequence[DateMention]
+) -> tuple[DateMention, float, str] | None:
+    earlier = [m for m in dates if m.end <= cue.start]
+    if not earlier:
+        return None
+    last = earlier[-1]
+    between = text[last.end : cue.start]
+    if cue.kind is CueKind.TRAILING:
+        if _TIME_OR_PUNCTUATION.match(between):
+            return last, TRAILING, "just before 'at the latest'"
+        return None
+    if cue.kind is CueKind.NOUN and _DATE_BEFORE_NOUN.match(between):
+        return last, DATE_BEFORE_NOUN, "written just before the noun"
+    if cue.kind is CueKind.NOUN and _COPULA_BEFORE_NOUN.match(between):
+        return last, DATE_BEFORE_NOUN, "named as the noun (a cleft: 'c'est le 12 juin qui ...')"
+    if (
+        cue.kind in (CueKind.CLOSE, CueKind.NOUN, CueKind.PERIOD)
+        and len(earlier) == 1
+        and not text[: last.start].strip(" \t\n-•*–")
+        and _DATE_ABOVE_LABEL.match(between)
+    ):
+        return last, DATE_ABOVE_LABEL, "a date above its label"
+    return None
+
+
+def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMention | None:
+    """The date the cue governs by the grammar of its clause (None: none does)."""
+    if cue.kind is CueKind.BY:
+        before = text[: cue.start]
+        clause = CLAUSE_START.search(before)
+        if SUBMISSION_BEFORE_BY.search(before) is None or (
+            clause is not None and NOT_A_SUBMISSION.search(clause.group())
+        ):
+            return None
+    if cue.kind in (CueKind.TRAILING,):
+        return None
+    max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
+    if cue.kind is CueKind.CLOSE and cue.needs_context:
+        max_gap = _WEAK_UNTIL_MAX_GAP
+    checked_from = cue.end
+    for position, mention in enumerate(dates):
+        if mention.start < cue.end:
+            continue
+        gap = text[cue.end : mention.start]
+        if len(gap) > max_gap or ";" in gap:
+            return None
+        if BLOCKERS.search(text[checked_from : mention.start]):
+            checked_from = mention.end
+            continue
+        if cue.kind is CueKind.PERIOD and not mention.is_range:
+            end = _range_end(text, mention, dates[position + 1 :])
+            if end is None and _END_WORD.search(gap):
+                return mention  # "the comment period runs through February 28"
+            return end
+        if cue.kind is CueKind.EXTEND and not mention.is_range:  # "re-opened from C to D"
+            return _range_end(text, mention, dates[position + 1 :]) or mention
+        return mention
+    return None
+
+
+def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) -> DateMention | None:
+    """ "from 9:30am on 1 February 2022 to 11:45pm on 29 March 2022": the second date."""
+    if not later:
+        return None
+    between = text[opening.end : later[0].start]
+    if len(between) <= 40 and (_RANGE_WORD.search(between) or between.strip() in "-–—"):
+        return later[0]
+    return None
+
+
+def _extension_to(
+    text: str, governed: DateMention, dates: Sequence[DateMention]
+) -> DateMention | None:
+    """ "pushed the deadline from Jan. 10, 2025, to Feb. 10, 2025": the date after "to"."""
+    after = [m for m in dates if m.start >= governed.end]
+    if not after or not _FROM_TO.match(text[governed.end : after[0].start]):
+        return None
+    if EXTENSION_WORDS.search(text) is None:
+        return None
+    return after[0]
