@@ -109,3 +109,11 @@ def test_the_head_revision_read_from_the_files_is_alembics() -> None:
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert head_revision() == script.get_current_head()
+
+
+def test_feeds_lists_from_the_settings_alone(tmp_path: Path) -> None:
+    result, modules = imported_by_feedline(tmp_path, "feeds")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(all sources): http://127.0.0.1:8080/all.rss" in result.stdout
+    assert "pydantic" in modules
+    assert sorted(modules & {"sqlalchemy", "feeds.publish_site", "httpx", "jinja2"}) == []
