@@ -478,6 +478,13 @@ class Settings(Section):
             seen.add(source.id)
         return self
 
+    @property
+    def display_zone(self) -> str:
+        """The zone commands show instants in: the sources' zone when they all share one, else
+        the site's (`[subscriptions] timezone`)."""
+        zones = {source.timezone for source in self.sources}
+        return zones.pop() if len(zones) == 1 else self.subscriptions.timezone
+
     def source(self, source_id: str) -> SourceSettings:
         for source in self.sources:
             if source.id == source_id:

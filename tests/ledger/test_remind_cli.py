@@ -68,6 +68,7 @@ def test_embedded_default_writes_the_same_reminders_to_the_outbox(
     assert "would send 1" in dry.stdout and "nothing was changed" in dry.stdout
     first = run_cli("remind", now="2023-02-11T09:00:00+01:00")
     assert "sent 1," in first.stdout
+    assert first.stdout.rstrip().endswith("next due: 2023-02-16T23:59:59+01:00")  # Brussels
     assert "sent 0," in run_cli("remind", now="2023-02-11T09:00:00+01:00").stdout
     assert "sent 1," in run_cli("remind", now="2023-02-17T09:00:00+01:00").stdout
     files = sorted((tmp_path / "outbox").glob("*.eml"))
