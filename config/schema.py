@@ -433,7 +433,9 @@ class SubscriptionSettings(Section):
         "[reminders] offsets.",
     )
     timezone: TimeZoneName = Field(
-        "Europe/Brussels", description="The site's zone: digest day and hour, the index."
+        "Europe/Brussels",
+        description="The site's zone: digest day and hour, the index; the commands' times when "
+        "the sources' zones differ.",
     )
     digest_day: Weekday = Field("monday", description="Day the weekly digest goes out.")
     digest_hour: int = Field(8, ge=0, le=23, description="Hour the weekly digest goes out.")

@@ -320,3 +320,13 @@ def test_instants_are_shown_in_the_sources_zone_else_the_sites() -> None:
         {**site, "sources": [source("a", "Europe/Paris"), source("b", "America/Toronto")]}
     )
     assert two.display_zone == "Europe/Lisbon"
+
+
+def test_the_example_names_every_language_the_extractor_reads() -> None:
+    from feeds.names import LANGUAGES
+    from tests.conftest import REPO
+
+    example = (REPO / "config" / "feedline.example.toml").read_text()
+    comment = re.search(r'^language = "en" +# deadlines read in (.*)$', example, re.M)
+    assert comment is not None
+    assert comment.group(1).split(", ") == list(LANGUAGES)
