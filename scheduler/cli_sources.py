@@ -89,6 +89,8 @@ def _source(url: str, options: dict[str, Any]) -> SourceSettings:
 
 
 def _print(trial: Trial, zone: ZoneInfo) -> None:
+    from feeds.render.display import closing_text
+
     for number, item in enumerate(trial.items, start=1):
         entry = item.entry
         click.echo(f"{number}. {entry.title}")
@@ -97,12 +99,8 @@ def _print(trial: Trial, zone: ZoneInfo) -> None:
         when = entry.published.astimezone(zone).isoformat() if entry.published else "none"
         click.echo(f"   published: {when}")
         for deadline in item.deadlines:
-            local = deadline.closes_at.astimezone(ZoneInfo(deadline.timezone))
             flag = "" if deadline.certain else " (uncertain)"
-            click.echo(
-                f"   deadline: {local.isoformat(timespec='minutes')} {deadline.timezone}"
-                f"{flag}: {deadline.label}"
-            )
+            click.echo(f"   deadline: {closing_text(deadline)}{flag}: {deadline.label}")
     for problem in trial.problems:
         click.echo(f"warning: {problem}", err=True)
     more = f"; {trial.deferred} item page(s) beyond --follow-max" if trial.deferred else ""
