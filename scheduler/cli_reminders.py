@@ -138,6 +138,7 @@ def subscribers_add(
 @handle_errors
 def subscribers_list(ctx: click.Context) -> None:
     """List subscribers."""
+    from config.durations import format_duration
     from scheduler.database import open_database
     from scheduler.ledger.subscribers import list_subscribers
 
@@ -151,13 +152,7 @@ def subscribers_list(ctx: click.Context) -> None:
     if not people:
         click.echo("no subscribers")
     for person in people:
-        offsets = (
-            ",".join(
-                f"{int(o.total_seconds() // 3600)}h" if o.days == 0 else f"{o.days}d"
-                for o in person.offsets
-            )
-            or "default"
-        )
+        offsets = ",".join(format_duration(o) for o in person.offsets) or "default"
         click.echo(
             f"{person.email}\t{person.status}\tsources: "
             f"{','.join(person.sources) or 'all'}\toffsets: {offsets}"

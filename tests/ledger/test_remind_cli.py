@@ -106,6 +106,10 @@ def test_subscriber_commands(tmp_path: Path, seed_page: Path) -> None:
     assert "updated ana@example.org" in updated.stdout
     listing = run_cli("subscribers", "list", config=config).stdout
     assert "ana@example.org\tactive\tsources: home-affairs\toffsets: 3d,3h" in listing
+    odd = run_cli("subscribers", "add", "di@example.org", "--offsets", "1d12h,90m", config=config)
+    assert odd.exit_code == 0, odd.output
+    listing = run_cli("subscribers", "list", config=config).stdout
+    assert "di@example.org\tactive\tsources: all\toffsets: 1d12h,1h30m" in listing  # as written
     bad = run_cli("subscribers", "add", "not-an-address", config=config)
     assert bad.exit_code == 1 and "not a valid email address" in bad.stderr
     unknown = run_cli("subscribers", "add", "b@example.org", "--source", "nope", config=config)
