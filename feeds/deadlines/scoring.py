@@ -90,6 +90,7 @@ _WAS_BEFORE = Caseless(
     r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
+_FROM_WORD = Caseless(r"(?<!\w)(?:from|du|vom|von|del|dal|dall['’]|van|vanaf|de|desde)(?!\w)")
 _CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
 _NOW_OR_NEW = Caseless(
     r"(?<!\w)(?:now|new|revised|re-?opened|nouvelle|nouveau|neue[rn]?|nuev[oa]|nuov[oa]|"
@@ -281,6 +282,9 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
                 return mention  # "the comment period runs through February 28"
             return end
         if cue.kind is CueKind.EXTEND and not mention.is_range:  # "re-opened from C to D"
+            return _range_end(text, mention, dates[position + 1 :]) or mention
+        if cue.kind is CueKind.NOUN and not mention.is_range and _FROM_WORD.search(gap):
+            # "PLAZO: DEL DIA 11 de NOVIEMBRE a las 00:00 horas AL DÍA 24 de NOVIEMBRE"
             return _range_end(text, mention, dates[position + 1 :]) or mention
         return mention
     return None
