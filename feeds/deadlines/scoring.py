@@ -66,7 +66,11 @@ _COPULA_BEFORE_NOUN = Caseless(
     r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
     r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
 )
-_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*(?:[^\W\d_]+\s+){0,4}$")
+_DATE_ABOVE_LABEL = re.compile(  # perhaps with its time: "28 mai 2024 à 11h dépôt du dossier"
+    r"^[\s:–-]*(?:(?:at|à|a|um|às|alle|om)?\s*\d{1,2}(?:[:.h]\d\d)?\s*(?:h|Uhr|[ap]\.?m\.?)?\s+)?"
+    r"(?:[^\W\d_]+\s+){0,4}$",
+    re.IGNORECASE,
+)
 _TIME_OR_PUNCTUATION = re.compile(
     r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
 )

@@ -37,10 +37,16 @@ MAX_HEADING_WORDS = 10
 MAX_ITEM_WORDS = 16  # a dated line longer than this is running text, not a list item
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")  # "Consultations 2025" is still a heading
 _SENTENCE_END = re.compile(r"[.!?;,]['\")\]]*$")
-_PROSE_END = re.compile(r"[.!?]['\")\]]*$")
+_PROSE_END = re.compile(r"(?:(?<!\d)\.|[!?])['\")\]]*$")  # "28.10. - 30.11." ends a date
 _LEAD = re.compile(r"[\s\-•*–—·▪◦(\[]*")
 _LABEL_TO_DATE = re.compile(r"\s*[:–-]?\s*")  # "Ende: 30. Juni", "End date 30 June"
 _COLON_TO_DATE = re.compile(r"\s*:\s*")
+# A time right after a timeline's date: "28 mai 2024 à 11h dépôt du dossier".
+_TIME_FIRST = re.compile(
+    r"^[\s,]*(?:(?:at|à|a|um|alle|às|om|a\s+las|by)\s+)?\d{1,2}(?:[:.h]\d{2})?\s*"
+    r"(?:h\b|uhr\b|[ap]\.?m\.?|heures\b|horas\b|ore\b)?",
+    re.IGNORECASE,
+)
 _MAX_TIMELINE_WORDS = 4  # "14 April 2025  Consultation closes": words before the label
 
 
@@ -50,7 +56,7 @@ def _end_labels(language: str) -> tuple[Caseless, Caseless]:
     data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
     own = data[supported(language)]
     english = data["en"] if supported(language) != "en" else {}
-    nouns = [*own["end"], *english.get("end", [])]
+    nouns = [*own["end"], *own["submit"], *english.get("end", []), *english.get("submit", [])]
     short = [*own["end_before_colon"], *english.get("end_before_colon", [])]
 
     def words(patterns: list[str]) -> Caseless:
@@ -256,7 +262,7 @@ def _label_after_date(text: str, m: re.Match[str], dates: Sequence[DateMention])
     before = [d for d in dates if d.end <= m.start()]
     if len(before) != 1 or text[: before[0].start].strip(" \t-•*–"):
         return False
-    between = text[before[0].end : m.start()]
+    between = _TIME_FIRST.sub("", text[before[0].end : m.start()], count=1)
     if any(ch.isdigit() for ch in between) or _words(between) > _MAX_TIMELINE_WORDS:
         return False
     return not any(ch.isdigit() for ch in text[m.end() :])

@@ -82,6 +82,17 @@ def _dates(text: str, lang: str) -> list[str]:
                "Data di fine: 30 giugno 2025", ["2025-06-30"]),
         ("pt", "Consulta pública sobre estacionamento\nData de início: 1 de maio de 2025\n"
                "Data de fim: 30 de junho de 2025", ["2025-06-30"]),
+        # what is handed in by the date, as a label or in a timeline (with its time)
+        ("fr", "Appel à projets\n\nCalendrier\n28 mai 2025 à 11h dépôt des dossiers de "
+               "candidature", ["2025-05-28"]),
+        ("fr", "Appel à projets\nDépôt des dossiers : 28 mai 2025", ["2025-05-28"]),
+        ("pt", "Edital de apoio\nInscrições: 3 a 28 de março de 2025", ["2025-03-28"]),
+        # a year-less numeric range ends with its dot, not a sentence's
+        ("de", "Konsultationen\n• Lärmschutz: 28.10. - 30.11.", ["2025-11-30"]),
+        # cards: a status line between the title and the range
+        ("en", "Parking consultation\nOpen\n3 March 2025 - 14 April 2025", ["2025-04-14"]),
+        ("nl", "Lopende consultaties\n\nVerkeersplan Oost\n3 maart 2025 - 14 april 2025\n\n"
+               "Groenplan\n10 maart 2025 - 21 april 2025", ["2025-04-14", "2025-04-21"]),
         # a label over a range with times inside it: the end
         ("es", "Consulta pública\nPLAZO: DEL DIA 3 de MARZO a las 00:00 horas AL DÍA 14 de ABRIL "
                "a las 23:59 horas.", ["2025-04-14"]),
