@@ -37,7 +37,8 @@ MAX_HEADING_WORDS = 10
 MAX_ITEM_WORDS = 16  # a dated line longer than this is running text, not a list item
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")  # "Consultations 2025" is still a heading
 _SENTENCE_END = re.compile(r"[.!?;,]['\")\]]*$")
-_PROSE_END = re.compile(r"(?:(?<!\d)\.|[!?])['\")\]]*$")  # "28.10. - 30.11." ends a date
+# A sentence's end; not the dot of a year-less numeric date ("28.10. - 30.11.").
+_PROSE_END = re.compile(r"(?:(?<!\d\.\d)(?<!\d\.\d\d)\.|[!?])['\")\]]*$")
 _LEAD = re.compile(r"[\s\-•*–—·▪◦(\[]*")
 _LABEL_TO_DATE = re.compile(r"\s*[:–-]?\s*")  # "Ende: 30. Juni", "End date 30 June"
 _COLON_TO_DATE = re.compile(r"\s*:\s*")
@@ -88,6 +89,14 @@ def has_period_label(line: str) -> bool:
 def is_period_label(line: str) -> bool:
     """Whether `line` is only a period's start or end label (`Start date`, `Data di fine:`)."""
     return len(line) <= 40 and _period_label().fullmatch(line) is not None
+
+
+@cache
+def _not_a_period() -> Caseless:
+    """Words of a range that is not a period to respond in, in any language."""
+    data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
+    words = [w for entry in data.values() for w in entry["not_a_period"]]
+    return Caseless(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)")
 
 
 def _own_line(text: str, sentence: Sentence) -> bool:
@@ -200,7 +209,12 @@ def structural_cues(
     if not dates or not may_hold(text):
         return []
     cues = _end_label_cues(text, dates, language)
-    if any(d.is_range for d in dates) and _PROSE_END.search(text) is None and in_context():
+    if (
+        any(d.is_range for d in dates)
+        and _PROSE_END.search(text) is None
+        and _not_a_period().search(text) is None
+        and in_context()
+    ):
         cues.extend(_bare_range_cues(text, dates))
     return cues
 

@@ -111,6 +111,11 @@ def test_structure_states_the_deadline(lang: str, text: str, want: list[str]) ->
         ("en", "Annual report 2024\nFinancial year 1 April 2024 – 31 March 2025"),
         ("en", "Consultation events\nWorkshop 3 – 5 March 2025\nHearing 10 – 11 March 2025"),
         ("fr", "Exposition au musée\n\ndu 3 mars au 14 avril 2025"),
+        # a range of something else: a financial year, a validity, a timetable, a week
+        ("en", "Consultation on the budget\nBudget period 1 April 2025 – 31 March 2026"),
+        ("de", "Beteiligung\nGültigkeit: 01.01.2025 - 31.12.2025"),
+        ("en", "Planning applications\nWeek 3 March – 9 March 2025"),
+        ("de", "Konsultation\n\nDie Verordnung gilt vom 1.1.2025 - 31.12.2027."),
         # running text is not a listing line
         ("de", "Konsultation zum Haushalt\n\nDas Haushaltsjahr läuft vom 01.01.2025 - 31.12.2025 "
                "und wurde im Rat beraten, wie jedes Jahr üblich ist."),
