@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from feeds import names
 from feeds.deadlines.cues import has_context, has_cue_word
-from feeds.deadlines.structure import has_period_label, is_period_label
+from feeds.deadlines.structure import has_period_label, is_period_label, one_day_step
 
 _MAX_LABEL_WORDS = 6
 _WRAPPED_LINE = 40  # a line this long that stops mid-phrase was wrapped
@@ -55,7 +55,10 @@ def lay_out(text: str) -> list[Block]:
         heading = _heading_above(lines, header)
         for index in body:
             hidden.add(index)
-            paired = _paired(heads, _row(heads, _cells(lines[index])))
+            cells = _row(heads, _cells(lines[index]))
+            if cells is not None and one_day_step(heads, cells):
+                continue  # "Convocatoria | 28/06/2023 | 28/06/2023": a step, not a period
+            paired = _paired(heads, cells)
             text = f"{heading}\n{paired}" if heading else paired
             rows.append(Block(text, quote=lines[index], heading=bool(heading)))
     joined = _joins(lines, hidden)

@@ -52,37 +52,59 @@ _MAX_TIMELINE_WORDS = 4  # "14 April 2025  Consultation closes": words before th
 
 
 @cache
+def _data() -> dict[str, dict[str, list[str]]]:
+    return tomllib.loads(_WORDS.read_text(encoding="utf-8"))
+
+
+def _any_language(*keys: str) -> list[str]:
+    return [w for entry in _data().values() for key in keys for w in entry[key]]
+
+
+def _whole_words(patterns: list[str]) -> Caseless:
+    return Caseless(rf"(?<!\w)(?:{'|'.join(patterns)})(?!\w)")
+
+
+@cache
 def _end_labels(language: str) -> tuple[Caseless, Caseless]:
     """The end labels of `language` (and English): (nouns, words that need a colon)."""
-    data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
-    own = data[supported(language)]
-    english = data["en"] if supported(language) != "en" else {}
+    own = _data()[supported(language)]
+    english = _data()["en"] if supported(language) != "en" else {}
     nouns = [*own["end"], *own["submit"], *english.get("end", []), *english.get("submit", [])]
     short = [*own["end_before_colon"], *english.get("end_before_colon", [])]
+    return _whole_words(nouns), _whole_words(short)
 
-    def words(patterns: list[str]) -> Caseless:
-        return Caseless(rf"(?<!\w)(?:{'|'.join(patterns)})(?!\w)")
 
-    return words(nouns), words(short)
+_LABEL_KEYS = ("start", "start_before_colon", "end", "end_before_colon", "submit")
 
 
 @cache
 def _period_label() -> Caseless:
     """A whole line that is a start or an end label, in any language (`Start date`, `Ende:`)."""
-    data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
-    words = [w for entry in data.values() for key in entry.values() for w in key]
-    return Caseless(rf"\s*(?:{'|'.join(words)})\s*:?\s*")
+    return Caseless(rf"\s*(?:{'|'.join(_any_language(*_LABEL_KEYS))})\s*:?\s*")
 
 
 @cache
 def _any_period_label() -> Caseless:
-    data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
-    words = [w for entry in data.values() for key in ("start", "end") for w in entry[key]]
-    return Caseless(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)")
+    return _whole_words(_any_language("start", "end", "submit"))
+
+
+@cache
+def _start_label() -> Caseless:
+    return Caseless(rf"\s*(?:{'|'.join(_any_language('start', 'start_before_colon'))})\s*:?\s*")
+
+
+@cache
+def _end_label() -> Caseless:
+    return Caseless(rf"\s*(?:{'|'.join(_any_language('end', 'end_before_colon'))})\s*:?\s*")
+
+
+@cache
+def _submit_label() -> Caseless:
+    return _whole_words(_any_language("submit"))
 
 
 def has_period_label(line: str) -> bool:
-    """Whether a short line holds a start or end label (`Cierre de la consulta`)."""
+    """Whether a short line holds a start, end or submission label (`Cierre de la consulta`)."""
     return _any_period_label().search(line) is not None
 
 
@@ -91,12 +113,22 @@ def is_period_label(line: str) -> bool:
     return len(line) <= 40 and _period_label().fullmatch(line) is not None
 
 
+def one_day_step(heads: Sequence[str], cells: Sequence[str]) -> bool:
+    """A table row whose start and end cells hold the same date (`Convocatoria | 28/06/2023 |
+    28/06/2023`) is a step done on one day, not a period to respond in, unless the row names
+    something handed in (`Presentación de propuestas`)."""
+    starts = [i for i, head in enumerate(heads) if _start_label().fullmatch(head)]
+    ends = [i for i, head in enumerate(heads) if _end_label().fullmatch(head)]
+    if len(starts) != 1 or len(ends) != 1 or len(cells) != len(heads):
+        return False
+    same = cells[starts[0]].strip() == cells[ends[0]].strip()
+    return same and not any(_submit_label().search(cell) for cell in cells)
+
+
 @cache
 def _not_a_period() -> Caseless:
     """Words of a range that is not a period to respond in, in any language."""
-    data = tomllib.loads(_WORDS.read_text(encoding="utf-8"))
-    words = [w for entry in data.values() for w in entry["not_a_period"]]
-    return Caseless(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)")
+    return _whole_words(_any_language("not_a_period"))
 
 
 def _own_line(text: str, sentence: Sentence) -> bool:

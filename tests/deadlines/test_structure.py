@@ -73,6 +73,11 @@ def _dates(text: str, lang: str) -> list[str]:
          ["2025-04-14"]),
         ("pt", "Consultas públicas\nTema | Início | Fim\nPlano de mobilidade | 03/03/2025 | "
                "14/04/2025", ["2025-04-14"]),
+        # a one-day step of a schedule is no period; handing something in on one day is
+        ("es", "Cronograma de la convocatoria\nEtapa | Fecha de inicio | Fecha de fin\n"
+               "Publicación | 02/03/2025 | 02/03/2025\nConsultas | 03/03/2025 | 10/03/2025\n"
+               "Presentación de propuestas | 20/03/2025 | 20/03/2025\n"
+               "Evaluación | 25/03/2025 | 25/03/2025", ["2025-03-10", "2025-03-20"]),
         # start and end labels: the end
         ("en", "Consultation on parking\nStart date\n1 May 2025\nEnd date\n30 June 2025",
          ["2025-06-30"]),
