@@ -200,7 +200,11 @@ def _label_then_value(here: str, there: str) -> bool:
     last = here.rsplit(None, 1)[-1]
     wrapped = len(here) >= _WRAPPED_LINE or has_cue_word(here)
     if wrapped and (last[-1].islower() or last[-1] == ","):
-        return True  # a wrapped line of running text (or a cue cut off), not a heading
+        # a wrapped line of running text (or a cue cut off), not a heading; but a timeline's
+        # entry (`28 mai 2024 à 11h dépôt du dossier`) under a line that ends without a cue
+        # stands on its own
+        tail = " ".join(here.split()[-2:])
+        return has_cue_word(tail) or not has_period_label(there)
     return names.fold(last) in _any_month()
 
 

@@ -91,6 +91,11 @@ def _dates(text: str, lang: str) -> list[str]:
         ("fr", "Appel à projets\n\nCalendrier\n28 mai 2025 à 11h dépôt des dossiers de "
                "candidature", ["2025-05-28"]),
         ("fr", "Appel à projets\nDépôt des dossiers : 28 mai 2025", ["2025-05-28"]),
+        ("fr", "Calendrier de l'appel\nOuverture de la plateforme en ligne pour les porteurs\n"
+               "12 juin 2025 à 12h dépôt des candidatures", ["2025-06-12"]),
+        # ... and a hard-wrapped sentence still joins its date
+        ("fr", "Les contributions à la consultation sont attendues jusqu'au\n14 avril 2025.",
+         ["2025-04-14"]),
         ("pt", "Edital de apoio\nInscrições: 3 a 28 de março de 2025", ["2025-03-28"]),
         # a year-less numeric range ends with its dot, not a sentence's
         ("de", "Konsultationen\n• Lärmschutz: 28.10. - 30.11.", ["2025-11-30"]),
