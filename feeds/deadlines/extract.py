@@ -118,7 +118,8 @@ def read_deadlines(
     in_text: list[bool] = []  # whether the text has a consultation word (asked once)
     for block_number, block in enumerate(lay_out(text)):
         sentences = split_sentences(block.text)
-        context = _Context(block.text, sentences, row=block.heading)
+        row = block.quote is not None
+        context = _Context(block.text, sentences, row=row, headed=block.heading)
         spans = cue_words if block_number == 0 else None
         seen: dict[tuple[int, int], int] = {}
         listing = may_list(text if block_number == 0 else block.text)  # lines, or a range
@@ -292,10 +293,13 @@ class _Context:
     """Which sentences (and whether the text) speak of something one responds to; each
     sentence and the text are searched once, when first asked about."""
 
-    def __init__(self, text: str, sentences: Sequence[Sentence], *, row: bool = False) -> None:
+    def __init__(
+        self, text: str, sentences: Sequence[Sentence], *, row: bool = False, headed: bool = False
+    ) -> None:
         self.text = text
         self.sentences = sentences
-        self.row = row  # a table row read under the table's heading
+        self.row = row  # a table row ...
+        self.headed = headed  # ... whose first line is the heading the table stands under
         self._in_sentence: dict[int, bool] = {}
         self._in_text: bool | None = None
         self._in_section: list[bool] | None = None
@@ -310,7 +314,9 @@ class _Context:
         """Whether the sentence is a list item under a consultation heading."""
         if self._in_section is None:
             self._in_section = (
-                section_context(self.text, self.sentences, self.in_sentence, row=self.row)
+                section_context(
+                    self.text, self.sentences, self.in_sentence, row=self.row, headed=self.headed
+                )
                 if "\n" in self.text
                 else []
             )

@@ -29,6 +29,8 @@ _LIST_ITEM = re.compile(r"[-•*–\s]*\d")  # a line that starts with a number,
 _SENTENCE_END = re.compile(r"[.!?;]['\")\]]*$")
 _DATE_ONLY = re.compile(r"(?:[^\W\d_]+\.?,?\s+)?\d[\w\s.,/–—→>-]*\d\w*\.?")
 _HEADING_WORDS = 10
+_MAX_BLANK_LINES = 3  # between a label and its value
+_BULLET = re.compile(r"^[-•*–·▪◦]\s+")
 _HEADING_END = re.compile(r"[.!?;,]['\")\]]*$")
 
 
@@ -82,6 +84,9 @@ def _tables(lines: list[str]) -> list[tuple[int, list[int]]]:
             following = index + 1
             while following < len(lines):
                 row = lines[following]
+                if not row.strip() and following + 1 < len(lines):
+                    following += 1  # rows a page's text puts a blank line between
+                    continue
                 if _TABLE_RULE.match(row) and "-" in row:
                     following += 1
                     continue
@@ -92,7 +97,7 @@ def _tables(lines: list[str]) -> list[tuple[int, list[int]]]:
                 break
             if body:
                 tables.append((index, body))
-                index = following
+                index = body[-1] + 1
                 continue
         index += 1
     return tables
@@ -112,7 +117,7 @@ def _row(heads: list[str], cells: list[str]) -> list[str] | None:
 
 def _heading_above(lines: list[str], header: int) -> str:
     """The heading a table stands under (`Open consultations`), to read its rows in; or ""."""
-    for index in range(header - 1, max(-1, header - 3), -1):
+    for index in range(header - 1, max(-1, header - 2 - _MAX_BLANK_LINES), -1):
         line = lines[index].strip()
         if not line:
             continue
@@ -155,8 +160,10 @@ def _candidate_joins(out: list[str], hidden: set[int]) -> list[_Join]:
         if not here:
             continue
         following = index + 1
-        if not out[following].strip() and following + 1 < len(out):
-            following += 1  # one blank line may stand between a label and its value
+        while not out[following].strip() and following + 1 < len(out):
+            following += 1  # blank lines may stand between a label and its value
+        if following - index > _MAX_BLANK_LINES + 1:
+            continue
         there = out[following].strip()
         if not there or following in hidden:
             continue
@@ -215,7 +222,9 @@ def _is_label(line: str) -> bool:
 
 def _date_then_label(here: str, there: str) -> bool:
     """A timeline: `30 April 2025` above `Survey closes`, `Cierre de la consulta` or `Second
-    public consultation` (a range above what it is the period of)."""
+    public consultation` (a range above what it is the period of); bulleted or not."""
+    here = _BULLET.sub("", here, count=1)
+    there = _BULLET.sub("", there, count=1)
     if _DATE_ONLY.fullmatch(here) is None or any(ch.isdigit() for ch in there):
         return False
     if len(there.split()) > _MAX_LABEL_WORDS:

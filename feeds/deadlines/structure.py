@@ -174,18 +174,19 @@ def section_context(
     in_sentence: Callable[[int], bool],
     *,
     row: bool = False,
+    headed: bool = False,
 ) -> list[bool]:
     """For each sentence, whether it is a list item under a heading that names a consultation.
 
     A section runs from such a heading over the items under it, and over sub-headings that
     have items right under them (`Lärmschutz` / `Beginn: 03.03.2025`); any other line (running
-    text, a heading with items of its own, an events heading) ends it. A table `row` (its
-    first line the heading the table stands under, then one line per cell) is one section:
-    its cells are read under that heading alone.
+    text, a heading with items of its own, an events heading) ends it. A table `row` (one
+    line per cell, after the heading the table stands under if it is `headed`) is one
+    section: its cells are read under that heading alone, never under one of its own cells.
     """
     inside = [False] * len(sentences)
     if row:
-        if sentences and in_sentence(0) and not EVENT_WORDS.search(sentences[0].text):
+        if headed and in_sentence(0) and not EVENT_WORDS.search(sentences[0].text):
             for index in range(1, len(sentences)):
                 inside[index] = is_item(text, sentences[index])
         return inside

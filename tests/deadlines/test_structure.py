@@ -78,6 +78,14 @@ def _dates(text: str, lang: str) -> list[str]:
                "Publicación | 02/03/2025 | 02/03/2025\nConsultas | 03/03/2025 | 10/03/2025\n"
                "Presentación de propuestas | 20/03/2025 | 20/03/2025\n"
                "Evaluación | 25/03/2025 | 25/03/2025", ["2025-03-10", "2025-03-20"]),
+        # what a page's text makes of tables and lists: blank lines between rows, bullets
+        ("en", "Open consultations\n\nScheme | Opens | Closes\n\nRiver Plan | 3 March 2025 | "
+               "14 April 2025\n\nPark Plan | 10 March 2025 | 21 April 2025",
+         ["2025-04-14", "2025-04-21"]),
+        ("en", "Key dates\n- 06 May → 07 June 2025\n- Consultation period\n- 30 June 2025\n"
+               "- Hearings", ["2025-06-07"]),
+        ("es", "Convocatoria de ayudas\n\nPlazo de presentación\n\n\n\nDel 3 al 28 de marzo de "
+               "2025.", ["2025-03-28"]),
         # start and end labels: the end
         ("en", "Consultation on parking\nStart date\n1 May 2025\nEnd date\n30 June 2025",
          ["2025-06-30"]),
