@@ -22,11 +22,17 @@ from feeds.deadlines.cues import (
     has_cue_word,
 )
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
-from feeds.deadlines.labels import label_for
+from feeds.deadlines.labels import clean_label, is_bare_label, label_for
 from feeds.deadlines.layout import lay_out
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
-from feeds.deadlines.structure import may_hold, may_list, section_context, structural_cues
+from feeds.deadlines.structure import (
+    item_name,
+    may_hold,
+    may_list,
+    section_context,
+    structural_cues,
+)
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
 from feeds.model import Deadline
 
@@ -168,6 +174,7 @@ def read_deadlines(
                         reference=reference, timezone=timezone, language=language,
                         reference_is_strong=reference_is_strong,
                     )  # fmt: skip
+                    deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
                     found.append(_Found(deadline, kind, len(found), entry))
@@ -193,6 +200,17 @@ class _FactsOnce:
         if self._facts is None:
             self._facts = _facts(*self._args)
         return self._facts
+
+
+def _named_item(deadline: Deadline, context: _Context, index: int, at: int) -> Deadline:
+    """A deadline of a listed thing with only a generic label takes the thing's name
+    (`River Plan`, `Lärmschutz`): one listing's consultations keep apart."""
+    if deadline.label not in _GENERIC_LABELS and not is_bare_label(deadline.label):
+        return deadline
+    name = item_name(
+        context.text, context.sentences, index, at, row=context.row, headed=context.headed
+    )
+    return replace(deadline, label=clean_label(name) or deadline.label) if name else deadline
 
 
 def _may_be_listing(text: str) -> bool:

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from feeds.deadlines.caseless import Caseless
-from feeds.deadlines.cues import EVENT_WORDS, Cue, CueKind
+from feeds.deadlines.cues import EVENT_WORDS, Cue, CueKind, has_cue_word
 from feeds.deadlines.dates import DateMention
 from feeds.deadlines.sentences import LIST_MARK, Sentence
 from feeds.names import supported
@@ -313,3 +313,51 @@ def _label_after_date(text: str, m: re.Match[str], dates: Sequence[DateMention])
     if any(ch.isdigit() for ch in between) or _words(between) > _MAX_TIMELINE_WORDS:
         return False
     return not any(ch.isdigit() for ch in text[m.end() :])
+
+
+_NAME_END = re.compile(r"\s*(?:[(\[:|–—]|\s-\s)")
+_MAX_NAME_WORDS = 8
+
+
+def item_name(
+    text: str,
+    sentences: Sequence[Sentence],
+    index: int,
+    at: int,
+    *,
+    row: bool = False,
+    headed: bool = False,
+) -> str | None:
+    """The name of the listed thing whose date starts at `at` in sentence `index`: a table
+    row's first undated cell (`River Plan`), a list item's words before its date
+    (`- Lärmschutz (laufend, ...)`), a timeline's label after its range (`First public
+    consultation`), or the sub-heading right above a bare range (`Verkeersplan Oost`)."""
+    if row:
+        cells = sentences[1:] if headed else sentences
+        return next((_name(s.text) for s in cells if _DIGIT.search(s.text) is None), None)
+    sentence = sentences[index]
+    if not is_item(text, sentence):
+        return None
+    lead = _LEAD.match(sentence.text)
+    before = sentence.text[lead.end() if lead else 0 : at]
+    cut = _NAME_END.search(before)
+    name = _name(before[: cut.start()] if cut else before)
+    if name:
+        return name
+    after = sentence.text[at:]
+    words = re.sub(r"^[\w\s.,/–—→>-]*\d\w*\.?", "", after, count=1)  # past the date itself
+    name = _name(words)
+    if name and not has_period_label(name):
+        return name
+    if index > 0:
+        above = sentences[index - 1]
+        if above.paragraph == sentence.paragraph and is_heading(text, above):
+            return _name(above.text)
+    return None
+
+
+def _name(words: str) -> str | None:
+    name = " ".join(words.strip(" \t-•*–—·:,;()").split())
+    if not name or _DIGIT.search(name) or len(name.split()) > _MAX_NAME_WORDS:
+        return None
+    return None if is_period_label(name) or has_cue_word(name) else name  # a label, not a name

@@ -174,3 +174,23 @@ def test_lettered_items_after_an_introduction_are_sentences_of_their_own() -> No
     # a sentence that runs on into its items stays one sentence
     running = "The period is longer if the consultation\na. covers the summer;"
     assert len(split_sentences(running)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "labels"),
+    [
+        ("de", "Konsultationen\n- Lärmschutz (laufend, 2.2. - 28.4.2025)\n"
+               "- Wasserrecht (abgeschlossen, 23.01 - 28.02.2025)", ["Lärmschutz", "Wasserrecht"]),
+        ("en", "Open consultations\nScheme | Opens | Closes\nRiver Plan | 3 March 2025 | "
+               "14 April 2025", ["River Plan"]),
+        ("nl", "Lopende consultaties\n\nVerkeersplan Oost\n3 maart 2025 - 14 april 2025",
+         ["Verkeersplan Oost"]),
+        ("en", "Key dates\n\n22 November 2024 → 31 January 2025\nFirst public consultation",
+         ["First public consultation"]),
+        # a label that is a cue stays the deadline's own label
+        ("en", "Feedback period 18 May 2025 - 15 June 2025", ["feedback period"]),
+    ],
+)  # fmt: skip
+def test_a_listed_thing_is_named_by_its_item(lang: str, text: str, labels: list[str]) -> None:
+    found = find_deadlines(text, reference=PUBLISHED, timezone="Europe/Brussels", language=lang)
+    assert [d.label for d in found] == labels
