@@ -217,6 +217,14 @@ _MAX_ITEM_CHARS = 200
 _RANGE_LIKE = re.compile(r"\d\.?\s*(?:[^\W\d_]+\.?,?\s*)?(?:[-–—→]|->)\s*(?:[^\W\d_]+\.?,?\s+)?\d")
 
 
+# ... and one with a word between its ends, in a title: "Consultation 13/11 au 4/12/2015".
+_MAX_TITLE_CHARS = 120
+_WORDED_RANGE = re.compile(
+    r"\d\.?\s*(?:[^\W\d_]+\.?\s+)?(?:au|al|a|bis|to|tot|t/m|até|hasta|until|till|through|"
+    r"fino\s+al)\s+\d"
+)
+
+
 def may_hold(text: str) -> bool:
     """Whether a sentence is short enough, and dated, for a structural cue to be tried."""
     return (
@@ -231,7 +239,9 @@ def may_list(text: str) -> bool:
     if "\n" in text:
         return True
     dashed = "-" in text or "–" in text or "—" in text or "→" in text
-    return dashed and _RANGE_LIKE.search(text) is not None
+    if dashed and _RANGE_LIKE.search(text) is not None:
+        return True
+    return len(text) <= _MAX_TITLE_CHARS and _WORDED_RANGE.search(text) is not None
 
 
 def structural_cues(

@@ -86,6 +86,14 @@ def _dates(text: str, lang: str) -> list[str]:
                "- Hearings", ["2025-06-07"]),
         ("es", "Convocatoria de ayudas\n\nPlazo de presentación\n\n\n\nDel 3 al 28 de marzo de "
                "2025.", ["2025-03-28"]),
+        # empty cells keep their column; a revised deadline replaces its own row's only
+        ("en", "Open consultations\nScheme | Opens | Deadline | Revised deadline\n"
+               "River Plan | 03-Feb-25 | 14-Mar-25 | \nLake Plan | 03-Feb-25 | 14-Mar-25 | "
+               "11-Apr-25", ["2025-03-14", "2025-04-11"]),
+        ("en", "Open consultations\n| Scheme | Opens | Closes |\n|---|---|---|\n"
+               "| River Plan |  | 14 March 2025 |", ["2025-03-14"]),
+        # a title with a worded range
+        ("fr", "Consultation publique 13/11 au 4/12/2025", ["2025-12-04"]),
         # start and end labels: the end
         ("en", "Consultation on parking\nStart date\n1 May 2025\nEnd date\n30 June 2025",
          ["2025-06-30"]),
