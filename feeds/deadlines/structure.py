@@ -352,13 +352,14 @@ def item_name(
     before = sentence.text[lead.end() if lead else 0 : at]
     cut = _NAME_END.search(before)
     name = _name(before[: cut.start()] if cut else before)
-    if name:
-        return name
-    after = sentence.text[at:]
-    words = re.sub(r"^[\w\s.,/–—→>-]*\d\w*\.?", "", after, count=1)  # past the date itself
-    name = _name(words)
-    if name and not has_period_label(name):
-        return name
+    if name and not (cut and cut.group().strip() == ":" and has_cue_word(f"{name}:")):
+        return name  # not a field's label ("Durée :", "Dates:")
+    if not before.strip():  # a timeline's line: the date first, then what it is the date of
+        after = sentence.text[at:]
+        words = re.sub(r"^[\w\s.,/–—→>-]*\d\w*\.?", "", after, count=1)  # past the date
+        name = _name(words)
+        if name and not has_period_label(name):
+            return name
     if index > 0:
         above = sentences[index - 1]
         if above.paragraph == sentence.paragraph and is_heading(text, above):

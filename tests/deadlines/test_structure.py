@@ -92,6 +92,14 @@ def _dates(text: str, lang: str) -> list[str]:
                "11-Apr-25", ["2025-03-14", "2025-04-11"]),
         ("en", "Open consultations\n| Scheme | Opens | Closes |\n|---|---|---|\n"
                "| River Plan |  | 14 March 2025 |", ["2025-03-14"]),
+        # forms: a status line, start and end fields, in each language
+        ("it", "Consultazione\nStato: aperta\nApertura: 3 marzo 2025\nChiusura: 14 aprile 2025",
+         ["2025-04-14"]),
+        ("nl", "Consultatie\nStatus: open\nOpening: 3 maart 2025\nSluiting: 14 april 2025",
+         ["2025-04-14"]),
+        ("fr", "Consultation\nStatut : ouverte\nOuverture : 3 mars 2025\nClôture : 14 avril 2025",
+         ["2025-04-14"]),
+        ("nl", "Terinzagelegging\nTermijn: 3 maart 2025 tot en met 14 april 2025", ["2025-04-14"]),
         # a title with a worded range
         ("fr", "Consultation publique 13/11 au 4/12/2025", ["2025-12-04"]),
         # start and end labels: the end
@@ -195,6 +203,9 @@ def test_lettered_items_after_an_introduction_are_sentences_of_their_own() -> No
          ["Verkeersplan Oost"]),
         ("en", "Key dates\n\n22 November 2024 → 31 January 2025\nFirst public consultation",
          ["First public consultation"]),
+        # a field's label is no name ("Durée :"), nor is what follows the range ("inclus")
+        ("fr", "Enquête publique\nDurée : du lundi 3 mars 2025 au lundi 14 avril 2025 inclus",
+         ["enquête publique"]),
         # a label that is a cue stays the deadline's own label
         ("en", "Feedback period 18 May 2025 - 15 June 2025", ["feedback period"]),
     ],
