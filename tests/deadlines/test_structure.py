@@ -172,6 +172,11 @@ def test_a_timeline_label_belongs_to_the_date_above_it() -> None:
     assert joined.text == "3 March 2025 Consultation opens\n\n14 April 2025 Consultation closes"
     labels_first = lay_out("Start date\n1 May 2025\nEnd date\n30 June 2025")[0]
     assert labels_first.text == "Start date 1 May 2025\nEnd date 30 June 2025"
+    # without blank lines, the page's first join says which way it goes
+    dates_first = lay_out("3 March 2025\nSurvey opens\n14 April 2025\nSurvey closes")[0]
+    assert dates_first.text == "3 March 2025 Survey opens\n14 April 2025 Survey closes"
+    closing_first = lay_out("Closing date\n14 April 2025\nOpening date\n3 March 2025")[0]
+    assert closing_first.text == "Closing date 14 April 2025\nOpening date 3 March 2025"
 
 
 def test_a_table_row_is_read_under_the_table_heading() -> None:
