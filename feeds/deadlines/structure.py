@@ -12,10 +12,12 @@ consulta`). Three things are read here, sentence by sentence, after the layout p
 - a bare range on a short line that is not running text, in such a context: its end
   (a period cue just before the range);
 - an end label before its date, or after it in a timeline (a noun cue; the end labels of each
-  language are in structure_words.toml).
+  language are in structure_words.toml, with what is handed in: `Dépôt des dossiers`).
 
 Both cues are weak: they count only with consultation words in the line, its section or the
-sentences next to it, as every weak cue does (feeds/deadlines/scoring.py).
+sentences next to it, as every weak cue does (feeds/deadlines/scoring.py). Here too: which
+line is a label of a period (for the layout's joins), a schedule's one-day steps (no period),
+and the name of a listed thing (`River Plan`, `Lärmschutz`) for a deadline's label.
 """
 
 from __future__ import annotations
