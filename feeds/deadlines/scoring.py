@@ -66,7 +66,11 @@ _COPULA_BEFORE_NOUN = Caseless(
     r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
     r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
 )
-_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*(?:[^\W\d_]+\s+){0,4}$")
+_DATE_ABOVE_LABEL = re.compile(  # perhaps with its time: "28 mai 2024 à 11h dépôt du dossier"
+    r"^[\s:–-]*(?:(?:at|à|a|um|às|alle|om)?\s*\d{1,2}(?:[:.h]\d\d)?\s*(?:h|Uhr|[ap]\.?m\.?)?\s+)?"
+    r"(?:[^\W\d_]+\s+){0,4}$",
+    re.IGNORECASE,
+)
 _TIME_OR_PUNCTUATION = re.compile(
     r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
 )
@@ -90,6 +94,7 @@ _WAS_BEFORE = Caseless(
     r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
+_FROM_WORD = Caseless(r"(?<!\w)(?:from|du|vom|von|del|dal|dall['’]|van|vanaf|de|desde)(?!\w)")
 _CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
 _NOW_OR_NEW = Caseless(
     r"(?<!\w)(?:now|new|revised|re-?opened|nouvelle|nouveau|neue[rn]?|nuev[oa]|nuov[oa]|"
@@ -281,6 +286,9 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
                 return mention  # "the comment period runs through February 28"
             return end
         if cue.kind is CueKind.EXTEND and not mention.is_range:  # "re-opened from C to D"
+            return _range_end(text, mention, dates[position + 1 :]) or mention
+        if cue.kind is CueKind.NOUN and not mention.is_range and _FROM_WORD.search(gap):
+            # "PLAZO: DEL DIA 11 de NOVIEMBRE a las 00:00 horas AL DÍA 24 de NOVIEMBRE"
             return _range_end(text, mention, dates[position + 1 :]) or mention
         return mention
     return None
