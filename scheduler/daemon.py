@@ -48,6 +48,7 @@ EARLY = timedelta(milliseconds=1)
 LATE = timedelta(seconds=1)
 
 Sleep = Callable[[float], Awaitable[None]]
+ROLES = ("refresh", "send", "serve")
 
 
 def trigger_for(source: SourceSettings, start: datetime) -> BaseTrigger:
@@ -267,6 +268,8 @@ class Daemon:
             self.server = FeedServer(web_app)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
+        chosen = zip(ROLES, (self.refreshing, self.sending, self.serve), strict=True)
+        log.info("daemon %s: %s", self.leases.owner, ", ".join(r for r, on in chosen if on))
         tasks: list[asyncio.Task[None]] = []
         loop_task: asyncio.Task[None] | None = None
         try:
