@@ -30,8 +30,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.metrics import record_refresh
+from feeds.refresh import render_key
 from feeds.serve.app import build_app as build_web_app
 from feeds.serve.server import FeedServer
+from feeds.store.sources import stored_states
 from scheduler.alerts import send_source_alerts
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
 from scheduler.refresh_lease import RefreshLeases, owner_name
@@ -282,14 +284,18 @@ class Daemon:
             await self._shutdown(loop_task, tasks)
 
     async def _start_refreshes(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Every source once at start (those no other daemon holds), then on its schedule."""
+        """Every source once at start, then on its schedule. Not at start: a source another
+        daemon holds, or one refreshed for the current schedule with these same settings
+        (a second daemon starting, or a restart, does not fetch it again before it is due)."""
         sources = self.app.settings.sources
         start = self.clock.now()
         triggers = {source.id: trigger_for(source, start) for source in sources}
+        fresh = await asyncio.to_thread(self._fresh_sources, start)
         taken = [
             source.id
             for source in sources
-            if (await asyncio.to_thread(self.leases.take, source.id, at_start=True)).taken
+            if source.id not in fresh
+            and (await asyncio.to_thread(self.leases.take, source.id, at_start=True)).taken
         ]
         async with self._holding(taken):
             # With none taken this still publishes files missing from the output folder.
@@ -302,6 +308,25 @@ class Daemon:
             for source in sources
         ]
         tasks.append(asyncio.create_task(self.index_loop()))
+
+    def _fresh_sources(self, now: datetime) -> set[str]:
+        """Sources whose shared next refresh is still ahead, stored with the settings they
+        have now, whose files are in the output folder."""
+        settings = self.app.settings
+        refresher = self.app.refresher
+        ids = [source.id for source in settings.sources]
+        due = self.leases.due_times(ids)
+        with self.app.engine.connect() as conn:
+            stored = stored_states(conn, ids)
+        return {
+            source.id
+            for source in settings.sources
+            if source.id in due
+            and due[source.id] > now
+            and source.id in stored
+            and stored[source.id].render_key == render_key(settings, source)
+            and refresher.publisher.has_files(source.id)
+        }
 
     async def _shutdown(
         self, loop_task: asyncio.Task[None] | None, refreshes: list[asyncio.Task[None]]

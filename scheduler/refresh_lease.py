@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,6 +103,16 @@ class RefreshLeases:
                 .values(lease_owner=None, lease_until=None, refresh_due=next_due)
             )
         return result.rowcount == 1
+
+    def due_times(self, source_ids: Sequence[str]) -> dict[str, datetime]:
+        """The shared next due time of these sources (those that have one)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(sources.c.id, sources.c.refresh_due).where(
+                    sources.c.id.in_(list(source_ids)), sources.c.refresh_due.is_not(None)
+                )
+            )
+            return {row.id: row.refresh_due for row in rows}
 
     def release_all(self) -> int:
         """At shutdown: give up whatever this process still holds (the due times stay)."""

@@ -171,3 +171,44 @@ async def test_a_refresh_that_plans_a_due_reminder_wakes_the_reminder_loop(
     await running.time.settle(IDLE)
     assert len(smtp_server.handler.messages) == 1
     assert smtp_server.handler.messages[0].parsed()["Subject"].startswith("Closes in")
+
+
+async def start_beside(config: Path, time: ManualTime, sleepers: int) -> Running:
+    """Another daemon on the same settings, database and clock as one already running."""
+    loaded = load_settings(config, env={})
+    clock = time.clock
+    app = build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock), workers=False)
+    dispatcher = build_dispatcher(app.settings, app.engine, clock)
+    routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
+    daemon = CountingDaemon(app, dispatcher, routes, serve=False, sleep=time.sleep)
+    daemon.refreshes = []
+
+    async def run() -> None:
+        async with app:
+            await daemon.run(handle_signals=False)
+
+    running = Running(daemon, time, asyncio.create_task(run()), config.parent)
+    await time.settle(sleepers)
+    return running
+
+
+async def test_two_daemons_on_one_database_refresh_a_source_once_per_fire_time(
+    tmp_path: Path, smtp_server: SmtpTestServer, stop_after: list[Running]
+) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port(), every="30m")
+    at = datetime.fromisoformat("2024-03-01T10:00:00+00:00")
+    first = await start(config, at)
+    stop_after.append(first)
+    time = first.time
+    time.advance(timedelta(minutes=10))  # the second starts later: its own trigger is offset
+    await time.settle(IDLE)
+    second = await start_beside(config, time, 2 * IDLE)
+    stop_after.append(second)
+    for _ in range(11):  # to noon in steps of ten minutes (each fire time on the dot)
+        time.advance(timedelta(minutes=10))
+        await time.settle(2 * IDLE)
+    runs = sorted(first.daemon.refreshes + second.daemon.refreshes)
+    # Every 30 minutes from the first daemon's start, whichever daemon's turn it was: the
+    # second fetched nothing at its start (the source was fresh) and then followed the
+    # shared due time. Each daemon alone would make four runs by noon (seven together).
+    assert runs == [at + timedelta(minutes=30 * n) for n in range(1, 5)]
