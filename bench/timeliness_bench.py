@@ -300,7 +300,7 @@ class Counter:
 
 def postgres_schema(options: str = "") -> tuple[str, Callable[[], None]]:
     """A fresh schema on the test database: its URL, and how to drop it."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    schema = f"timeliness_bench_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -616,6 +616,7 @@ def main() -> None:
         "--daemons", type=int, nargs="+", default=[1], help="daemon counts to compare"
     )
     parser.add_argument("--kill", action="store_true", help="also: SIGKILL one daemon mid-pass")
+    parser.add_argument("--kill-only", action="store_true", help="only the --kill run")
     parser.add_argument("--profile", type=Path, help="write each daemon's cProfile in this folder")
     parser.add_argument(
         "--pg-options",
@@ -628,7 +629,7 @@ def main() -> None:
     print_header(args)
     for name in args.only or list(SCENARIOS):
         baseline: Result | None = None
-        for daemons in args.daemons:
+        for daemons in [] if args.kill_only else args.daemons:
             setup = Setup(
                 args.database, args.transport, daemons, tick=args.tick, profile=args.profile,
                 pg_options=args.pg_options,
@@ -636,7 +637,7 @@ def main() -> None:
             result = run_scenario(name, args.count, args.spread, args.lead, args.timeout, setup)
             baseline = baseline or result
             print_row(result, args.spread, baseline)
-        if args.kill:
+        if args.kill or args.kill_only:
             setup = Setup(
                 args.database, args.transport, max(args.daemons), kill=True, tick=args.tick,
                 lease="10s", profile=args.profile, pg_options=args.pg_options,

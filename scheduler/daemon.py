@@ -50,7 +50,6 @@ EARLY = timedelta(milliseconds=1)
 LATE = timedelta(seconds=1)
 
 Sleep = Callable[[float], Awaitable[None]]
-ROLES = ("refresh", "send", "serve")
 
 
 def trigger_for(source: SourceSettings, start: datetime) -> BaseTrigger:
@@ -270,8 +269,8 @@ class Daemon:
             self.server = FeedServer(web_app)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
-        chosen = zip(ROLES, (self.refreshing, self.sending, self.serve), strict=True)
-        log.info("daemon %s: %s", self.leases.owner, ", ".join(r for r, on in chosen if on))
+        roles = {"refresh": self.refreshing, "send": self.sending, "serve": self.serve}
+        log.info("daemon %s: %s", self.leases.owner, ", ".join(r for r, on in roles.items() if on))
         tasks: list[asyncio.Task[None]] = []
         loop_task: asyncio.Task[None] | None = None
         try:
