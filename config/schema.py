@@ -401,6 +401,12 @@ class FetchSettings(Section):
 
 
 class RefreshSettings(Section):
+    lease: Duration = Field(
+        timedelta(minutes=2),
+        description="How long a daemon holds a source while refreshing it (renewed every "
+        "third of it while the refresh runs): a daemon that dies gives the source to another "
+        "after this.",
+    )
     workers: int | None = Field(
         None,
         ge=0,
