@@ -1,4 +1,5 @@
-"""Files of the output folder held in memory, each checked by one `os.stat` per request.
+"""Files of the output folder held in memory, each checked by one `os.stat` per request (per
+event-loop pass: requests read in the same pass share one check).
 
 An entry is keyed by the request path and validated by (device, inode, mtime_ns, size): the
 publisher replaces files atomically (temp file + rename), so a new version has a new inode.
@@ -144,6 +145,10 @@ class FileCache:
 
     `get` never returns a file outside `root`: on every load the path is resolved (symlinks
     followed) and must stay inside the resolved root without passing through a dotfile.
+
+    A file checked during one pass of the event loop is not checked again in that pass: the
+    requests read together answer as if they had arrived together, and a request sent after
+    a publish finished (a WebSub hub fetching after the ping) comes in a later pass.
     """
 
     def __init__(
@@ -161,6 +166,7 @@ class FileCache:
         self._max_file_bytes = max_file_bytes
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._bytes = 0
+        self._checked: dict[str, Entry] = {}  # checked in this pass of the event loop
 
     async def get(self, rel: str) -> Entry | None:
         """The current version of file `rel` (a checked, '/'-separated relative path)."""
@@ -172,6 +178,10 @@ class FileCache:
     def lookup(self, rel: str) -> Entry | _LoadInThread | None:
         """Like `get` without waiting: `LOAD_IN_THREAD` when the current version is a large
         file not in memory yet (then `get` reads it in a thread)."""
+        checked = self._checked.get(rel)
+        if checked is not None:
+            self._entries.move_to_end(rel)
+            return checked
         try:
             st = os.stat(self._prefix + rel)
         except (OSError, ValueError):
@@ -185,6 +195,7 @@ class FileCache:
             st.st_size,
         ):  # the file read before: a regular file, unchanged (a new version has a new inode)
             self._entries.move_to_end(rel)
+            self._checked_now(rel, entry)
             return entry
         if not stat.S_ISREG(st.st_mode):
             self._forget(rel)
@@ -197,7 +208,13 @@ class FileCache:
         self._forget(rel)
         if entry is not None and entry.size <= self._max_file_bytes:
             self._store(rel, entry)
+            self._checked_now(rel, entry)
         return entry
+
+    def _checked_now(self, rel: str, entry: Entry) -> None:
+        if not self._checked:  # the first check of this pass: forget them all at the next
+            asyncio.get_running_loop().call_soon(self._checked.clear)
+        self._checked[rel] = entry
 
     def _load(self, rel: str) -> Entry | None:
         real = os.path.realpath(self._prefix + rel)
@@ -231,10 +248,12 @@ class FileCache:
         self._entries[rel] = entry
         self._bytes += entry.size
         while self._bytes > self._max_bytes and len(self._entries) > 1:
-            _, old = self._entries.popitem(last=False)
+            gone, old = self._entries.popitem(last=False)
+            self._checked.pop(gone, None)
             self._bytes -= old.size
 
     def _forget(self, rel: str) -> None:
+        self._checked.pop(rel, None)
         old = self._entries.pop(rel, None)
         if old is not None:
             self._bytes -= old.size

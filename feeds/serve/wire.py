@@ -52,7 +52,7 @@ _REFUSE = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgra
 # The header lines this path reads or refuses, picked out of the (already checked) head.
 _WANTED = re.compile(
     rb"\r\n(accept-encoding|if-none-match|if-modified-since|connection"
-    rb"|content-length|transfer-encoding|expect|upgrade):[ \t]*([^\r]*)",
+    rb"|content-length|transfer-encoding|expect|upgrade):[ \t]*((?:[^\r]*[^\r \t])?)",
     re.IGNORECASE,
 )
 _MAX_PATHS = 4096
@@ -214,26 +214,31 @@ class WireConnection(asyncio.Protocol):
             return None
         method, target, fields = found.groups()
         pairs = _WANTED.findall(fields)
-        wanted = {name.lower(): value.rstrip(b" \t").decode("latin-1") for name, value in pairs}
+        wanted: dict[bytes, bytes] = {}
+        for name, value in pairs:
+            wanted[name.lower()] = value
         if len(wanted) != len(pairs) or not _REFUSE.isdisjoint(wanted):
             return None  # a repeated header (aiohttp's reading decides), a body, an upgrade
         close = False
         if b"connection" in wanted:
-            tokens = {token.strip().lower() for token in wanted[b"connection"].split(",")}
-            if "upgrade" in tokens:
+            tokens = {token.strip().lower() for token in wanted[b"connection"].split(b",")}
+            if b"upgrade" in tokens:
                 return None
-            close = "close" in tokens
+            close = b"close" in tokens
         rel = self.path.relative(target.partition(b"?")[0])
         if rel is None:
             return None
         entry = self.path.cache.lookup(rel)
         if entry is None:
             return None
+        accept = wanted.get(b"accept-encoding", b"")
+        if_none_match = wanted.get(b"if-none-match")
+        if_modified_since = wanted.get(b"if-modified-since")
         request = Request(
             method == b"HEAD",
-            wanted.get(b"accept-encoding", ""),
-            wanted.get(b"if-none-match"),
-            wanted.get(b"if-modified-since"),
+            accept.decode("latin-1"),
+            None if if_none_match is None else if_none_match.decode("latin-1"),
+            None if if_modified_since is None else if_modified_since.decode("latin-1"),
             close,
         )
         if entry is LOAD_IN_THREAD:
