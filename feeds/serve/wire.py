@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import NamedTuple, cast
+from typing import cast
 
 from aiohttp import web
 
@@ -56,19 +56,12 @@ _WANTED = re.compile(
     re.IGNORECASE,
 )
 _MAX_PATHS = 4096
-
-
-class Request(NamedTuple):
-    """What an answer depends on."""
-
-    head: bool  # HEAD, else GET
-    accept_encoding: str
-    if_none_match: str | None
-    if_modified_since: str | None
-    close: bool  # Connection: close
-
-
 _CLOSE = b"Connection: close\r\n"
+
+
+# What an answer depends on: HEAD (else GET), Accept-Encoding, If-None-Match,
+# If-Modified-Since, Connection: close. A plain tuple: a NamedTuple costs a call per request.
+Request = tuple[bool, str, str | None, str | None, bool]
 
 
 class WirePath:
@@ -93,7 +86,7 @@ class WirePath:
         self.prefixes = prefixes
         self.count = count
         self.connections: set[WireConnection] = set()
-        self._paths: dict[bytes, str] = {}  # request path -> file to look up
+        self.paths: dict[bytes, str] = {}  # request path -> file to look up
         self._date_second = -1
         self._date_line = b""
         self._sweeper: asyncio.TimerHandle | None = None
@@ -106,15 +99,15 @@ class WirePath:
     def relative(self, path: bytes) -> str | None:
         """The file to look up for a request path, or None when aiohttp must answer it (a
         route's path, or one `safe_relative` refuses)."""
-        rel = self._paths.get(path)
+        rel = self.paths.get(path)
         if rel is not None:
             return rel
         text = path.decode("ascii")
         if text in self.exact or text.startswith(self.prefixes):
             return None
         rel = safe_relative(text[1:])
-        if rel is not None and len(self._paths) < _MAX_PATHS:
-            self._paths[path] = rel
+        if rel is not None and len(self.paths) < _MAX_PATHS:
+            self.paths[path] = rel
         return rel
 
     def date_line(self) -> bytes:
@@ -225,50 +218,62 @@ class WireConnection(asyncio.Protocol):
             if b"upgrade" in tokens:
                 return None
             close = b"close" in tokens
-        rel = self.path.relative(target.partition(b"?")[0])
+        path = target.partition(b"?")[0]
+        rel = self.path.paths.get(path) or self.path.relative(path)
         if rel is None:
             return None
         entry = self.path.cache.lookup(rel)
         if entry is None:
             return None
-        accept = wanted.get(b"accept-encoding", b"")
+        accept = wanted.get(b"accept-encoding", b"").decode("latin-1")
         if_none_match = wanted.get(b"if-none-match")
-        if_modified_since = wanted.get(b"if-modified-since")
-        request = Request(
+        since = wanted.get(b"if-modified-since")
+        request: Request = (
             method == b"HEAD",
-            accept.decode("latin-1"),
+            accept,
             None if if_none_match is None else if_none_match.decode("latin-1"),
-            None if if_modified_since is None else if_modified_since.decode("latin-1"),
+            None if since is None else since.decode("latin-1"),
             close,
         )
         if entry is LOAD_IN_THREAD:
             self._load_then_answer(data[:end], rel, request, data[end + 4 :])
             return b""
-        return b"" if self._send(entry, request, started) else data[end + 4 :]
+        return b"" if self._send(entry, *request, started) else data[end + 4 :]
 
-    def _send(self, entry: Entry, request: Request, started: float) -> bool:
-        """Write the answer; True when the connection is closed after it."""
+    def _send(
+        self,
+        entry: Entry,
+        head: bool,
+        accept_encoding: str,
+        if_none_match: str | None,
+        if_modified_since: str | None,
+        close: bool,
+        started: float,
+    ) -> bool:
+        """Write the answer (`Request`'s fields); True when the connection is closed after it."""
         transport = self.transport
         assert transport is not None
-        chosen, matched = choose(
-            entry, request.accept_encoding, request.if_none_match, request.if_modified_since
-        )
+        if if_none_match in entry.wire_not_modified:  # the usual poll: `choose` would say so
+            chosen, matched = None, if_none_match
+        else:
+            chosen, matched = choose(entry, accept_encoding, if_none_match, if_modified_since)
         date = self.path.date_line()
-        ending = _CLOSE + b"\r\n" if request.close else b"\r\n"
+        ending = _CLOSE + b"\r\n" if close else b"\r\n"
         if matched is not None:
             status = 304
             transport.write(entry.wire_not_modified[matched] + date + ending)
         else:
+            assert chosen is not None
             status = 200
-            if request.head:
+            if head:
                 transport.write(chosen.wire + date + ending)
             else:
                 transport.writelines((chosen.wire + date + ending, chosen.body))
         if self.path.count:
             HTTP_REQUESTS.observe(FILES, status, time.perf_counter() - started)
-        if request.close:
+        if close:
             transport.close()
-        return request.close
+        return close
 
     def _load_then_answer(
         self,
@@ -296,7 +301,7 @@ class WireConnection(asyncio.Protocol):
             transport.resume_reading()
             if entry is None:  # gone meanwhile (or unreadable): aiohttp answers, from this request
                 self._hand_over(head + b"\r\n\r\n" + self.buffer)
-            elif not self._send(entry, request, started):
+            elif not self._send(entry, *request, started):
                 if self._write_paused:
                     transport.pause_reading()
                 self.data_received(b"")
