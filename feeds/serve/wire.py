@@ -98,17 +98,12 @@ class WirePath:
 
     def relative(self, path: bytes) -> str | None:
         """The file to look up for a request path, or None when aiohttp must answer it (a
-        route's path, or one `safe_relative` refuses)."""
-        rel = self.paths.get(path)
-        if rel is not None:
-            return rel
+        route's path, or one `safe_relative` refuses). `paths` remembers those of files
+        found, so a scan of made-up paths cannot fill it."""
         text = path.decode("ascii")
         if text in self.exact or text.startswith(self.prefixes):
             return None
-        rel = safe_relative(text[1:])
-        if rel is not None and len(self.paths) < _MAX_PATHS:
-            self.paths[path] = rel
-        return rel
+        return safe_relative(text[1:])
 
     def date_line(self) -> bytes:
         """`Date: <now>\\r\\n`, formatted once per second."""
@@ -119,11 +114,15 @@ class WirePath:
         return self._date_line
 
     def _sweep(self) -> None:
-        """Close the connections idle for longer than the keep-alive timeout."""
+        """Close the connections idle for longer than the keep-alive timeout, and those
+        sending one request head for that long (a byte now and then)."""
         loop = asyncio.get_running_loop()
-        idle_since = loop.time() - KEEPALIVE_TIMEOUT
+        since = loop.time() - KEEPALIVE_TIMEOUT
         for connection in list(self.connections):
-            if connection.last_active < idle_since and connection.task is None:
+            if connection.task is not None:
+                continue
+            partial = connection.partial_since
+            if connection.last_active < since or (partial is not None and partial < since):
                 connection.close()
         self._sweeper = loop.call_later(_SWEEP_SECONDS, self._sweep)
 
@@ -144,6 +143,7 @@ class WireConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.last_active = 0.0
+        self.partial_since: float | None = None  # when the head being received began
         self.task: asyncio.Task[None] | None = None  # reading a large file in a thread
         self._write_paused = False
         self._loop = asyncio.get_running_loop()
@@ -177,7 +177,7 @@ class WireConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.buffer:
             data, self.buffer = self.buffer + data, b""
-        self.last_active = self._loop.time()
+        self.last_active = now = self._loop.time()
         while data and self.transport is not None:
             if self._write_paused or self.task is not None:
                 self.buffer = data
@@ -188,7 +188,10 @@ class WireConnection(asyncio.Protocol):
                     self._hand_over(data)
                 else:
                     self.buffer = data
+                    if self.partial_since is None:
+                        self.partial_since = now
                 return
+            self.partial_since = None
             rest = self._answer(data, end)
             if rest is None:
                 self._hand_over(data)
@@ -225,6 +228,8 @@ class WireConnection(asyncio.Protocol):
         entry = self.path.cache.lookup(rel)
         if entry is None:
             return None
+        if len(self.path.paths) < _MAX_PATHS:
+            self.path.paths[path] = rel
         accept = wanted.get(b"accept-encoding", b"").decode("latin-1")
         if_none_match = wanted.get(b"if-none-match")
         since = wanted.get(b"if-modified-since")

@@ -293,3 +293,33 @@ async def test_idle_connections_are_closed_and_stop_closes_the_rest(
         assert (await busy.ask(get())).status == 200
         await server.stop()
         assert await busy.closed()
+
+
+async def test_a_head_sent_a_byte_at_a_time_is_cut_off(output_dir: Path, serve: Serve) -> None:
+    server = await serve(output_dir)
+    wire = server._wire_path
+    assert wire is not None
+    async with connect(server) as slow:
+        await slow.send(get()[:10])
+        for _ in range(1000):  # let the server accept and read it
+            if any(c.partial_since is not None for c in wire.connections):
+                break
+            await asyncio.sleep(0)
+        (held,) = wire.connections
+        assert held.partial_since is not None
+        held.last_active += 1  # bytes keep coming ...
+        held.partial_since -= KEEPALIVE_TIMEOUT + 1  # ... but the head began too long ago
+        wire._sweep()
+        assert await slow.closed()
+
+
+async def test_made_up_paths_are_not_remembered(output_dir: Path, serve: Serve) -> None:
+    server = await serve(output_dir)
+    wire = server._wire_path
+    assert wire is not None
+    for n in range(5):
+        async with connect(server) as http:  # a new connection: the fast path reads it first
+            assert (await http.ask(get(f"/scan-{n}.php"))).status == 404
+    async with connect(server) as http:
+        assert (await http.ask(get("/all.rss"))).fast
+    assert wire.paths == {b"/all.rss": "all.rss"}
