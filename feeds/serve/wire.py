@@ -208,8 +208,8 @@ class WireConnection(asyncio.Protocol):
         found = _HEAD.fullmatch(data, 0, end) if end <= MAX_HEAD_BYTES else None
         if found is None:
             return None
-        method, target, fields = found.groups()
-        pairs = _WANTED.findall(fields)
+        method, target = found.group(1, 2)
+        pairs = _WANTED.findall(data, found.start(3), end)
         wanted: dict[bytes, bytes] = {}
         for name, value in pairs:
             wanted[name.lower()] = value
@@ -243,21 +243,13 @@ class WireConnection(asyncio.Protocol):
         if entry is LOAD_IN_THREAD:
             self._load_then_answer(data[:end], rel, request, data[end + 4 :])
             return b""
-        return b"" if self._send(entry, *request, started) else data[end + 4 :]
+        return b"" if self._send(entry, request, started) else data[end + 4 :]
 
-    def _send(
-        self,
-        entry: Entry,
-        head: bool,
-        accept_encoding: str,
-        if_none_match: str | None,
-        if_modified_since: str | None,
-        close: bool,
-        started: float,
-    ) -> bool:
-        """Write the answer (`Request`'s fields); True when the connection is closed after it."""
+    def _send(self, entry: Entry, request: Request, started: float) -> bool:
+        """Write the answer; True when the connection is closed after it."""
         transport = self.transport
         assert transport is not None
+        head, accept_encoding, if_none_match, if_modified_since, close = request
         if if_none_match in entry.wire_not_modified:  # the usual poll: `choose` would say so
             chosen, matched = None, if_none_match
         else:
@@ -306,7 +298,7 @@ class WireConnection(asyncio.Protocol):
             transport.resume_reading()
             if entry is None:  # gone meanwhile (or unreadable): aiohttp answers, from this request
                 self._hand_over(head + b"\r\n\r\n" + self.buffer)
-            elif not self._send(entry, *request, started):
+            elif not self._send(entry, request, started):
                 if self._write_paused:
                     transport.pause_reading()
                 self.data_received(b"")
