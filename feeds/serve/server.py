@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from feeds.clock import Clock
 from feeds.errors import FeedlineError
 from feeds.serve.app import build_app
 from feeds.serve.fastpath import FileFastPath
@@ -76,6 +77,7 @@ class FeedServer:
     access logging is off unless asked for (then one line per request via `logging`).
     Connections start on the raw fast path for files (feeds.serve.wire) unless `wire` is
     False or access logging is on (aiohttp writes the access log, so it sees every request).
+    `clock` gives the fast path's Date header (the system clock by default).
     """
 
     def __init__(
@@ -86,8 +88,10 @@ class FeedServer:
         shutdown_timeout: float = 5.0,
         reuse_port: bool = False,
         wire: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
+        self._clock = clock
         self._reuse_port = reuse_port
         self._wire = wire and not access_log
         self._wire_path: WirePath | None = None
@@ -113,7 +117,7 @@ class FeedServer:
         assert server is not None
         # web.Server's public handler, read by each connection as it opens: files first.
         server.request_handler = FileFastPath(self.app, server.request_handler)
-        wire = wire_path(self.app, server) if self._wire else None
+        wire = wire_path(self.app, server, self._clock) if self._wire else None
         try:
             # What web.TCPSite does, with the raw fast path as the protocol when there is one.
             listener = await asyncio.get_running_loop().create_server(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from typing import cast
 
 from aiohttp import web
 
+from feeds.clock import Clock, SystemClock
 from feeds.metrics import HTTP_REQUESTS
 from feeds.serve.app import STATIC
 from feeds.serve.cache import LOAD_IN_THREAD, Entry, FileCache
@@ -79,6 +81,7 @@ class WirePath:
         exact: frozenset[str],
         prefixes: tuple[str, ...],
         count: bool,
+        clock: Clock,
     ) -> None:
         self.cache = cache
         self.fallback = fallback
@@ -87,7 +90,8 @@ class WirePath:
         self.count = count
         self.connections: set[WireConnection] = set()
         self.paths: dict[bytes, str] = {}  # request path -> file to look up
-        self._date_second = -1
+        self.clock = clock
+        self._date_until = -math.inf
         self._date_line = b""
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -106,11 +110,12 @@ class WirePath:
         return safe_relative(text[1:])
 
     def date_line(self) -> bytes:
-        """`Date: <now>\\r\\n`, formatted once per second."""
-        now = int(time.time())
-        if now != self._date_second:
-            self._date_line = f"Date: {http_date(now)}\r\n".encode("ascii")
-            self._date_second = now
+        """`Date: <now>\r\n`, read from the clock once per second (a monotonic timer tells
+        when the second is over)."""
+        if time.monotonic() >= self._date_until:
+            now = self.clock.now()
+            self._date_line = f"Date: {http_date(now.timestamp())}\r\n".encode("ascii")
+            self._date_until = time.monotonic() + 1 - now.microsecond / 1e6
         return self._date_line
 
     def _sweep(self) -> None:
@@ -321,7 +326,11 @@ class WireConnection(asyncio.Protocol):
             protocol.data_received(data)
 
 
-def wire_path(app: web.Application, fallback: Callable[[], asyncio.Protocol]) -> WirePath | None:
+def wire_path(
+    app: web.Application,
+    fallback: Callable[[], asyncio.Protocol],
+    clock: Clock | None = None,
+) -> WirePath | None:
     """The fast path for `app`'s output folder, or None when it cannot be used (no folder,
     or middlewares, which must see every request)."""
     static = app.get(STATIC)
@@ -334,4 +343,5 @@ def wire_path(app: web.Application, fallback: Callable[[], asyncio.Protocol]) ->
         exact=exact,
         prefixes=prefixes,
         count=bool(app.get(COUNT_REQUESTS, False)),
+        clock=clock or SystemClock(),
     )

@@ -12,12 +12,14 @@ import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from feeds.serve import FeedServer
+from feeds.clock import FixedClock
+from feeds.serve import FeedServer, build_app
 from feeds.serve.cache import LOAD_IN_THREAD_BYTES
 from feeds.serve.wire import KEEPALIVE_TIMEOUT
 from tests.serve.conftest import RSS, Serve, add_routes, publish
@@ -323,3 +325,19 @@ async def test_made_up_paths_are_not_remembered(output_dir: Path, serve: Serve) 
     async with connect(server) as http:
         assert (await http.ask(get("/all.rss"))).fast
     assert wire.paths == {b"/all.rss": "all.rss"}
+
+
+async def test_the_date_header_comes_from_the_clock(output_dir: Path) -> None:
+    clock = FixedClock(datetime(2024, 3, 9, 12, 30, 5, tzinfo=UTC))
+    server = FeedServer(build_app(output_dir), clock=clock)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(get())
+        raw = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await server.stop()
+    assert b"\r\nDate: Sat, 09 Mar 2024 12:30:05 GMT\r\n" in raw
+    assert b"\r\nServer:" not in raw  # the fast path answered
