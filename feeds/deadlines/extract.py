@@ -24,6 +24,7 @@ from feeds.deadlines.cues import (
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
 from feeds.deadlines.labels import label_for
 from feeds.deadlines.layout import lay_out
+from feeds.deadlines.reopening import superseded_by_a_move, told_in_the_past
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
@@ -66,6 +67,7 @@ class _Found:
     kind: CueKind
     order: int
     considered: int = -1  # its entry in Reading.considered
+    old: bool = False  # told in the past ("closed on", "were to be submitted by")
 
 
 def find_deadlines(
@@ -161,8 +163,12 @@ def read_deadlines(
                     )  # fmt: skip
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    found.append(_Found(deadline, kind, len(found), entry))
+                    clause = max(sentence.text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
+                    old = told_in_the_past(sentence.text[clause : cue.end])
+                    found.append(_Found(deadline, kind, len(found), entry, old))
     kept = _apply_extensions(_merge_duplicates(found), text)
+    moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
+    kept = [item for i, item in enumerate(kept) if i not in moved]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}

@@ -19,13 +19,17 @@ from dataclasses import dataclass
 
 from feeds.deadlines.caseless import Caseless
 from feeds.deadlines.cues import (
+    ACTIONS,
     BLOCKERS,
     CLAUSE_START,
     EVENT_REGISTRATION,
     EVENT_WORDS,
+    HAPPENINGS,
     INSTRUMENTS,
+    LAPSES,
     NOT_A_SUBMISSION,
     OBLIGATION,
+    PROCESS,
     START_WORDS,
     SUBMISSION_BEFORE_BY,
     Cue,
@@ -54,6 +58,9 @@ FIRST_PLAUSIBLE_YEAR = 1990
 OLD_DATE = -5.0  # "extended from 14 February"
 START = -3.0  # "starts no later than 5 May"
 INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
+ACTION = -3.0  # "grants will be awarded by 15 April": the authority's step, not a response
+_ACTION_REACH = 50
+NOT_RECEIVED_FROM_PUBLIC = -3.0  # "the information received through 31 October"
 _START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
 RELATIVE_REACH = 20
@@ -82,15 +89,46 @@ _FROM_TO = re.compile(
 )
 _END_WORD = Caseless(
     r"(?<!\w)(?:through|until|till|ends?|closes?|bis|jusqu['’]|hasta|fino|tot|até|endet|"
-    r"termina|finaliza|sluit|scade)(?!\w)[\s\w]{0,12}$"
+    r"termina|finaliza|sluit|scade|(?:runs?|running|ran)\s+(?:to|into))(?!\w)[\s\w,:.]{0,16}$"
 )
 _WAS_BEFORE = Caseless(
     r"(?<!\w)(?:originally|previously|initially|formerly|was|ursprünglich|bisher|zuvor|"
     r"initialement|précédemment|inicialmente|anteriormente|originalmente|inizialmente|"
     r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
 )
+# The old date named in the clause before the cue ("the original comment period closed on").
+_WAS_BEFORE_CUE = Caseless(
+    r"(?<!\w)(?:original(?:ly)?|previous(?:ly)?|initial(?:ly)?|formerly|ursprünglich\w*|"
+    r"bisherige\w*|initiale?s?|initialement|précédemment|inicial(?:mente)?|originalmente|"
+    r"anteriormente|inizial(?:e|mente)|originari[oa]|precedentemente|oorspronkelijke?|"
+    r"aanvankelijke?|eerdere?)(?!\w)"
+)
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
-_CONDITION = Caseless(r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern)(?!\w)")
+# "PLAZO: DEL DIA 11 ... AL DÍA 24": a noun cue opening a range names its end.
+_FROM_AFTER_NOUN = Caseless(
+    r"[\s:]*(?:from|du|vom|del|dal|van|de|desde(?:\s+el)?|entre)(?:\s+(?:d[ií]a|the|le))?\s*$"
+)
+# "plazo de treinta días (anuncio de fecha 28 de octubre)": the noun is a duration.
+_DURATION_AFTER_NOUN = Caseless(
+    r"\s*(?:of|de|von|di|van|da|du|d['’])\s+(?:\d+|[^\W\d_]+)(?:\s+[^\W\d_]+)?\s+"
+    r"(?:days?|weeks?|months?|días|dias|jours|semaines|mois|semanas|meses|Tagen?|Wochen|"
+    r"Monaten?|giorni|settimane|mesi|dagen|weken|maanden)(?!\w)"
+)
+# A noun cue's copula: "the closing date for the 23 July notice is 5 November".
+_NOUN_COPULA = Caseless(
+    r"\s(?:is|are|will\s+be|est|sera|ist|è|es|será|é|is\s+op)\s+"
+    r"(?:on\s+|le\s+|am\s+|el\s+|o\s+dia\s+)?$"
+)
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_SUBMISSION_NOUN = Caseless(
+    r"(?<!\w)(?:respons|comment|submission|views|feedback|evidence|proposal|applica|"
+    r"nominat|entries|entry|bids?|tenders?|objection|representation|contribution|input|form)"
+)
+_CONDITION = Caseless(
+    r"(?<!\w)(?:if|wenn|falls|cuando|quando|indien|sofern|qualora|au\s+cas\s+où|"
+    r"en\s+caso\s+de|im\s+Fall|si\s+(?:la|le|les|l['’]|elle|il|ils|elles|vous|on|un|une|el|"
+    r"los|las|usted))(?!\w)"
+)
 _NOW_OR_NEW = Caseless(
     r"(?<!\w)(?:now|new|revised|re-?opened|nouvelle|nouveau|neue[rn]?|nuev[oa]|nuov[oa]|"
     r"nieuwe|nov[oa])(?!\w)"
@@ -181,19 +219,37 @@ def _scored(
         add(NO_CONTEXT, "weak cue without consultation words")
     elif not sentence.short and cue.kind not in _KINDS_THAT_STAND_ALONE:
         add(NO_CONTEXT, "long sentence without consultation words")
+    clause = _clause_start(text, cue.start)
+    before_cue = max(clause, cue.start - _START_REACH - 15)
     if cue.kind is CueKind.EXTEND and _FROM.match(text, cue.end, mention.start):
         add(OLD_DATE, "the old date of an extension ('extended from')")
-    elif _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start):
+    elif _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start) or (
+        cue.kind is not CueKind.EXTEND
+        and mention.start > cue.start
+        and _WAS_BEFORE_CUE.search(text, before_cue, cue.start)
+    ):
         add(OLD_DATE, "the old date ('originally', 'previously')")
     if sentence.event:
         add(EVENT, "signing up for an event")
     if sentence.obligation:
         add(OBLIGATION_WORDS, "a legal obligation")
-    clause = _clause_start(text, cue.start)
-    if cue.kind in (CueKind.CLOSE, CueKind.PERIOD) and EVENT_WORDS.search(
+    if cue.kind in (CueKind.CLOSE, CueKind.PERIOD) and _is_event(
         text, clause, max(cue.end, mention.end)
     ):
         add(EVENT, "an event's date (conference, hearing, takes place)")
+    if LAPSES.search(text):
+        add(INSTRUMENT, "a law or measure losing force")
+    after_dates = max(
+        [clause, cue.start - _ACTION_REACH] + [d.end for d in dates if d.end <= cue.start]
+    )
+    if cue.kind in (CueKind.CLOSE, CueKind.BY, CueKind.BEFORE) and ACTIONS.search(
+        text, after_dates, cue.start
+    ):
+        add(ACTION, "something an authority does by then (awarded, approved)")
+    if _RECEIVED.match(text, cue.start, cue.end) and not _SUBMISSION_NOUN.search(
+        text, max(clause, cue.start - _START_REACH), cue.start
+    ):
+        add(NOT_RECEIVED_FROM_PUBLIC, "received, but not a response (no submission word)")
     if mention.start > cue.end and _CONDITION.search(text, clause, mention.start):
         add(CONDITION, "a condition (a rule, not a date)")
     since = max([clause, cue.start - _START_REACH] + [d.end for d in dates if d.end <= cue.start])
@@ -206,7 +262,8 @@ def _scored(
     ):
         add(INSTRUMENT, "the end of a law or contract")
     relative = mention.relative is not None or mention.next_weekday is not None
-    if relative and abs(mention.start - cue.end) > RELATIVE_REACH:
+    distance = mention.start - cue.end if mention.start >= cue.end else cue.start - mention.end
+    if relative and distance > RELATIVE_REACH:
         add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
@@ -215,6 +272,22 @@ def _scored(
         extends = True
         reasons.append("says now/new: supersedes earlier dates")
     return Candidate(cue, mention, round(score, 3), tuple(reasons), extends)
+
+
+_RECEIVED = Caseless(r"(?:received|accepted)\s")
+
+
+def _is_event(text: str, start: int, end: int) -> bool:
+    """Whether the clause names an event; "takes place" is one unless the consultation itself
+    is what takes place ("the consultation took place between 17 June and 28 July")."""
+    for match in EVENT_WORDS.finditer(text, start):
+        if match.end() > end:
+            break
+        if HAPPENINGS.fullmatch(match.group()) is None:
+            return True
+        if PROCESS.search(text, start, match.start()) is None:
+            return True
+    return False
 
 
 def _clause_start(text: str, at: int) -> int:
@@ -265,16 +338,20 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
     max_gap = _MAX_GAP.get(cue.kind, _DEFAULT_MAX_GAP)
     if cue.kind is CueKind.CLOSE and cue.needs_context:
         max_gap = _WEAK_UNTIL_MAX_GAP
+    if cue.kind is CueKind.NOUN and _DURATION_AFTER_NOUN.match(text, cue.end):
+        return None  # "a period of thirty days": the noun names a duration, not a date
     checked_from = cue.end
     for position, mention in enumerate(dates):
         if mention.start < cue.end:
             continue
         gap = text[cue.end : mention.start]
-        if len(gap) > max_gap or ";" in gap:
+        if len(gap) > max_gap or ";" in _PARENTHESES.sub("", gap):
             return None
         if BLOCKERS.search(text[checked_from : mention.start]):
             checked_from = mention.end
             continue
+        if cue.kind is CueKind.NOUN:
+            return _noun_date(text, cue.end, mention, dates[position + 1 :], cue.end + max_gap)
         if cue.kind is CueKind.PERIOD and not mention.is_range:
             end = _range_end(text, mention, dates[position + 1 :])
             if end is None and _END_WORD.search(gap):
@@ -284,6 +361,24 @@ def _governed_date(text: str, cue: Cue, dates: Sequence[DateMention]) -> DateMen
             return _range_end(text, mention, dates[position + 1 :]) or mention
         return mention
     return None
+
+
+def _noun_date(
+    text: str, cue_end: int, first: DateMention, later: Sequence[DateMention], reach: int
+) -> DateMention:
+    """The date a noun cue names: the first after it, or the end of the range it opens
+    ("Plazo: del 11 ... al 24 de noviembre"), or the one after its copula when the first sits
+    in the noun's complement ("the closing date for the 23 July notice is 5 November")."""
+    if _FROM_AFTER_NOUN.match(text, cue_end, first.start):
+        return _range_end(text, first, later) or first
+    if _NOUN_COPULA.search(text, cue_end, first.start):
+        return first
+    for mention in later:
+        if mention.start > reach or ";" in _PARENTHESES.sub("", text[first.end : mention.start]):
+            break
+        if _NOUN_COPULA.search(text, first.end, mention.start):
+            return mention
+    return first
 
 
 def _range_end(text: str, opening: DateMention, later: Sequence[DateMention]) -> DateMention | None:

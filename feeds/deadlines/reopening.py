@@ -1,0 +1,62 @@
+"""Old dates in notices that move a deadline: a reopening or an extension supersedes the
+deadline the text tells in the past ("the comment period closed on 23 October", "we asked for
+comments until 19 January", "comments were to be submitted by 29 March").
+
+Only a text that says the deadline itself moved counts (an extension or reopening word near a
+deadline word); in it, a deadline told in the past is superseded by any later deadline, or,
+when none is given, by the reopening the text announces ("NMFS is reopening the comment period
+for 15 days": the new date is not stated, the old one is no longer the deadline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from feeds.deadlines.caseless import Caseless
+from feeds.deadlines.cues import PAST_TENSE
+
+_MOVE = (
+    r"(?:extend|extension|pushed\s+back|postpon|prolong|verlänger|verschoben|report[ée]|prorog|"
+    r"prorrog|amplia|amplía|ampliación|verleng|uitgesteld|adiad|re-?open|réouv|rouvert|"
+    r"wiedereröffn|reabert|reabr|riapert|riapr|heropen)\w*"
+)
+_DEADLINE = (
+    r"(?:deadline|period|closing\s+date|comment|consultation|plazo|prazo|délai|date\s+limite|"
+    r"\w*frist|termine|scadenza|termijn|consulta|consultazione|konsultation|vernehmlassung|"
+    r"enquête|inspraak)\w*"
+)
+# The text says the deadline itself moved (not "the Mine Life Extension | Submit a comment").
+MOVED = Caseless(
+    rf"(?<!\w){_MOVE}[^.;|\n]{{0,60}}?{_DEADLINE}|(?<!\w){_DEADLINE}[^.;|\n]{{0,60}}?{_MOVE}"
+)
+# ... and announces it now: the old date is superseded even when the new one is not stated.
+MOVING_NOW = Caseless(
+    r"(?<!\w)(?:(?:is|are)\s+(?:re-?opening|extending)|re-?opens|extends|will\s+(?:re-?open|"
+    r"extend)|(?:notice\s+of\s+)?(?:re-?opening|extension)\s+of\s+(?:the\s+)?(?:public\s+)?"
+    r"comment\s+period)(?!\w)"
+)
+# A deadline told in the past, in the clause of its cue.
+_TOLD_IN_THE_PAST = Caseless(
+    r"(?<!\w)(?:were\s+to\s+be|was\s+to\s+be|asked\s+for|(?<!be\s)accepted|original(?:ly)?|"
+    r"previous(?:ly)?|initial(?:ly)?|formerly|ursprünglich\w*|initialement|inicialmente|"
+    r"originalmente|inizialmente|oorspronkelijk\w*|aanvankelijk\w*)(?!\w)"
+)
+
+
+def told_in_the_past(clause: str) -> bool:
+    """Whether the clause of a cue (up to and with the cue) tells its deadline in the past."""
+    return PAST_TENSE.search(clause) is not None or _TOLD_IN_THE_PAST.search(clause) is not None
+
+
+def superseded_by_a_move(text: str, deadlines: Sequence[tuple[datetime, bool]]) -> set[int]:
+    """Of (closes at, told in the past) pairs, the indices a move of the deadline supersedes."""
+    if not any(old for _, old in deadlines) or MOVED.search(text) is None:
+        return set()
+    current = [at for at, old in deadlines if not old]
+    if not current:
+        if MOVING_NOW.search(text) is None:
+            return set()
+        return set(range(len(deadlines)))
+    latest = max(current)
+    return {i for i, (at, old) in enumerate(deadlines) if old and at < latest}

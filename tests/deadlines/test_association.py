@@ -1,0 +1,162 @@
+"""Which date a cue governs (issue 11, the association side), each class in invented examples:
+cue vocabulary, word order, reopenings and extensions, negatives, relative days, times."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from feeds.deadlines import find_deadlines
+
+PUBLISHED = date(2025, 1, 15)
+
+
+def _dates(text: str, lang: str = "en", published: date = PUBLISHED) -> list[str]:
+    found = find_deadlines(text, reference=published, timezone="Europe/Brussels", language=lang)
+    return [d.local_date.isoformat() for d in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        # a passive submission verb after a long subject; "we must receive your comments by"
+        (
+            "Comments on the draft noise action plan for the northern ring road and its junctions "
+            "must be received by March 3 at 5 p.m.",
+            "en",
+            ["2025-03-03"],
+        ),
+        (
+            "To ensure consideration, we must receive your written comments by May 2, 2025.",
+            "en",
+            ["2025-05-02"],
+        ),
+        # "would extend the comment period to"
+        (
+            "The present closing date is 3 March 2025. This notice would extend the comment period "
+            "to 14 April 2025.",
+            "en",
+            ["2025-04-14"],
+        ),
+        # "will run to" with a time before the date
+        ("The consultation period will run to 5pm, 20 March 2025.", "en", ["2025-03-20"]),
+        # a noun cue that opens a range names its end
+        (
+            "Solicitudes de plazas.\nPLAZO: DEL DIA 3 de MARZO a las 09:00 horas AL DÍA 21 de "
+            "MARZO a las 14:00 horas.",
+            "es",
+            ["2025-03-21"],
+        ),
+        # a noun cue whose complement holds another date: the one after its copula
+        (
+            "The comment closing date for the 12 December 2024 proposal (Docket 7; 88 FR 1) is "
+            "February 20, 2025.",
+            "en",
+            ["2025-02-20"],
+        ),
+    ],
+)
+def test_cue_vocabulary_and_complements(text: str, lang: str, want: list[str]) -> None:
+    assert _dates(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # a rule that takes effect after a step is no deadline
+        (
+            "The consultation is the last step before the new charging rules take effect from "
+            "1 April 2025.",
+            "en",
+        ),
+        # a noun naming a duration; the date in brackets is the notice's
+        (
+            "Tras su exposición pública por plazo de veinte días (anuncio de fecha 3 de febrero de "
+            "2025), el Pleno del 10 de marzo de 2025 aprobó el texto.",
+            "es",
+        ),
+        # a suspension of consultations, and its end
+        (
+            "Door de maatregelen worden alle lopende openbare onderzoeken opgeschort tot 24/04.",
+            "nl",
+        ),
+        ("Der Fristenstillstand für Volksbegehren endet am 31. Mai 2025.", "de"),
+        # what an authority does by a date; a measure that lapses
+        ("I contributi saranno assegnati entro il 15 aprile.", "it"),
+        ("A proposta precisa ser sancionada até 11 de outubro, quando perde a validade.", "pt"),
+        # a condition in a standing rule
+        (
+            "Le délai est allongé de trois semaines si la consultation couvre la période allant du "
+            "15 juillet au 15 août.",
+            "fr",
+        ),
+        # consultations that started before a date, a vote that takes place
+        ("Para consultas iniciadas até 11 de abril de 2025, use o sistema antigo.", "pt"),
+        ("A votação das propostas acontecerá de 15 a 26 de junho.", "pt"),
+        # information received up to a date, in a permit notice
+        (
+            "The draft permit is based on the application and the additional information received "
+            "through October 31, 2024. Comments may be submitted within 30 days.",
+            "en",
+        ),
+        # after a date, the date of a first postponement
+        (
+            "È la seconda proroga, a 24 ore dalla scadenza prevista, dopo un primo differimento il "
+            "25 ottobre.",
+            "it",
+        ),
+    ],
+)
+def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
+    assert _dates(text, lang) == []
+
+
+def test_lists_of_the_consultation_taking_place_keep_its_end() -> None:
+    text = (
+        "The first round of consultation on the wind farm took place between 2 June 2024 and "
+        "14 July 2024. It has now closed."
+    )
+    assert _dates(text) == ["2024-07-14"]
+    assert _dates("The conference took place between 2 June 2024 and 4 June 2024.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # a reopening: the old closing dates, told in the past, are superseded
+        (
+            "ACTION: Proposed rule; reopening of comment period.\nThe agency reopens the comment "
+            "period. We asked for comments until January 9, 2025, and then accepted comments until "
+            "February 3, 2025. Comments must be received on or before March 31, 2025.",
+            ["2025-03-31"],
+        ),
+        (
+            "ACTION: Extension of the public comment period.\nComments were to be submitted on or "
+            "before February 2, 2025. The agency is extending the comment period; comments must be "
+            "received on or before March 4, 2025.",
+            ["2025-03-04"],
+        ),
+        (
+            "The original comment period closed January 10, 2025. The agency is reopening the "
+            "comment period; the comment closing date is February 24, 2025.",
+            ["2025-02-24"],
+        ),
+        # reopened with no new date given: the old one is no longer the deadline
+        (
+            "The comment period on the proposed rule closed on January 5, 2025. The agency is "
+            "reopening the public comment period for an additional 15 days.",
+            [],
+        ),
+        # no move of the deadline: a closed consultation stays a (closed) deadline
+        (
+            "The consultation on the bus network closed on January 5, 2025. Thank you for your "
+            "comments.",
+            ["2025-01-05"],
+        ),
+        # an extension word that is not about the deadline
+        ("Mine Life Extension | Submit a comment | closes 3 March 2025", ["2025-03-03"]),
+    ],
+)
+def test_reopenings_supersede_the_old_dates(text: str, want: list[str]) -> None:
+    assert _dates(text) == want
