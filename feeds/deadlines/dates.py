@@ -7,9 +7,10 @@ Only dates with a day and a month are recognised; a bare year ("2027") or a mont
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
@@ -20,6 +21,9 @@ from feeds.deadlines.starts import matches_at_starts
 # Languages that write month and weekday names in lower case in running text.
 _LOWERCASE_NAMES = frozenset({"fr", "it", "es", "nl", "pt"})
 _SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
+# First letters of the phrases that are dates without a month name first ("the end of June",
+# "final do mês", "Ende März", "el próximo día 17", "next Monday (3/3)").
+_PHRASE_STARTS = "tTeEoOaAfFlLpPnNcCvV"
 
 _RANGE_JOINERS = (
     r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+(?:zum|einschließlich))?|al|a|"
@@ -46,6 +50,9 @@ class DateMention:
     relative: int | None = None  # "today" (0), "tomorrow" (1): days after the reference
     next_weekday: int | None = None  # "on Friday": the first such day from the reference
     skip_today: bool = False  # "next Friday": not the reference day itself
+    this_month_end: bool = False  # "until the end of the month": the reference's month
+    month_end: bool = False  # "the end of June", "final do mês": the month's last day
+    next_day: int | None = None  # "el próximo día 17": the first such day from the reference
 
     def with_year(self, year: int) -> date | None:
         try:
@@ -163,6 +170,27 @@ class DateGrammar:
             rf"(?P<bwnext>(?:next|this|coming)\s+)?(?P<bw>{bare_weekday_names})"
             r"(?![.,]?\s*(?:the\s+|den\s+|le\s+|el\s+|il\s+)?\d)"
         )
+        # "the end of June", "final deste mês de outubro", "fin du mois", "Ende März"
+        end_of = (
+            r"(?i:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?|(?:o\s+|ao\s+)?(?:final|fim)\s+"
+            r"(?:de|do|deste)\s+|(?:el\s+|los\s+|a\s+)?(?:finales|final|fin)\s+(?:de\s+|del\s+|"
+            r"du\s+|d['’])?(?:este\s+|ce\s+)?|(?:la\s+)?fine\s+(?:di\s+|del\s+)?(?:questo\s+)?|"
+            r"Ende\s+(?:des\s+|dieses\s+)?|eind(?:e)?\s+(?:van\s+)?(?:de(?:ze)?\s+)?)"
+        )
+        month_words_of_month = r"(?i:month|mois|mes|mês|mese|Monats|maand)"
+        month_end = (
+            rf"{end_of}(?:(?P<methis>{month_words_of_month})"
+            rf"(?:\s+(?:de|d['’]|di|of)\s+(?P<men2>{month_names}))?|(?P<men>{month_names}))"
+            r"(?:,?\s+(?:de\s+)?(?P<mey>(?:19|20)\d\d))?"
+        )
+        # "próxima segunda-feira (23/3)": the date in brackets after a weekday
+        weekday_paren = (
+            rf"(?:(?:next|this|coming|próxim[oa]|prochain|nächsten?|prossim[oa]|volgende)\s+)?"
+            rf"(?P<wpw>{weekday_names})\s*\(\s*(?P<wpd>[0-3]?\d)[/.](?P<wpm>[01]?\d)"
+            r"(?:[/.](?P<wpy>(?:19|20)?\d\d))?\s*\)"
+        )
+        # "el próximo día 17", "o próximo dia 5": a day of the month, the next one to come
+        next_day = r"(?i:próximo\s+d[ií]a)\s+(?P<ndd>[0-3]?\d)(?!\s*(?:de|/|\.\d))"
         single_dmy = dmy("1")
         single_mdy = mdy("2")
         pair_dmy = dmy("3") + r"\s*" + _RANGE_JOINERS + r"\s*" + dmy("4")
@@ -176,7 +204,9 @@ class DateGrammar:
                     ("mdspan", month_day_span),
                     ("iso", iso), ("numpair", numeric_pair), ("dashed", dashed),
                     ("numeric", numeric), ("dmy", single_dmy), ("mdy", single_mdy),
-                    ("short", short), ("relative", relative), ("bareweekday", bare_weekday),
+                    ("short", short), ("monthend", month_end), ("wdparen", weekday_paren),
+                    ("nextday", next_day),
+                    ("relative", relative), ("bareweekday", bare_weekday),
                 ]
             )
             + r")(?![\w])"
@@ -190,7 +220,12 @@ class DateGrammar:
             for w in _names_as_written(_relative_words(lang, key), lower=True)
         ]
         first_letters = re.escape(
-            "".join(sorted({name[0] for name in month_words + weekday_words + relative_starts}))
+            "".join(
+                sorted(
+                    {name[0] for name in month_words + weekday_words + relative_starts}
+                    | set(_PHRASE_STARTS)
+                )
+            )
         )
         self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
 
@@ -226,6 +261,18 @@ class DateGrammar:
         return _make(
             start, m.end(), int(day_text), month_num, year_text, weekday, is_range=is_range
         )
+
+    def _month_end(self, m: re.Match[str]) -> DateMention | None:
+        named = self._month(m.group("men") or m.group("men2"))
+        if named is None:
+            if m.group("methis") is None:
+                return None
+            return DateMention(
+                m.start(), m.end(), 1, 1, None, None, this_month_end=True, month_end=True
+            )
+        last = calendar.monthrange(2023, named)[1]  # a common year: 28 February
+        mention = _make(m.start(), m.end(), last, named, m.group("mey"), None)
+        return None if mention is None else replace(mention, month_end=True)
 
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
         """`self.pattern.finditer(text)`, tried only where a date can start."""
@@ -264,6 +311,17 @@ class DateGrammar:
                         m.start(), m.end(), 1, 1, None, target, next_weekday=target,
                         skip_today=m.group("bwnext") is not None,
                     )  # fmt: skip
+            elif kind == "monthend":
+                mention = self._month_end(m)
+            elif kind == "wdparen":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("wpd")), int(m.group("wpm")),
+                    m.group("wpy"), self._weekday(m.group("wpw")),
+                )  # fmt: skip
+            elif kind == "nextday":
+                day = int(m.group("ndd"))
+                if 1 <= day <= 31:
+                    mention = DateMention(m.start(), m.end(), day, 1, None, None, next_day=day)
             elif kind == "relative":
                 offset = 0 if m.group("rtoday") else 1
                 mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
@@ -328,6 +386,14 @@ def resolve(mention: DateMention, reference: date) -> date:
     ("today" and "tomorrow" count from `reference`, the item's date)."""
     if mention.relative is not None:
         return reference + timedelta(days=mention.relative)
+    if mention.this_month_end:
+        last = calendar.monthrange(reference.year, reference.month)[1]
+        return reference.replace(day=last)
+    if mention.next_day is not None:
+        for ahead in range(62):
+            day = reference + timedelta(days=ahead)
+            if day.day == mention.next_day:
+                return day
     if mention.next_weekday is not None:
         ahead = (mention.next_weekday - reference.weekday()) % 7
         return reference + timedelta(days=ahead or (7 if mention.skip_today else 0))
@@ -340,3 +406,14 @@ def resolve(mention: DateMention, reference: date) -> date:
         if candidate is not None and candidate >= reference:
             return candidate
     raise ValueError(f"no valid year for day {mention.day} month {mention.month}")
+
+
+def is_relative(mention: DateMention) -> bool:
+    """Whether the mention counts from the item's date ("today", "on Friday", "the 17th",
+    "the end of the month") rather than naming its day and month."""
+    return (
+        mention.relative is not None
+        or mention.next_weekday is not None
+        or mention.next_day is not None
+        or mention.this_month_end
+    )

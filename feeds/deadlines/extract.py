@@ -21,7 +21,7 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
 )
-from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
+from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
 from feeds.deadlines.labels import label_for
 from feeds.deadlines.layout import lay_out
 from feeds.deadlines.reopening import superseded_by_a_move, told_in_the_past
@@ -142,6 +142,9 @@ def read_deadlines(
                         _refuse(
                             reading, entry, "a better candidate" if taken else "below threshold"
                         )
+                        continue
+                    if not reference_is_strong and is_relative(candidate.mention):
+                        _refuse(reading, entry, "a relative day, and no date for the item")
                         continue
                     if not in_text:
                         in_text.append(has_context(text))
@@ -340,7 +343,7 @@ def _resolved(
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
-    if mention.year is None and mention.relative is None and mention.next_weekday is None:
+    if mention.year is None and not is_relative(mention):
         full = [d for d in dates if d.year is not None and d.end <= mention.start]
         if full:
             anchor = full[-1].with_year(full[-1].year or reference.year)

@@ -35,7 +35,7 @@ from feeds.deadlines.cues import (
     Cue,
     CueKind,
 )
-from feeds.deadlines.dates import DateMention
+from feeds.deadlines.dates import DateMention, is_relative
 
 THRESHOLD = 2.0
 
@@ -64,6 +64,7 @@ NOT_RECEIVED_FROM_PUBLIC = -3.0  # "the information received through 31 October"
 _START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
 RELATIVE_REACH = 20
+LOOSE_MONTH_END = -3.0  # "the committees finish by the end of November": loose, not a deadline
 
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
@@ -261,10 +262,14 @@ def _scored(
         and INSTRUMENTS.search(text, clause, cue.start)
     ):
         add(INSTRUMENT, "the end of a law or contract")
-    relative = mention.relative is not None or mention.next_weekday is not None
+    relative = is_relative(mention)
     distance = mention.start - cue.end if mention.start >= cue.end else cue.start - mention.end
     if relative and distance > RELATIVE_REACH:
         add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
+    if mention.month_end and not (
+        cue.kind is CueKind.BY or (cue.kind is CueKind.CLOSE and cue.needs_context)
+    ):
+        add(LOOSE_MONTH_END, "'the end of June' after a cue other than 'until' or 'by'")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
     extends = cue.kind is CueKind.EXTEND or "extension" in why

@@ -160,3 +160,62 @@ def test_lists_of_the_consultation_taking_place_keep_its_end() -> None:
 )
 def test_reopenings_supersede_the_old_dates(text: str, want: list[str]) -> None:
     assert _dates(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "published", "want"),
+    [
+        # the end of a month after "until": its last day
+        (
+            "A consulta sobre o plano recebe contributos até final deste mês de outubro.",
+            "pt",
+            date(2025, 10, 6),
+            ["2025-10-31"],
+        ),
+        (
+            "A Câmara aceita, até ao final do mês, propostas para o orçamento participativo.",
+            "pt",
+            date(2025, 3, 4),
+            ["2025-03-31"],
+        ),
+        (
+            "Stellungnahmen zur Konsultation sind bis Ende März möglich.",
+            "de",
+            date(2025, 2, 1),
+            ["2025-03-31"],
+        ),
+        # ... but not after a verb of something else ending
+        (
+            "The inquiry committees are due to finish by the end of November.",
+            "en",
+            date(2025, 7, 1),
+            [],
+        ),
+        # a weekday with its date in brackets: the date
+        (
+            "O prazo para contribuições será estendido até a próxima segunda-feira (23/3).",
+            "pt",
+            date(2026, 3, 13),
+            ["2026-03-23"],
+        ),
+        # "el próximo día 17": the next 17th
+        (
+            "El plazo de información pública del plan termina el próximo día 17.",
+            "es",
+            date(2025, 2, 8),
+            ["2025-02-17"],
+        ),
+    ],
+)
+def test_relative_and_loose_dates(text: str, lang: str, published: date, want: list[str]) -> None:
+    assert _dates(text, lang, published) == want
+
+
+def test_a_relative_day_needs_the_items_date() -> None:
+    text = "El plazo para inscribirse en la consulta vence el lunes."
+    weak = find_deadlines(
+        text, reference=PUBLISHED, timezone="Europe/Madrid", language="es",
+        reference_is_strong=False,
+    )  # fmt: skip
+    assert weak == []
+    assert _dates(text, "es") == ["2025-01-20"]
