@@ -319,9 +319,11 @@ class DateGrammar:
                     m.group("wpy"), self._weekday(m.group("wpw")),
                 )  # fmt: skip
             elif kind == "nextday":
-                day = int(m.group("ndd"))
-                if 1 <= day <= 31:
-                    mention = DateMention(m.start(), m.end(), day, 1, None, None, next_day=day)
+                day_of_month = int(m.group("ndd"))
+                if 1 <= day_of_month <= 31:
+                    mention = DateMention(
+                        m.start(), m.end(), day_of_month, 1, None, None, next_day=day_of_month
+                    )
             elif kind == "relative":
                 offset = 0 if m.group("rtoday") else 1
                 mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
