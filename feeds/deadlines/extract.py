@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from feeds import names
 from feeds.clock import as_utc
+from feeds.deadlines.caseless import Caseless
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
     PAST_TENSE,
@@ -35,6 +36,10 @@ _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", 
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
     r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+)
+_TIME_THEN_DATE = re.compile(r"^\s*(?:on|,|le|am|el|il|op|no|em|del?)?\s*$", re.IGNORECASE)
+_FUTURE = Caseless(
+    r"(?<!\w)(?:will|shall|será|serão|sera|seront|sarà|saranno|wird|werden|zal|zullen)(?!\w)"
 )
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
 STATED_MIDNIGHT = time(23, 59)
@@ -290,6 +295,9 @@ def _time_for(
     for t in times:
         if t.start >= mention.end and _AFTER_DATE_TO_TIME.match(text[mention.end : t.start]):
             return t
+    for t in times:  # "at 5pm on Monday", "17h le 3 mars"
+        if t.end <= mention.start and _TIME_THEN_DATE.match(text[t.end : mention.start]):
+            return t
     return None
 
 
@@ -378,7 +386,12 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    past = mention.year is None and PAST_TENSE.search(text, cue.start, cue.end) is not None
+    told = max(cue.end, mention.start)  # "encerrou em", "realizada entre os últimos dias"
+    past = (
+        mention.year is None
+        and PAST_TENSE.search(text, cue.start, told) is not None
+        and _FUTURE.search(text, cue.start, told) is None
+    )
     local_date = _resolved(mention, dates, reference, past=past)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
@@ -421,6 +434,15 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
     kept: list[_Found] = []
     for item in found:
         twin = next((k for k in kept if _same_moment(k.deadline, item.deadline)), None)
+        untimed = next((k for k in kept if _same_day_one_timed(k.deadline, item.deadline)), None)
+        if twin is None and untimed is not None:
+            # "fino al 15 novembre" then "fino alle ore 23:59 del 15 novembre": keep the time
+            timed = item if untimed.deadline.local_time is None else untimed
+            label = _better_label(untimed.deadline.label, item.deadline.label)
+            kept[kept.index(untimed)] = replace(
+                untimed, deadline=replace(timed.deadline, label=label)
+            )
+            continue
         if twin is None:
             kept.append(item)
             continue
@@ -436,6 +458,20 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
             position = kept.index(twin)
             kept[position] = replace(kept[position], kind=CueKind.EXTEND)
     return kept
+
+
+def _same_day_one_timed(a: Deadline, b: Deadline) -> bool:
+    """One deadline said twice, once with its time: the same day, zone and consultation."""
+    return (
+        a.local_date == b.local_date
+        and a.timezone == b.timezone
+        and (a.local_time is None) != (b.local_time is None)
+        and (a.label == b.label or bool(_GENERIC_LABELS & {a.label, b.label}))
+    )
+
+
+def _better_label(first: str, second: str) -> str:
+    return second if first in _GENERIC_LABELS and second not in _GENERIC_LABELS else first
 
 
 def _same_moment(a: Deadline, b: Deadline) -> bool:

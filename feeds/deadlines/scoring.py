@@ -69,12 +69,28 @@ LOOSE_MONTH_END = -3.0  # "the committees finish by the end of November": loose,
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
 _WEAK_UNTIL_MAX_GAP = 45
-_DATE_BEFORE_NOUN = re.compile(r"^(?:\s|'s|’s)*$")
+_DATE_BEFORE_NOUN = re.compile(
+    r"^(?:\s|'s|’s)*(?:(?:à|at|um|om|alle|ore|às)?\s*\d\d?(?:[:h.]\d\d)?\s*"
+    r"(?:h|Uhr|uur|[ap]\.?m\.?)?\s+)?"  # "28 mai 2024 à 11h dépôt du dossier"
+    r"(?:(?:die|der|the|la|le|el|il|de|het)\s+)?$"  # "am 4.1. die Frist ... abgelaufen ist"
+)
 _COPULA_BEFORE_NOUN = Caseless(
     r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
     r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
 )
-_DATE_ABOVE_LABEL = re.compile(r"^[\s:–-]*(?:[^\W\d_]+\s+){0,4}$")
+_DATE_ABOVE_LABEL = re.compile(
+    r"^[\s:–-]*(?:(?:à|at|um|om|alle|ore|a\s+las|às)?\s*\d\d?(?:[:h.]\d\d)?\s*"
+    r"(?:h|Uhr|uur|[ap]\.?m\.?)?\s+)?(?:[^\W\d_]+\s+){0,4}$"  # "28 mai 2024 à 11h dépôt du"
+)
+# "At 5pm on Monday, the consultation period will come to an end": a date fronted before the
+# clause of its cue (the sentence opens with it, then a comma and the cue's subject).
+_FRONTED_OPENING = re.compile(
+    r"^[\s\-•*–]*(?:(?:at|um|à|a\s+las|alle|om)\s+[\d:.]+\s*(?:[ap]\.?m\.?|h|Uhr|uur)?\s+)?"
+    r"(?:on|by|am|le|el|il|op|no|em)?\s*$",
+    re.IGNORECASE,
+)
+_FRONTED_BETWEEN = re.compile(r"^\s*,\s*(?:[^\W\d_]+\s+){0,6}$")
+DATE_FRONTED = 2.5
 _TIME_OR_PUNCTUATION = re.compile(
     r"^[\s,()]*(?:(?:at|à|um)?\s*[\d:.h]+\s*(?:[ap]\.?m\.?|Uhr)?)?[\s,()]*$"
 )
@@ -256,6 +272,13 @@ def _scored(
     since = max([clause, cue.start - _START_REACH] + [d.end for d in dates if d.end <= cue.start])
     if START_WORDS.search(text, since, cue.start):
         add(START, "a start verb before the cue")
+    elif (
+        cue.kind is CueKind.CLOSE
+        and cue.needs_context
+        and mention.start >= cue.end
+        and START_WORDS.search(text, mention.end, _clause_end(text, mention.end))
+    ):
+        add(START, "a start verb after 'until' ('until 24 April no new ... start')")
     if (
         not sentence.has_context
         and cue.kind is CueKind.CLOSE
@@ -264,7 +287,7 @@ def _scored(
         add(INSTRUMENT, "the end of a law or contract")
     relative = is_relative(mention)
     distance = mention.start - cue.end if mention.start >= cue.end else cue.start - mention.end
-    if relative and distance > RELATIVE_REACH:
+    if relative and distance > RELATIVE_REACH and why != _FRONTED_WHY:
         add(FAR_RELATIVE, "'today'/'tomorrow' far from the cue")
     if mention.month_end and not (
         cue.kind is CueKind.BY or (cue.kind is CueKind.CLOSE and cue.needs_context)
@@ -295,11 +318,18 @@ def _is_event(text: str, start: int, end: int) -> bool:
     return False
 
 
+def _clause_end(text: str, at: int) -> int:
+    """Where the clause holding `at` ends: at the next , ; : or the end of the text."""
+    ends = [i for i in (text.find(mark, at) for mark in ",;:") if i >= 0]
+    return min(ends, default=len(text))
+
+
 def _clause_start(text: str, at: int) -> int:
     """Where the clause holding `at` starts: after the last , ; : before it."""
     return max(text.rfind(mark, 0, at) for mark in ",;:") + 1
 
 
+_FRONTED_WHY = "a date fronted before its clause"
 _KINDS_THAT_STAND_ALONE = (CueKind.NOUN, CueKind.PERIOD, CueKind.EXTEND, CueKind.TRAILING)
 
 
@@ -326,6 +356,13 @@ def _date_before(
         and _DATE_ABOVE_LABEL.match(between)
     ):
         return last, DATE_ABOVE_LABEL, "a date above its label"
+    if (
+        cue.kind in (CueKind.CLOSE, CueKind.NOUN)
+        and len(earlier) == 1
+        and _FRONTED_OPENING.match(text[: last.start])
+        and _FRONTED_BETWEEN.match(between)
+    ):
+        return last, DATE_FRONTED, _FRONTED_WHY
     return None
 
 

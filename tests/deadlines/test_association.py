@@ -219,3 +219,91 @@ def test_a_relative_day_needs_the_items_date() -> None:
     )  # fmt: skip
     assert weak == []
     assert _dates(text, "es") == ["2025-01-20"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "published", "want"),
+    [
+        # German verb-final: the date before "die Frist", the verb at the end
+        (
+            "Nachdem am 04.01.2025 die Frist für Stellungnahmen abgelaufen ist, ordnet die Behörde "
+            "die Einwendungen.",
+            "de",
+            date(2025, 1, 10),
+            ["2025-01-04"],
+        ),
+        # a consultation heading followed by its range
+        (
+            "Consultation publique 13/01 au 4/02/2025\n\nSommaire",
+            "fr",
+            date(2025, 1, 13),
+            ["2025-02-04"],
+        ),
+        # a past consultation, year-less: the last such date so far
+        (
+            "O caderno reúne as contribuições recebidas na consulta pública realizada entre os "
+            "últimos dias 29 de dezembro e 3 de janeiro.",
+            "pt",
+            date(2025, 1, 20),
+            ["2025-01-03"],
+        ),
+        # ... but a future "será encerrado" is not past
+        (
+            "O prazo para contribuições agora será encerrado em 9 de fevereiro.",
+            "pt",
+            date(2025, 1, 31),
+            ["2025-02-09"],
+        ),
+        # "until ... no new ones start" is not a deadline
+        (
+            "Tot 24 april 2025 starten er geen nieuwe openbare onderzoeken.",
+            "nl",
+            date(2025, 3, 25),
+            [],
+        ),
+    ],
+)
+def test_word_order_and_labels(text: str, lang: str, published: date, want: list[str]) -> None:
+    assert _dates(text, lang, published) == want
+
+
+def _timed(text: str, lang: str, published: date) -> list[tuple[str, str | None]]:
+    found = find_deadlines(text, reference=published, timezone="Europe/Brussels", language=lang)
+    return [
+        (
+            d.local_date.isoformat(),
+            None if d.local_time is None else d.local_time.isoformat("minutes"),
+        )
+        for d in found
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "published", "want"),
+    [
+        # a fronted date with its time before it ("At 5pm on Monday, ..."), against the item date
+        (
+            "At 5pm on Monday, the consultation period will come to an end.",
+            "en",
+            date(2025, 1, 17),
+            [("2025-01-20", "17:00")],
+        ),
+        # a timeline line: date, time, then its label
+        (
+            "Calendrier\n28 mai 2025 à 11h dépôt du dossier de candidature",
+            "fr",
+            date(2025, 5, 1),
+            [("2025-05-28", "11:00")],
+        ),
+        # one date said twice, once with its time: the copy with the time
+        (
+            "Per le domande c'è tempo fino al 15 novembre. Il bando è prorogato fino alle "
+            "ore 23:59 del 15 novembre 2025.",
+            "it",
+            date(2025, 11, 1),
+            [("2025-11-15", "23:59")],
+        ),
+    ],
+)
+def test_times_kept(text: str, lang: str, published: date, want: list[tuple[str, str]]) -> None:
+    assert _timed(text, lang, published) == want
