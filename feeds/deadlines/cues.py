@@ -202,7 +202,7 @@ _SUBMISSION_NOUNS = (
 )
 SUBMISSION_BEFORE_BY = Caseless(
     # a verb of responding: "submit your views by", "please respond by", "return the form by"
-    r"(?:(?<!\w)(?:respond|receive|submit|send|return|reply|apply|register|lodge|comment|nominate|"
+    r"(?:(?<!\w)(?:respond|receive|book|submit|send|return|reply|apply|register|lodge|comment|nominate|"
     r"provide|share|complete|fill|upload|file|e-?mail|post|write|object|raise|feed\s+back|"
     r"let\s+us\s+know|"
     r"contribute|enter|have\s+your\s+say|give\s+(?:us\s+)?your\s+views|tell\s+us|"

@@ -60,6 +60,7 @@ START = -3.0  # "starts no later than 5 May"
 INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
 ACTION = -3.0  # "grants will be awarded by 15 April": the authority's step, not a response
 _ACTION_REACH = 50
+SPAN_OF_SOMETHING_ELSE = -1.5  # "the tour will start on 3 March and end on 17 April"
 NOT_RECEIVED_FROM_PUBLIC = -3.0  # "the information received through 31 October"
 _START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
@@ -259,8 +260,13 @@ def _scored(
     after_dates = max(
         [clause, cue.start - _ACTION_REACH] + [d.end for d in dates if d.end <= cue.start]
     )
-    if cue.kind in (CueKind.CLOSE, CueKind.BY, CueKind.BEFORE) and ACTIONS.search(
-        text, after_dates, cue.start
+    if (
+        cue.kind in (CueKind.CLOSE, CueKind.BY, CueKind.BEFORE)
+        and ACTIONS.search(text, after_dates, cue.start)
+    ) or (
+        cue.kind is CueKind.PERIOD
+        and cue.needs_context
+        and ACTIONS.search(text, mention.end, _clause_end(text, mention.end))
     ):
         add(ACTION, "something an authority does by then (awarded, approved)")
     if _RECEIVED.match(text, cue.start, cue.end) and not _SUBMISSION_NOUN.search(
@@ -279,6 +285,13 @@ def _scored(
         and START_WORDS.search(text, mention.end, _clause_end(text, mention.end))
     ):
         add(START, "a start verb after 'until' ('until 24 April no new ... start')")
+    if (
+        cue.kind is CueKind.CLOSE
+        and not sentence.has_context
+        and since > 0
+        and START_WORDS.search(text, 0, since) is not None
+    ):
+        add(SPAN_OF_SOMETHING_ELSE, "the end of a span that starts earlier in the sentence")
     if (
         not sentence.has_context
         and cue.kind is CueKind.CLOSE

@@ -106,6 +106,14 @@ def test_cue_vocabulary_and_complements(text: str, lang: str, want: list[str]) -
             "25 ottobre.",
             "it",
         ),
+        # the end of a tour that starts earlier in the sentence, no consultation words in it
+        (
+            "Les auditions sont publiques. L'agenda débutera le lundi 3 mars 2025 à Lyon et se "
+            "terminera à Lille le jeudi 17 avril 2025.",
+            "fr",
+        ),
+        # what the authority does during a range
+        ("Entre os dias 3 e 7 de novembro serão consolidadas as emendas da minuta.", "pt"),
     ],
 )
 def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
@@ -307,3 +315,16 @@ def _timed(text: str, lang: str, published: date) -> list[tuple[str, str | None]
 )
 def test_times_kept(text: str, lang: str, published: date, want: list[tuple[str, str]]) -> None:
     assert _timed(text, lang, published) == want
+
+
+def test_the_public_analysing_a_draft_is_a_deadline() -> None:
+    text = "A minuta da consulta poderá ser analisada pela população até o dia 2 de julho."
+    assert _dates(text, "pt", date(2025, 4, 1)) == ["2025-07-02"]
+
+
+def test_booking_a_slot_to_speak_is_a_deadline() -> None:
+    text = (
+        "Anyone who wants to speak can book a speaking slot with the contact by March 13, 2025. "
+        "Walk-in registration is possible on the day."
+    )
+    assert _dates(text) == ["2025-03-13"]
