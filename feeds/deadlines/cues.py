@@ -56,6 +56,7 @@ class CueWords:
     actions: tuple[str, ...]
     lapses: tuple[str, ...]
     happenings: tuple[str, ...]
+    recurring: tuple[str, ...]
 
 
 @cache
@@ -81,6 +82,7 @@ def cue_words(language: str) -> CueWords:
         actions=tuple(words.get("actions", ())),
         lapses=tuple(words.get("lapses", ())),
         happenings=tuple(words.get("happenings", ())),
+        recurring=tuple(words.get("recurring", ())),
     )
 
 
@@ -232,6 +234,8 @@ INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) 
 ACTIONS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("actions")) + r")(?!\w)")
 # A law or measure losing force ("when it lapses"): its date is no deadline, whatever the words.
 LAPSES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("lapses")) + r")(?!\w)")
+# A date that comes back every year ("before 1 April each year"): a standing rule.
+RECURRING = Caseless(r"[\s,]*(?:" + "|".join(_every_language("recurring")) + r")(?!\w)")
 # Verbs of taking place: an event's, unless their subject is the consultation itself.
 HAPPENINGS = Caseless(r"(?:" + "|".join(_every_language("happenings")) + r")")
 # The words of a consultation process itself (the subject of "took place between ...").

@@ -30,10 +30,12 @@ from feeds.deadlines.cues import (
     NOT_A_SUBMISSION,
     OBLIGATION,
     PROCESS,
+    RECURRING,
     START_WORDS,
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
+    has_context,
 )
 from feeds.deadlines.dates import DateMention, is_relative
 
@@ -255,6 +257,8 @@ def _scored(
         text, clause, max(cue.end, mention.end)
     ):
         add(EVENT, "an event's date (conference, hearing, takes place)")
+    if RECURRING.match(text, mention.end):
+        add(CONDITION, "a date that comes back every year (a standing rule)")
     if LAPSES.search(text):
         add(INSTRUMENT, "a law or measure losing force")
     after_dates = max(
@@ -293,9 +297,9 @@ def _scored(
     ):
         add(SPAN_OF_SOMETHING_ELSE, "the end of a span that starts earlier in the sentence")
     if (
-        not sentence.has_context
-        and cue.kind is CueKind.CLOSE
+        cue.kind is CueKind.CLOSE
         and INSTRUMENTS.search(text, clause, cue.start)
+        and not has_context(text[clause : _clause_end(text, mention.end)])
     ):
         add(INSTRUMENT, "the end of a law or contract")
     relative = is_relative(mention)

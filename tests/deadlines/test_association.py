@@ -114,6 +114,23 @@ def test_cue_vocabulary_and_complements(text: str, lang: str, want: list[str]) -
         ),
         # what the authority does during a range
         ("Entre os dias 3 e 7 de novembro serão consolidadas as emendas da minuta.", "pt"),
+        # a standing rule that comes back every year
+        (
+            "Under the Act, councils must consult for at least 28 days before 1 April each year.",
+            "en",
+        ),
+        # the end of a law or contract, with the consultation in another clause
+        (
+            "The Regulation applies until 31 December 2030; the Commission consults on its review.",
+            "en",
+        ),
+        (
+            "O contrato de concessão termina em 31 de dezembro de 2030; a consulta pública avalia "
+            "a renovação.",
+            "pt",
+        ),
+        # grants the authority will award
+        ("Las ayudas se concederán antes del 30 de junio de 2025, tras la convocatoria.", "es"),
     ],
 )
 def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
