@@ -21,9 +21,9 @@ from feeds.deadlines.starts import matches_at_starts
 # Languages that write month and weekday names in lower case in running text.
 _LOWERCASE_NAMES = frozenset({"fr", "it", "es", "nl", "pt"})
 _SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
-# First letters of the phrases that are dates without a month name first ("the end of June",
-# "final do mês", "Ende März", "el próximo día 17", "next Monday (3/3)").
-_PHRASE_STARTS = "tTeEoOaAfFlLpPnNcCvV"
+
+# What every phrase date but "Friday (3/3)" contains: "end", "fin", "fim", "eind", "próxim".
+_PHRASE_HINT = re.compile(r"(?i:end|fi[mn]|eind|próxim)")
 
 _RANGE_JOINERS = (
     r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+(?:zum|einschließlich))?|al|a|"
@@ -204,14 +204,18 @@ class DateGrammar:
                     ("mdspan", month_day_span),
                     ("iso", iso), ("numpair", numeric_pair), ("dashed", dashed),
                     ("numeric", numeric), ("dmy", single_dmy), ("mdy", single_mdy),
-                    ("short", short), ("monthend", month_end), ("wdparen", weekday_paren),
-                    ("nextday", next_day),
-                    ("relative", relative), ("bareweekday", bare_weekday),
+                    ("short", short), ("relative", relative), ("bareweekday", bare_weekday),
                 ]
             )
             + r")(?![\w])"
         )  # fmt: skip
         self.pattern = re.compile(pattern)
+        # Phrases searched on their own (a sentence with a cue is short): adding their first
+        # letters to the fast start search below would slow every sentence down.
+        self.phrases = re.compile(
+            rf"(?<![\w/.])(?:(?P<monthend>{month_end})|(?P<wdparen>{weekday_paren})|"
+            rf"(?P<nextday>{next_day}))(?![\w])"
+        )
         # Where a date can start: a digit or the first letter of a month or weekday name, not
         # right after a letter, a digit, "/" or "." (the pattern's own look-behind).
         relative_starts = [
@@ -220,12 +224,7 @@ class DateGrammar:
             for w in _names_as_written(_relative_words(lang, key), lower=True)
         ]
         first_letters = re.escape(
-            "".join(
-                sorted(
-                    {name[0] for name in month_words + weekday_words + relative_starts}
-                    | set(_PHRASE_STARTS)
-                )
-            )
+            "".join(sorted({name[0] for name in month_words + weekday_words + relative_starts}))
         )
         self._start = re.compile(rf"[\d{first_letters}](?<![\w/.].)")
 
@@ -279,8 +278,11 @@ class DateGrammar:
         return matches_at_starts(self.pattern, self._start, text)
 
     def find(self, text: str) -> list[DateMention]:
+        phrases = self._phrases(text)
         found: list[DateMention] = []
         for m in self._matches(text):
+            if phrases and any(p.start < m.end() and m.start() < p.end for p in phrases):
+                continue  # "segunda-feira" of "próxima segunda-feira (23/3)"
             kind = m.lastgroup
             mention: DateMention | None = None
             if kind in ("pairdmy", "pairmdy"):
@@ -311,19 +313,6 @@ class DateGrammar:
                         m.start(), m.end(), 1, 1, None, target, next_weekday=target,
                         skip_today=m.group("bwnext") is not None,
                     )  # fmt: skip
-            elif kind == "monthend":
-                mention = self._month_end(m)
-            elif kind == "wdparen":
-                mention = _make(
-                    m.start(), m.end(), int(m.group("wpd")), int(m.group("wpm")),
-                    m.group("wpy"), self._weekday(m.group("wpw")),
-                )  # fmt: skip
-            elif kind == "nextday":
-                day_of_month = int(m.group("ndd"))
-                if 1 <= day_of_month <= 31:
-                    mention = DateMention(
-                        m.start(), m.end(), day_of_month, 1, None, None, next_day=day_of_month
-                    )
             elif kind == "relative":
                 offset = 0 if m.group("rtoday") else 1
                 mention = DateMention(m.start(), m.end(), 1, 1, None, None, relative=offset)
@@ -341,6 +330,32 @@ class DateGrammar:
                 if self.month_first_numeric and m.group("sep") == "/" and first <= 12:
                     first, second = second, first
                 mention = _make(m.start(), m.end(), first, second, m.group("ny"), None)
+            if mention is not None:
+                found.append(mention)
+        if phrases:
+            found = sorted(found + phrases, key=lambda mention: mention.start)
+        return found
+
+    def _phrases(self, text: str) -> list[DateMention]:
+        """ "the end of June", "próxima segunda-feira (23/3)", "el próximo día 17"."""
+        found: list[DateMention] = []
+        if "(" not in text and _PHRASE_HINT.search(text) is None:
+            return found  # most sentences: one quick search
+        for m in self.phrases.finditer(text):
+            mention: DateMention | None = None
+            if m.lastgroup == "monthend":
+                mention = self._month_end(m)
+            elif m.lastgroup == "wdparen":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("wpd")), int(m.group("wpm")),
+                    m.group("wpy"), self._weekday(m.group("wpw")),
+                )  # fmt: skip
+            else:
+                day_of_month = int(m.group("ndd"))
+                if 1 <= day_of_month <= 31:
+                    mention = DateMention(
+                        m.start(), m.end(), day_of_month, 1, None, None, next_day=day_of_month
+                    )
             if mention is not None:
                 found.append(mention)
         return found

@@ -25,7 +25,11 @@ from feeds.deadlines.cues import (
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
 from feeds.deadlines.labels import label_for
 from feeds.deadlines.layout import lay_out
-from feeds.deadlines.reopening import superseded_by_a_move, told_in_the_past
+from feeds.deadlines.reopening import (
+    says_the_deadline_moved,
+    superseded_by_a_move,
+    told_in_the_past,
+)
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
@@ -122,6 +126,7 @@ def read_deadlines(
     cues = cues_for(language)
     found: list[_Found] = []
     in_text: list[bool] = []  # whether the text has a consultation word (asked once)
+    moved_text: list[bool] = []  # whether it says the deadline moved (asked once)
     for block_number, block in enumerate(lay_out(text)):
         sentences = split_sentences(block.text)
         context = _Context(block.text, sentences)
@@ -171,12 +176,14 @@ def read_deadlines(
                     )  # fmt: skip
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    clause = max(sentence.text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
-                    old = told_in_the_past(sentence.text[clause : cue.end])
+                    if not moved_text:
+                        moved_text.append(says_the_deadline_moved(text))
+                    old = moved_text[0] and _told_in_the_past(sentence.text, cue)
                     found.append(_Found(deadline, kind, len(found), entry, old))
     kept = _apply_extensions(_merge_duplicates(found), text)
-    moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
-    kept = [item for i, item in enumerate(kept) if i not in moved]
+    if moved_text and moved_text[0]:
+        moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
+        kept = [item for i, item in enumerate(kept) if i not in moved]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
@@ -185,6 +192,12 @@ def read_deadlines(
             _refuse(reading, item.considered, "superseded by an extension or a duplicate")
     reading.deadlines = [f.deadline for f in kept]
     return reading
+
+
+def _told_in_the_past(text: str, cue: Cue) -> bool:
+    """Whether the clause of `cue`, up to and with it, tells its deadline in the past."""
+    clause = max(text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
+    return told_in_the_past(text[clause : cue.end])
 
 
 class _FactsOnce:

@@ -23,13 +23,21 @@ _MOVE = (
 )
 _DEADLINE = (
     r"(?:deadline|period|closing\s+date|comment|consultation|plazo|prazo|délai|date\s+limite|"
-    r"\w*frist|termine|scadenza|termijn|consulta|consultazione|konsultation|vernehmlassung|"
+    r"frist|\w+frist|termine|scadenza|termijn|consulta|consultazione|konsultation|vernehmlassung|"
     r"enquête|inspraak)\w*"
 )
-# The text says the deadline itself moved (not "the Mine Life Extension | Submit a comment").
-MOVED = Caseless(
+_MOVE_WORD = Caseless(rf"(?<!\w){_MOVE}")
+_MOVED = Caseless(
     rf"(?<!\w){_MOVE}[^.;|\n]{{0,60}}?{_DEADLINE}|(?<!\w){_DEADLINE}[^.;|\n]{{0,60}}?{_MOVE}"
 )
+
+
+def says_the_deadline_moved(text: str) -> bool:
+    """Whether the text says the deadline itself moved: an extension or reopening word near a
+    deadline word (not "the Mine Life Extension | Submit a comment")."""
+    return _MOVE_WORD.search(text) is not None and _MOVED.search(text) is not None
+
+
 # ... and announces it now: the old date is superseded even when the new one is not stated.
 MOVING_NOW = Caseless(
     r"(?<!\w)(?:(?:is|are)\s+(?:re-?opening|extending)|re-?opens|extends|will\s+(?:re-?open|"
@@ -51,7 +59,7 @@ def told_in_the_past(clause: str) -> bool:
 
 def superseded_by_a_move(text: str, deadlines: Sequence[tuple[datetime, bool]]) -> set[int]:
     """Of (closes at, told in the past) pairs, the indices a move of the deadline supersedes."""
-    if not any(old for _, old in deadlines) or MOVED.search(text) is None:
+    if not any(old for _, old in deadlines) or not says_the_deadline_moved(text):
         return set()
     current = [at for at, old in deadlines if not old]
     if not current:

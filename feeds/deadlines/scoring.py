@@ -179,6 +179,7 @@ class SentenceFacts:
     context_around: bool  # consultation words in the sentence before or after (same paragraph)
     event: bool
     obligation: bool
+    lapse: bool  # a law or measure losing force ("quando perde a validade")
 
 
 def facts(text: str, *, has_context: bool, short: bool, context_around: bool) -> SentenceFacts:
@@ -188,6 +189,7 @@ def facts(text: str, *, has_context: bool, short: bool, context_around: bool) ->
         context_around=context_around,
         event=EVENT_REGISTRATION.search(text) is not None,
         obligation=OBLIGATION.search(text) is not None,
+        lapse=LAPSES.search(text) is not None,
     )
 
 
@@ -259,7 +261,7 @@ def _scored(
         add(EVENT, "an event's date (conference, hearing, takes place)")
     if RECURRING.match(text, mention.end):
         add(CONDITION, "a date that comes back every year (a standing rule)")
-    if LAPSES.search(text):
+    if sentence.lapse:
         add(INSTRUMENT, "a law or measure losing force")
     after_dates = max(
         [clause, cue.start - _ACTION_REACH] + [d.end for d in dates if d.end <= cue.start]
@@ -325,13 +327,13 @@ _RECEIVED = Caseless(r"(?:received|accepted)\s")
 def _is_event(text: str, start: int, end: int) -> bool:
     """Whether the clause names an event; "takes place" is one unless the consultation itself
     is what takes place ("the consultation took place between 17 June and 28 July")."""
-    for match in EVENT_WORDS.finditer(text, start):
-        if match.end() > end:
-            break
+    position = start
+    while (match := EVENT_WORDS.search(text, position, end)) is not None:
         if HAPPENINGS.fullmatch(match.group()) is None:
             return True
         if PROCESS.search(text, start, match.start()) is None:
             return True
+        position = match.end()
     return False
 
 
