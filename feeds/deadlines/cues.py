@@ -240,8 +240,8 @@ RECURRING = Caseless(r"[\s,]*(?:" + "|".join(_every_language("recurring")) + r")
 HAPPENINGS = Caseless(r"(?:" + "|".join(_every_language("happenings")) + r")")
 # The words of a consultation process itself (the subject of "took place between ...").
 PROCESS = Caseless(
-    r"consult|enquête|inquiry|survey|questionnaire|befragung|beteiligung|vernehmlassung|"
-    r"inspraak|raadpleging|call\s+for|appel\s+à|convocatoria|bando"
+    r"consult|concertation|enquête|inquiry|survey|questionnaire|befragung|beteiligung|"
+    r"vernehmlassung|inspraak|raadpleging|call\s+for|appel\s+à|convocatoria|bando"
 )
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(

@@ -1,0 +1,315 @@
+"""Invented notices in the seven languages, one sentence or two each, as a sweep over the
+association rules (issue 11): what a reader would take as the closing date, with its time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from feeds.deadlines import find_deadlines
+
+PUBLISHED = date(2025, 2, 1)  # a Saturday
+
+
+def _found(text: str, lang: str) -> list[str]:
+    found = find_deadlines(text, reference=PUBLISHED, timezone="Europe/Brussels", language=lang)
+    return [
+        d.local_date.isoformat()
+        + ("" if d.local_time is None else " " + d.local_time.isoformat("minutes"))
+        for d in found
+    ]
+
+
+DATES = [
+    (
+        "en",
+        "The consultation opened on 3 March 2025 and will close on 28 April 2025.",
+        ["2025-04-28"],
+    ),
+    (
+        "en",
+        (
+            "Following requests, we have extended the deadline for responses to 30 May "
+            "2025. The original deadline was 16 May 2025."
+        ),
+        ["2025-05-30"],
+    ),
+    ("en", "The consultation closed on 16 May 2025. We received 300 responses.", ["2025-05-16"]),
+    ("en", "Have your say on the bus plan by the end of June.", ["2025-06-30"]),
+    ("en", "Responses are invited by midnight on 4 April 2025.", ["2025-04-04"]),
+    ("en", "The survey is open until 11:59pm on Sunday 6 April 2025.", ["2025-04-06"]),
+    (
+        "en",
+        "The new rules will apply from 1 July 2025. The consultation closes on 2 May 2025.",
+        ["2025-05-02"],
+    ),
+    ("en", "If you want to comment, please do so before 5pm on 9 May 2025.", ["2025-05-09"]),
+    (
+        "en",
+        (
+            "Applications for the grant scheme must be submitted by 12 noon on 14 "
+            "March 2025. Grants will be awarded by 30 April 2025."
+        ),
+        ["2025-03-14"],
+    ),
+    (
+        "en",
+        "The consultation period has been extended until 20 June 2025 (previously 6 June 2025).",
+        ["2025-06-20"],
+    ),
+    ("fr", "La consultation publique est ouverte du 3 mars au 4 avril 2025.", ["2025-04-04"]),
+    (
+        "fr",
+        "Les contributions peuvent être déposées jusqu'au 15 mai 2025 à minuit.",
+        ["2025-05-15"],
+    ),
+    ("fr", "L'enquête publique se déroulera du 2 au 30 juin 2025 inclus.", ["2025-06-30"]),
+    ("de", "Die Konsultation läuft bis zum 30. Juni 2025.", ["2025-06-30"]),
+    (
+        "de",
+        (
+            "Stellungnahmen können bis 15. Mai 2025 eingereicht werden. Die Frist "
+            "wurde bis 30. Mai 2025 verlängert."
+        ),
+        ["2025-05-30"],
+    ),
+    ("de", "Die Verordnung tritt am 1. Juli 2025 in Kraft.", []),
+    ("it", "La consultazione pubblica è aperta fino al 30 aprile 2025.", ["2025-04-30"]),
+    (
+        "it",
+        "Le domande devono essere presentate entro le ore 12:00 del 15 maggio 2025.",
+        ["2025-05-15"],
+    ),
+    (
+        "es",
+        "El plazo de presentación de alegaciones finaliza el 30 de abril de 2025.",
+        ["2025-04-30"],
+    ),
+    (
+        "es",
+        "Se amplía el plazo de la consulta pública hasta el 15 de mayo de 2025.",
+        ["2025-05-15"],
+    ),
+    ("es", "La consulta pública estará abierta del 1 al 31 de marzo de 2025.", ["2025-03-31"]),
+    ("es", "Si la solicitud se presenta después del 30 de abril, no será admitida.", []),
+    ("nl", "U kunt reageren tot en met 14 mei 2025.", ["2025-05-14"]),
+    ("nl", "De zienswijzetermijn loopt van 3 maart tot en met 14 april 2025.", ["2025-04-14"]),
+    ("pt", "As contribuições podem ser enviadas até 30 de junho de 2025.", ["2025-06-30"]),
+    ("pt", "O prazo da consulta pública foi prorrogado até 15 de julho de 2025.", ["2025-07-15"]),
+    ("pt", "A consulta pública decorre de 2 a 30 de maio de 2025.", ["2025-05-30"]),
+    (
+        "en",
+        "The hearing will take place on 5 May 2025. Written comments are due by 19 May 2025.",
+        ["2025-05-19"],
+    ),
+    ("en", "The consultation took place from 1 March to 30 April 2024.", ["2024-04-30"]),
+    ("en", "Public consultation: 3 February 2025 - 14 March 2025", ["2025-03-14"]),
+    ("en", "The agency is reopening the comment period until June 9, 2025.", ["2025-06-09"]),
+    (
+        "en",
+        "The comment period, which ended on May 1, 2025, is reopened until June 9, 2025.",
+        ["2025-06-09"],
+    ),
+    (
+        "fr",
+        "Consultation sur le plan vélo. La date limite initialement fixée au 15 mai 2025 est "
+        "reportée au 30 mai 2025.",
+        ["2025-05-30"],
+    ),
+    (
+        "it",
+        "Consultazione sul piano. Il termine, inizialmente fissato al 15 maggio, è prorogato al "
+        "31 maggio 2025.",
+        ["2025-05-31"],
+    ),
+    (
+        "es",
+        "Consulta sobre el plan. El plazo, que vencía el 15 de mayo, se ha ampliado hasta el 30 "
+        "de mayo de 2025.",
+        ["2025-05-30"],
+    ),
+    (
+        "de",
+        "Konsultation zum Lärmplan. Die ursprünglich bis 15. Mai laufende Frist wurde bis 30. Mai "
+        "2025 verlängert.",
+        ["2025-05-30"],
+    ),
+    (
+        "nl",
+        "Consultatie over het plan. De termijn is verlengd tot 30 mei 2025; eerder was dat 15 mei "
+        "2025.",
+        ["2025-05-30"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "want"), DATES)
+def test_the_closing_date(lang: str, text: str, want: list[str]) -> None:
+    assert [found.split()[0] for found in _found(text, lang)] == want
+
+
+NOT_DEADLINES = [
+    (
+        "en",
+        (
+            "London, 3 March 2025 - The council published the results of its "
+            "consultation on parking, which closed in January."
+        ),
+    ),
+    ("en", "The licence expires on 31 December 2026. The consultation on its renewal is now open."),
+    ("en", "The new service starts no later than 1 September 2025, following the consultation."),
+    ("en", "The consultation workshop will be held on 12 March 2025 at the town hall."),
+    ("en", "Under the Act, councils must consult for at least 28 days before 1 April each year."),
+    ("en", "The Regulation applies until 31 December 2030; the Commission consults on its review."),
+    (
+        "en",
+        "Businesses have until 30 June 2025 to comply with the new rules, after the consultation.",
+    ),
+    ("fr", "Le règlement expire le 31 décembre 2027. Une consultation sur sa révision est prévue."),
+    ("fr", "La réunion publique de concertation aura lieu le 12 mars 2025 à 18h."),
+    ("de", "Die Informationsveranstaltung zur Beteiligung findet am 12. März 2025 statt."),
+    ("de", "Die Genehmigung gilt bis 31. Dezember 2027. Eine Anhörung ist geplant."),
+    ("es", "La jornada de participación se celebrará el 12 de marzo de 2025."),
+    ("it", "Il convegno sulla consultazione si terrà il 12 marzo 2025."),
+    ("nl", "De informatiebijeenkomst over de inspraak vindt plaats op 12 maart 2025."),
+    ("pt", "A audiência pública sobre a consulta será realizada no dia 12 de março de 2025."),
+    (
+        "pt",
+        (
+            "O contrato de concessão termina em 31 de dezembro de 2030; a consulta "
+            "pública avalia a renovação."
+        ),
+    ),
+    ("en", "Results of the consultation will be published by 30 June 2025."),
+    ("en", "The consultation was suspended until 1 April 2025 because of the election."),
+    ("es", "Las ayudas se concederán antes del 30 de junio de 2025, tras la convocatoria."),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), NOT_DEADLINES)
+def test_no_deadline(lang: str, text: str) -> None:
+    assert _found(text, lang) == []
+
+
+WITH_TIMES = [
+    (
+        "en",
+        "Last chance to have your say: the consultation on the library closes at midnight today.",
+        ["2025-02-01 23:59"],
+    ),
+    ("en", "The consultation closes tomorrow at 5pm.", ["2025-02-02 17:00"]),
+    (
+        "en",
+        (
+            "Brussels, 28 January 2025. The Commission has launched a consultation on "
+            "water reuse, open until 25 April 2025."
+        ),
+        ["2025-04-25"],
+    ),
+    (
+        "en",
+        "Comments must be received by 11:59 p.m. Eastern Time on March 3, 2025.",
+        ["2025-03-03 23:59"],
+    ),
+    (
+        "en",
+        (
+            "The deadline for comments on the proposed rule was extended from February "
+            "10, 2025 to March 12, 2025."
+        ),
+        ["2025-03-12"],
+    ),
+    (
+        "en",
+        "The call for evidence ran from 3 January to 31 January 2025 and is now closed.",
+        ["2025-01-31"],
+    ),
+    (
+        "en",
+        (
+            "We will publish a summary of responses by 30 June 2025. The consultation "
+            "closed on 20 January 2025."
+        ),
+        ["2025-01-20"],
+    ),
+    (
+        "en",
+        "Register for the webinar by 10 March 2025. Comments on the plan are due 31 March 2025.",
+        ["2025-03-31"],
+    ),
+    ("fr", "La concertation préalable s'est tenue du 6 janvier au 7 février 2025.", ["2025-02-07"]),
+    (
+        "fr",
+        "Paris, le 3 février 2025 – La consultation est ouverte jusqu'au 3 mars 2025 à 12h.",
+        ["2025-03-03 12:00"],
+    ),
+    (
+        "fr",
+        (
+            "La période de consultation, prolongée jusqu'au 21 mars 2025, permet à "
+            "chacun de donner son avis."
+        ),
+        ["2025-03-21"],
+    ),
+    (
+        "de",
+        (
+            "Berlin, 3. Februar 2025. Die Beteiligung läuft bis einschließlich 3. März "
+            "2025, 24:00 Uhr."
+        ),
+        ["2025-03-03 23:59"],
+    ),
+    (
+        "de",
+        "Die Frist zur Stellungnahme wurde vom 14. Februar auf den 28. Februar 2025 verlängert.",
+        ["2025-02-28"],
+    ),
+    (
+        "de",
+        "Einwendungen sind spätestens zwei Wochen nach Ablauf der Auslegungsfrist zu erheben.",
+        [],
+    ),
+    (
+        "it",
+        (
+            "Roma, 3 febbraio 2025 - La consultazione resterà aperta fino alle ore "
+            "18:00 del 3 marzo 2025."
+        ),
+        ["2025-03-03 18:00"],
+    ),
+    (
+        "it",
+        "Il termine per la presentazione delle osservazioni scade il 3 marzo 2025.",
+        ["2025-03-03"],
+    ),
+    (
+        "es",
+        (
+            "Madrid, 3 de febrero de 2025. El plazo para presentar alegaciones "
+            "finaliza el 3 de marzo de 2025 a las 14:00 horas."
+        ),
+        ["2025-03-03 14:00"],
+    ),
+    ("es", "La consulta estuvo abierta del 1 al 15 de enero de 2025.", ["2025-01-15"]),
+    (
+        "nl",
+        "Den Haag, 3 februari 2025. U kunt tot en met 3 maart 2025 uw zienswijze indienen.",
+        ["2025-03-03"],
+    ),
+    ("nl", "De termijn voor zienswijzen is verlengd tot 17 maart 2025.", ["2025-03-17"]),
+    (
+        "pt",
+        (
+            "Lisboa, 3 de fevereiro de 2025 – A consulta pública decorre até às 23h59 "
+            "de 3 de março de 2025."
+        ),
+        ["2025-03-03 23:59"],
+    ),
+    ("pt", "O prazo de envio de contribuições termina amanhã.", ["2025-02-02"]),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "want"), WITH_TIMES)
+def test_the_closing_date_and_time(lang: str, text: str, want: list[str]) -> None:
+    assert _found(text, lang) == want
