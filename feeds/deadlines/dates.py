@@ -291,6 +291,10 @@ class DateGrammar:
                 opening = self._full(m, a, start=m.start(), is_range=False, year=m.group("y" + b))
                 if opening is None:
                     mention = None
+                elif mention is not None and mention.year is None and opening.year is not None:
+                    # "Sep 19, 2024 – Oct 10": the end takes the opening's year (or the next)
+                    later = (mention.month, mention.day) >= (opening.month, opening.day)
+                    mention = replace(mention, year=opening.year + (0 if later else 1))
             elif kind == "dayspan":
                 if int(m.group("d0")) < int(m.group("d7")):
                     mention = self._full(m, "7", start=m.start(), is_range=True)

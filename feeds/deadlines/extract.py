@@ -23,7 +23,7 @@ from feeds.deadlines.cues import (
     has_cue_word,
 )
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
-from feeds.deadlines.labels import label_for
+from feeds.deadlines.labels import clean_label, is_bare_label, label_for
 from feeds.deadlines.layout import lay_out
 from feeds.deadlines.reopening import (
     says_the_deadline_moved,
@@ -32,6 +32,13 @@ from feeds.deadlines.reopening import (
 )
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
+from feeds.deadlines.structure import (
+    item_name,
+    may_hold,
+    may_list,
+    section_context,
+    structural_cues,
+)
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
 from feeds.model import Deadline
 
@@ -39,7 +46,7 @@ _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
-    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
 )
 _TIME_THEN_DATE = re.compile(r"^\s*(?:on|,|le|am|el|il|op|no|em|del?)?\s*$", re.IGNORECASE)
 _FUTURE = Caseless(
@@ -116,8 +123,8 @@ def read_deadlines(
     if not text:
         return reading
     cue_words = cue_word_spans(text)  # None (not ASCII): sentences are then tested one by one
-    if not (has_cue_word(text) if cue_words is None else cue_words):
-        return reading  # most paragraphs stop here (one regex search)
+    if not (has_cue_word(text) if cue_words is None else cue_words) and not _may_be_listing(text):
+        return reading  # most paragraphs stop here (one or two regex searches)
     language = (language or "en").lower().split("-")[0].split("_")[0]
     # Month-first numerics ("4/30/2025") are an American English habit, not Brazil's.
     grammar = grammar_for(
@@ -129,15 +136,23 @@ def read_deadlines(
     moved_text: list[bool] = []  # whether it says the deadline moved (asked once)
     for block_number, block in enumerate(lay_out(text)):
         sentences = split_sentences(block.text)
-        context = _Context(block.text, sentences)
+        row = block.quote is not None
+        context = _Context(block.text, sentences, row=row, headed=block.heading)
         spans = cue_words if block_number == 0 else None
         seen: dict[tuple[int, int], int] = {}
-        for index in _sentences_with_cue_words(sentences, spans):
+        listing = may_list(text if block_number == 0 else block.text)  # lines, or a range
+        for index in _sentences_to_read(sentences, spans, listing):
             sentence = sentences[index]
             sentence_cues = cues.find(sentence.text)
-            dates = grammar.find(sentence.text) if sentence_cues else []
+            shaped = listing and may_hold(sentence.text)  # a short dated line
+            dates = grammar.find(sentence.text) if sentence_cues or shaped else []
             if not dates:
                 continue
+            if shaped:
+                sentence_cues = _with_structural_cues(sentence_cues, sentence.text, dates,
+                                                      language, context, index)  # fmt: skip
+                if not sentence_cues:
+                    continue
             times = find_times(sentence.text)
             quote = block.quote or text[sentence.start : sentence.end]
             sentence_facts = _FactsOnce(context, index, sentence.text)
@@ -174,6 +189,7 @@ def read_deadlines(
                         reference=reference, timezone=timezone, language=language,
                         reference_is_strong=reference_is_strong,
                     )  # fmt: skip
+                    deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
                     if not moved_text:
@@ -213,11 +229,61 @@ class _FactsOnce:
         return self._facts
 
 
+def _named_item(deadline: Deadline, context: _Context, index: int, at: int) -> Deadline:
+    """A deadline of a listed thing with only a generic label takes the thing's name
+    (`River Plan`, `Lärmschutz`): one listing's consultations keep apart."""
+    if deadline.label not in _GENERIC_LABELS and not is_bare_label(deadline.label):
+        return deadline
+    name = item_name(
+        context.text, context.sentences, index, at, row=context.row, headed=context.headed
+    )
+    return replace(deadline, label=clean_label(name) or deadline.label) if name else deadline
+
+
+def _may_be_listing(text: str) -> bool:
+    """Whether a text without cue words may still state a period by its structure (a bare
+    range under a consultation heading): it has lines or a range, and a consultation word."""
+    return may_list(text) and has_context(text)
+
+
+def _sentences_to_read(
+    sentences: Sequence[Sentence], cue_words: Sequence[tuple[int, int]] | None, listing: bool
+) -> list[int]:
+    """The sentences with cue words, and (in a `listing`: a text with lines or a range) the
+    short dated lines, which may have a structural cue."""
+    indices = _sentences_with_cue_words(sentences, cue_words)
+    if not listing:
+        return indices
+    shaped = [i for i, s in enumerate(sentences) if may_hold(s.text)]
+    return sorted(set(indices).union(shaped)) if shaped else indices
+
+
+def _with_structural_cues(
+    found: list[Cue],
+    text: str,
+    dates: Sequence[DateMention],
+    language: str,
+    context: _Context,
+    index: int,
+) -> list[Cue]:
+    """The sentence's cues and those its shape gives (not where a cue already stands)."""
+
+    def in_context() -> bool:
+        return context.in_sentence(index) or context.in_section(index)
+
+    extra = [
+        cue for cue in structural_cues(text, dates, language, in_context=in_context)
+        if not any(c.start < cue.end and cue.start < c.end for c in found)
+        and not any(c.start == cue.start == cue.end for c in found)
+    ]  # fmt: skip
+    return sorted([*found, *extra], key=lambda c: c.start) if extra else found
+
+
 def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
     """The sentence features every cue of the sentence shares."""
     sentences = context.sentences
     sentence = sentences[index]
-    near = context.in_sentence(index)
+    near = context.in_sentence(index) or context.in_section(index)
     if not near and index > 0 and ANAPHORIC_START.match(sentence.text):
         previous = sentences[index - 1]
         near = previous.paragraph == sentence.paragraph and context.in_sentence(index - 1)
@@ -272,17 +338,34 @@ class _Context:
     """Which sentences (and whether the text) speak of something one responds to; each
     sentence and the text are searched once, when first asked about."""
 
-    def __init__(self, text: str, sentences: Sequence[Sentence]) -> None:
+    def __init__(
+        self, text: str, sentences: Sequence[Sentence], *, row: bool = False, headed: bool = False
+    ) -> None:
         self.text = text
         self.sentences = sentences
+        self.row = row  # a table row ...
+        self.headed = headed  # ... whose first line is the heading the table stands under
         self._in_sentence: dict[int, bool] = {}
         self._in_text: bool | None = None
+        self._in_section: list[bool] | None = None
 
     def in_sentence(self, index: int) -> bool:
         known = self._in_sentence.get(index)
         if known is None:
             known = self._in_sentence[index] = has_context(self.sentences[index].text)
         return known
+
+    def in_section(self, index: int) -> bool:
+        """Whether the sentence is a list item under a consultation heading."""
+        if self._in_section is None:
+            self._in_section = (
+                section_context(
+                    self.text, self.sentences, self.in_sentence, row=self.row, headed=self.headed
+                )
+                if "\n" in self.text
+                else []
+            )
+        return bool(self._in_section) and self._in_section[index]
 
     def in_text(self) -> bool:
         """`has_context(text)`: true as soon as one sentence has it (a sentence is a piece

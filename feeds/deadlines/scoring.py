@@ -81,9 +81,10 @@ _COPULA_BEFORE_NOUN = Caseless(
     r"^[\s,]*(?:qui|that|which|die|der|che|que|wat)?\s*(?:constitue|is|est|ist|è|es|marks?|"
     r"markiert|será?|wordt|sarà)\s+(?:la|the|le|die|il|el|de|a|o)?\s*(?:new\s+|nouvelle\s+)?$"
 )
-_DATE_ABOVE_LABEL = re.compile(
-    r"^[\s:–-]*(?:(?:à|at|um|om|alle|ore|a\s+las|às)?\s*\d\d?(?:[:h.]\d\d)?\s*"
-    r"(?:h|Uhr|uur|[ap]\.?m\.?)?\s+)?(?:[^\W\d_]+\s+){0,4}$"  # "28 mai 2024 à 11h dépôt du"
+_DATE_ABOVE_LABEL = re.compile(  # perhaps with its time: "28 mai 2024 à 11h dépôt du dossier"
+    r"^[\s:–-]*(?:(?:at|à|a|um|às|alle|ore|om|a\s+las)?\s*\d{1,2}(?:[:.h]\d\d)?\s*"
+    r"(?:h|Uhr|uur|[ap]\.?m\.?)?\s+)?(?:[^\W\d_]+\s+){0,4}$",
+    re.IGNORECASE,
 )
 # "At 5pm on Monday, the consultation period will come to an end": a date fronted before the
 # clause of its cue (the sentence opens with it, then a comma and the cue's subject).
@@ -124,10 +125,7 @@ _WAS_BEFORE_CUE = Caseless(
     r"aanvankelijke?|eerdere?)(?!\w)"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
-# "PLAZO: DEL DIA 11 ... AL DÍA 24": a noun cue opening a range names its end.
-_FROM_AFTER_NOUN = Caseless(
-    r"[\s:]*(?:from|du|vom|del|dal|van|de|desde(?:\s+el)?|entre)(?:\s+(?:d[ií]a|the|le))?\s*$"
-)
+_FROM_WORD = Caseless(r"(?<!\w)(?:from|du|vom|von|del|dal|dall['’]|van|vanaf|de|desde)(?!\w)")
 # "plazo de treinta días (anuncio de fecha 28 de octubre)": the noun is a duration.
 _DURATION_AFTER_NOUN = Caseless(
     r"\s*(?:of|de|von|di|van|da|du|d['’])\s+(?:\d+|[^\W\d_]+)(?:\s+[^\W\d_]+)?\s+"
@@ -430,7 +428,8 @@ def _noun_date(
     """The date a noun cue names: the first after it, or the end of the range it opens
     ("Plazo: del 11 ... al 24 de noviembre"), or the one after its copula when the first sits
     in the noun's complement ("the closing date for the 23 July notice is 5 November")."""
-    if _FROM_AFTER_NOUN.match(text, cue_end, first.start):
+    if not first.is_range and _FROM_WORD.search(text, cue_end, first.start):
+        # "PLAZO: DEL DIA 11 de NOVIEMBRE a las 00:00 horas AL DÍA 24 de NOVIEMBRE"
         return _range_end(text, first, later) or first
     if _NOUN_COPULA.search(text, cue_end, first.start):
         return first
