@@ -64,6 +64,7 @@ ACTION = -3.0  # "grants will be awarded by 15 April": the authority's step, not
 _ACTION_REACH = 50
 SPAN_OF_SOMETHING_ELSE = -1.5  # "the tour will start on 3 March and end on 17 April"
 NOT_RECEIVED_FROM_PUBLIC = -3.0  # "the information received through 31 October"
+INTERNAL = -3.0  # "the Consulta Interna nº 905, held from ... to ...": no public deadline
 _START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
 RELATIVE_REACH = 20
@@ -259,6 +260,8 @@ def _scored(
         add(EVENT, "an event's date (conference, hearing, takes place)")
     if RECURRING.match(text, mention.end):
         add(CONDITION, "a date that comes back every year (a standing rule)")
+    if _INTERNAL.search(text, max(0, cue.start - _INTERNAL_REACH), cue.start):
+        add(INTERNAL, "an internal consultation: no one outside can respond")
     if sentence.lapse:
         add(INSTRUMENT, "a law or measure losing force")
     after_dates = max(
@@ -320,6 +323,11 @@ def _scored(
 
 
 _RECEIVED = Caseless(r"(?:received|accepted)\s")
+_INTERNAL = Caseless(
+    r"(?<!\w)(?:internal\s+consultation|consultation\s+interne|interne\s+(?:Konsultation|"
+    r"Anhörung|consultatie)|consult[ao]\s+interna|consultazione\s+interna)(?!\w)"
+)
+_INTERNAL_REACH = 60
 
 
 def _is_event(text: str, start: int, end: int) -> bool:

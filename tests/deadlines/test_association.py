@@ -131,6 +131,12 @@ def test_cue_vocabulary_and_complements(text: str, lang: str, want: list[str]) -
         ),
         # grants the authority will award
         ("Las ayudas se concederán antes del 30 de junio de 2025, tras la convocatoria.", "es"),
+        # an internal consultation: no one outside can respond
+        (
+            "Considerando as contribuições da Consulta Interna nº 12, realizada no período de 3 "
+            "de março de 2025 a 17 de março de 2025, resolve:",
+            "pt",
+        ),
     ],
 )
 def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
