@@ -40,6 +40,7 @@ from feeds.deadlines.structure import (
     structural_cues,
 )
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
+from feeds.deadlines.viewing import VIEWING, gives_way
 from feeds.model import Deadline
 
 _SHORT_SENTENCE_WORDS = 10
@@ -84,6 +85,7 @@ class _Found:
     order: int
     considered: int = -1  # its entry in Reading.considered
     old: bool = False  # told in the past ("closed on", "were to be submitted by")
+    viewing: bool = False  # the end of a period for inspecting documents
 
 
 def find_deadlines(
@@ -195,11 +197,14 @@ def read_deadlines(
                     if not moved_text:
                         moved_text.append(says_the_deadline_moved(text))
                     old = moved_text[0] and _told_in_the_past(sentence.text, cue)
-                    found.append(_Found(deadline, kind, len(found), entry, old))
+                    viewing = VIEWING.search(sentence.text) is not None
+                    found.append(_Found(deadline, kind, len(found), entry, old, viewing))
     kept = _apply_extensions(_merge_duplicates(found), text)
     if moved_text and moved_text[0]:
         moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
         kept = [item for i, item in enumerate(kept) if i not in moved]
+    viewed = gives_way([(item.deadline.closes_at, item.viewing) for item in kept])
+    kept = [item for i, item in enumerate(kept) if i not in viewed]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}

@@ -351,3 +351,17 @@ def test_booking_a_slot_to_speak_is_a_deadline() -> None:
         "Walk-in registration is possible on the day."
     )
     assert _dates(text) == ["2025-03-13"]
+
+
+def test_a_viewing_period_gives_way_to_the_response_deadline() -> None:
+    both = (
+        "Planfeststellungsverfahren Ortsumgehung\n\nDie Unterlagen können vom 3.03.2025 bis "
+        "einschließlich 2.04.2025 in den Gemeinden eingesehen werden.\n\n"
+        "Die Einwendungsfrist endet am 16.04.2025."
+    )
+    assert _dates(both, "de") == ["2025-04-16"]
+    alone = (
+        "Planfeststellungsverfahren Ortsumgehung\n\nDie Unterlagen zur Anhörung können vom "
+        "3.03.2025 bis einschließlich 2.04.2025 eingesehen werden."
+    )
+    assert _dates(alone, "de") == ["2025-04-02"]
