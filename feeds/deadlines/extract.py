@@ -180,11 +180,18 @@ def read_deadlines(
                         return Reading([], reading.considered)
                     taken = True
                     key = (index, candidate.mention.start)
+                    if not moved_text:
+                        moved_text.append(says_the_deadline_moved(text))
+                    old = moved_text[0] and _told_in_the_past(
+                        sentence.text, cue, dates, candidate.mention
+                    )
                     if key in seen:
                         _refuse(reading, entry, "the same date, found by another cue")
+                        position = seen[key]
                         if candidate.extends:
-                            position = seen[key]
                             found[position] = replace(found[position], kind=CueKind.EXTEND)
+                        if found[position].old and not old:  # "... and now expires on"
+                            found[position] = replace(found[position], old=False)
                         continue
                     deadline = _deadline(
                         sentences, index, cue, candidate.mention, times, dates, quote,
@@ -194,9 +201,6 @@ def read_deadlines(
                     deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    if not moved_text:
-                        moved_text.append(says_the_deadline_moved(text))
-                    old = moved_text[0] and _told_in_the_past(sentence.text, cue)
                     viewing = VIEWING.search(sentence.text) is not None
                     found.append(_Found(deadline, kind, len(found), entry, old, viewing))
     kept = _apply_extensions(_merge_duplicates(found), text)
@@ -215,10 +219,14 @@ def read_deadlines(
     return reading
 
 
-def _told_in_the_past(text: str, cue: Cue) -> bool:
-    """Whether the clause of `cue`, up to and with it, tells its deadline in the past."""
+def _told_in_the_past(
+    text: str, cue: Cue, dates: Sequence[DateMention], mention: DateMention
+) -> bool:
+    """Whether the clause of `cue`, up to and with it (from the last date before it), tells
+    its deadline in the past ("closed on 5 May and is reopened until 30 June": only the 5th)."""
     clause = max(text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
-    return told_in_the_past(text[clause : cue.end])
+    since = max([clause] + [d.end for d in dates if d.end <= cue.start])
+    return told_in_the_past(text[since : max(cue.end, mention.start)])
 
 
 class _FactsOnce:
@@ -558,6 +566,9 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
         if item.kind is CueKind.EXTEND and twin in kept:
             position = kept.index(twin)
             kept[position] = replace(kept[position], kind=CueKind.EXTEND)
+        if not item.old and twin in kept and twin.old:  # told in the present somewhere too
+            position = kept.index(twin)
+            kept[position] = replace(kept[position], old=False)
     return kept
 
 

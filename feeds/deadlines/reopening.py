@@ -24,7 +24,7 @@ _MOVE = (
 _DEADLINE = (
     r"(?:deadline|period|closing\s+date|comment|consultation|plazo|prazo|délai|date\s+limite|"
     r"frist|\w+frist|termine|scadenza|termijn|consulta|consultazione|konsultation|vernehmlassung|"
-    r"enquête|inspraak)\w*"
+    r"enquête|inspraak|beteiligung|auslegung|survey|befragung|umfrage)\w*"
 )
 _MOVE_WORD = Caseless(rf"(?<!\w){_MOVE}")
 _MOVED = Caseless(
@@ -32,10 +32,21 @@ _MOVED = Caseless(
 )
 
 
+# A verb that moves or reopens says it by itself ("Sie wird bis zum 30. Juni wiedereröffnet").
+_MOVED_VERB = Caseless(
+    r"(?<!\w)(?:re-?opened|re-?opens|re-?opening|extended|extends|extending|postponed|"
+    r"wiedereröffnet|verlängert|verschoben|rouverte?s?|prolongée?s?|reportée?s?|"
+    r"reabiert[oa]s?|reabre|ampliad[oa]s?|amplía|prorrogad[oa]s?|riapert[oa]|prorogat[oa]|"
+    r"heropend|verlengd|uitgesteld|reabert[oa]|adiad[oa])(?!\w)"
+)
+
+
 def says_the_deadline_moved(text: str) -> bool:
-    """Whether the text says the deadline itself moved: an extension or reopening word near a
-    deadline word (not "the Mine Life Extension | Submit a comment")."""
-    return _MOVE_WORD.search(text) is not None and _MOVED.search(text) is not None
+    """Whether the text says the deadline itself moved: a verb that moves or reopens, or an
+    extension word near a deadline word (not "the Mine Life Extension | Submit a comment")."""
+    if _MOVE_WORD.search(text) is None:
+        return False
+    return _MOVED_VERB.search(text) is not None or _MOVED.search(text) is not None
 
 
 # ... and announces it now: the old date is superseded even when the new one is not stated.

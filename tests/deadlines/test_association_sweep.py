@@ -194,6 +194,77 @@ def test_no_deadline(lang: str, text: str) -> None:
 
 WITH_TIMES = [
     (
+        "fr",
+        ("La consultation, close le 5 mai 2025, est rouverte jusqu'au 30 juin 2025."),
+        ["2025-06-30"],
+    ),
+    (
+        "fr",
+        ("La consultation s'est achevée le 5 mai 2025. Merci pour vos contributions."),
+        ["2025-05-05"],
+    ),
+    (
+        "de",
+        ("Die Beteiligung endete am 5. Mai 2025. Sie wird bis zum 30. Juni 2025 wiedereröffnet."),
+        ["2025-06-30"],
+    ),
+    (
+        "es",
+        ("La consulta, que cerró el 5 de mayo de 2025, se reabre hasta el 30 de junio de 2025."),
+        ["2025-06-30"],
+    ),
+    (
+        "it",
+        ("La consultazione, chiusa il 5 maggio 2025, è riaperta fino al 30 giugno 2025."),
+        ["2025-06-30"],
+    ),
+    (
+        "nl",
+        ("De consultatie sloot op 5 mei 2025 en wordt heropend tot 30 juni 2025."),
+        ["2025-06-30"],
+    ),
+    (
+        "pt",
+        (
+            "A consulta pública, encerrada em 5 de maio de 2025, foi reaberta até 30 de "
+            "junho de 2025."
+        ),
+        ["2025-06-30"],
+    ),
+    (
+        "en",
+        (
+            "The plans can be inspected at the civic centre until 14 March 2025. "
+            "Representations must be made by 28 March 2025."
+        ),
+        ["2025-03-28"],
+    ),
+    (
+        "nl",
+        (
+            "Het ontwerp ligt ter inzage van 3 maart tot en met 14 april 2025. Zienswijzen "
+            "kunt u tot en met 14 april 2025 indienen."
+        ),
+        ["2025-04-14"],
+    ),
+    (
+        "fr",
+        (
+            "Le dossier est consultable en mairie du 3 au 31 mars 2025. Les observations "
+            "peuvent être déposées jusqu'au 31 mars 2025."
+        ),
+        ["2025-03-31"],
+    ),
+    (
+        "en",
+        ("Applications open on 3 March 2025 and close on 28 March 2025 at noon."),
+        ["2025-03-28 12:00"],
+    ),
+    ("en", "Consultation: 3 March 2025 – 28 March 2025", ["2025-03-28"]),
+    ("en", "The consultation will close at 23:59 on 28 March 2025.", ["2025-03-28 23:59"]),
+    ("de", "Stellungnahmen bitte bis spätestens 28. März 2025, 12 Uhr.", ["2025-03-28 12:00"]),
+    ("en", "We extended the survey by two weeks. It now closes on 28 March 2025.", ["2025-03-28"]),
+    (
         "en",
         "Last chance to have your say: the consultation on the library closes at midnight today.",
         ["2025-02-01 23:59"],
