@@ -85,7 +85,7 @@ class _Found:
     order: int
     considered: int = -1  # its entry in Reading.considered
     old: bool = False  # told in the past ("closed on", "were to be submitted by")
-    viewing: bool = False  # the end of a period for inspecting documents
+    sentence: str = ""  # the sentence it was read in
 
 
 def find_deadlines(
@@ -201,14 +201,16 @@ def read_deadlines(
                     deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    viewing = VIEWING.search(sentence.text) is not None
-                    found.append(_Found(deadline, kind, len(found), entry, old, viewing))
+                    found.append(_Found(deadline, kind, len(found), entry, old, sentence.text))
     kept = _apply_extensions(_merge_duplicates(found), text)
     if moved_text and moved_text[0]:
         moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
         kept = [item for i, item in enumerate(kept) if i not in moved]
-    viewed = gives_way([(item.deadline.closes_at, item.viewing) for item in kept])
-    kept = [item for i, item in enumerate(kept) if i not in viewed]
+    if len(kept) > 1:
+        viewed = gives_way(
+            [(item.deadline.closes_at, VIEWING.search(item.sentence) is not None) for item in kept]
+        )
+        kept = [item for i, item in enumerate(kept) if i not in viewed]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
