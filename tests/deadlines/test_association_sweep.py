@@ -150,6 +150,73 @@ def test_the_closing_date(lang: str, text: str, want: list[str]) -> None:
 
 
 NOT_DEADLINES = [
+    ("en", "The council will decide on the plan by 30 June 2025, after the consultation ended."),
+    (
+        "en",
+        (
+            "The new bus timetable starts on 3 March 2025. A consultation on fares is "
+            "planned for the autumn."
+        ),
+    ),
+    (
+        "en",
+        (
+            "Roadworks on the High Street will end on 14 March 2025, the council said in "
+            "response to questions."
+        ),
+    ),
+    ("en", "The exhibition runs until 30 April 2025 at the museum."),
+    (
+        "en",
+        (
+            "The offer is valid until 31 March 2025. Comments about the service can be "
+            "sent any time."
+        ),
+    ),
+    ("en", "The consultation report, published on 3 March 2025, summarises 400 responses."),
+    ("en", "Registration for the public meeting closes on 10 March 2025."),
+    (
+        "en",
+        (
+            "The minister said the review would be completed before the end of the year "
+            "and responses would be published."
+        ),
+    ),
+    (
+        "fr",
+        (
+            "Les travaux se termineront le 30 avril 2025, a indiqué la mairie, qui a "
+            "répondu aux questions."
+        ),
+    ),
+    (
+        "fr",
+        ("L'exposition est ouverte jusqu'au 30 avril 2025. Une consultation aura lieu plus tard."),
+    ),
+    (
+        "fr",
+        (
+            "Le ministre a annoncé le 3 mars 2025 que les résultats de la consultation "
+            "seront publiés en juin."
+        ),
+    ),
+    ("de", "Die Bauarbeiten dauern bis zum 30. April 2025, teilte die Stadt auf Anfrage mit."),
+    ("de", "Die Ausstellung ist bis 30. April 2025 geöffnet. Eine Beteiligung ist später geplant."),
+    ("de", "Das Gesetz gilt bis zum 31. Dezember 2026; eine Konsultation zur Verlängerung folgt."),
+    (
+        "it",
+        (
+            "I lavori termineranno entro il 30 aprile 2025, ha comunicato il Comune "
+            "rispondendo alle domande."
+        ),
+    ),
+    ("it", "La mostra resterà aperta fino al 30 aprile 2025."),
+    ("es", "Las obras finalizarán el 30 de abril de 2025, según respondió el Ayuntamiento."),
+    ("es", "La exposición estará abierta hasta el 30 de abril de 2025."),
+    ("nl", "De werkzaamheden duren tot 30 april 2025, aldus de gemeente in een reactie."),
+    ("nl", "De tentoonstelling is te zien tot en met 30 april 2025."),
+    ("pt", "As obras terminam em 30 de abril de 2025, respondeu a prefeitura."),
+    ("pt", "A exposição fica aberta até 30 de abril de 2025."),
     (
         "en",
         (
