@@ -58,7 +58,7 @@ MOVING_NOW = Caseless(
 # A deadline told in the past, in the clause of its cue.
 _TOLD_IN_THE_PAST = Caseless(
     r"(?<!\w)(?:were\s+to\s+be|was\s+to\s+be|asked\s+for|(?<!be\s)accepted|original(?:ly)?|"
-    r"previous(?:ly)?|initial(?:ly)?|formerly|ursprünglich\w*|initialement|inicialmente|"
+    r"previous(?:ly)?|initially|formerly|ursprünglich\w*|initialement|"
     r"originalmente|inizialmente|oorspronkelijk\w*|aanvankelijk\w*)(?!\w)"
 )
 

@@ -62,6 +62,17 @@ START = -3.0  # "starts no later than 5 May"
 INSTRUMENT = -3.0  # "the Regulation expires on 31 December 2030"
 ACTION = -3.0  # "grants will be awarded by 15 April": the authority's step, not a response
 _ACTION_REACH = 50
+_ACTION_WORDS_BEFORE_CUE = 2
+_AUXILIARY_BEFORE = Caseless(
+    r"(?<!\w)(?:be|been|being|is|are|was|were|sera|seront|sont|est|été|sarà|saranno|vengono|"
+    r"verranno|viene|verrà|è|sono|será|serán|es|son|se|ser|serão|é|são|foi|foram|wird|werden|"
+    r"worden|wurde|wurden|wordt|zijn)\s+(?:[^\W\d_]+\s+)?$"
+)
+_FINITE_ACTION = Caseless(r"(?:án|rá|rão|rà|ranno|ront|era|gibt)$")  # "se concederán"
+_SUSPENDED = Caseless(
+    r"suspended|paused|opgeschort|geschorst|ausgesetzt|unterbrochen|gehemmt|suspendue?s?|"
+    r"suspendid[oa]s?|sospes[oaie]|suspens[oa]s?"
+)
 SPAN_OF_SOMETHING_ELSE = -1.5  # "the tour will start on 3 March and end on 17 April"
 NOT_RECEIVED_FROM_PUBLIC = -3.0  # "the information received through 31 October"
 INTERNAL = -3.0  # "the Consulta Interna nº 905, held from ... to ...": no public deadline
@@ -119,11 +130,11 @@ _WAS_BEFORE = Caseless(
     r"precedentemente|oorspronkelijk|eerder|aanvankelijk)(?!\w)"
 )
 # The old date named in the clause before the cue ("the original comment period closed on").
-_WAS_BEFORE_CUE = Caseless(
-    r"(?<!\w)(?:original(?:ly)?|previous(?:ly)?|initial(?:ly)?|formerly|ursprünglich\w*|"
-    r"bisherige\w*|initiale?s?|initialement|précédemment|inicial(?:mente)?|originalmente|"
-    r"anteriormente|inizial(?:e|mente)|originari[oa]|precedentemente|oorspronkelijke?|"
-    r"aanvankelijke?|eerdere?)(?!\w)"
+_WAS_BEFORE_CUE = Caseless(  # not "initial" ("the initial consultation runs until"), nor
+    # "inicialmente" ("el plan aprobado inicialmente": a stage of Spanish planning)
+    r"(?<!\w)(?:original(?:ly)?|previous(?:ly)?|initially|formerly|ursprünglich\w*|"
+    r"bisherige\w*|initialement|précédemment|originalmente|anteriormente|inizialmente|"
+    r"originari[oa]|precedentemente|oorspronkelijke?|aanvankelijke?|eerdere?)(?!\w)"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
 _FROM_WORD = Caseless(r"(?<!\w)(?:from|du|vom|von|del|dal|dall['’]|van|vanaf|de|desde)(?!\w)")
@@ -269,7 +280,7 @@ def _scored(
     )
     if (
         cue.kind in (CueKind.CLOSE, CueKind.BY, CueKind.BEFORE)
-        and ACTIONS.search(text, after_dates, cue.start)
+        and _action_before(text, after_dates, cue.start)
     ) or (
         cue.kind is CueKind.PERIOD
         and cue.needs_context
@@ -328,6 +339,23 @@ _INTERNAL = Caseless(
     r"Anhörung|consultatie)|consult[ao]\s+interna|consultazione\s+interna)(?!\w)"
 )
 _INTERNAL_REACH = 60
+
+
+def _action_before(text: str, start: int, cue_start: int) -> bool:
+    """Whether an authority's step governs the cue: its verb right before it, two words at
+    most between, a participle after its auxiliary ("grants will be awarded by", "saranno
+    assegnati entro"; not "the draft approved by the Board" nor "the consultation announced
+    last week"); a suspension needs no auxiliary ("tijdelijk opgeschort tot")."""
+    position = start
+    while (match := ACTIONS.search(text, position, cue_start)) is not None:
+        if len(text[match.end() : cue_start].split()) <= _ACTION_WORDS_BEFORE_CUE and (
+            _SUSPENDED.fullmatch(match.group()) is not None
+            or _FINITE_ACTION.search(match.group()) is not None
+            or _AUXILIARY_BEFORE.search(text, max(0, match.start() - 30), match.start())
+        ):
+            return True
+        position = match.end()
+    return False
 
 
 def _is_event(text: str, start: int, end: int) -> bool:

@@ -261,6 +261,61 @@ def test_no_deadline(lang: str, text: str) -> None:
 
 WITH_TIMES = [
     (
+        "en",
+        ("Comments on the draft approved by the Board must be received by 5 May 2025."),
+        ["2025-05-05"],
+    ),
+    ("en", "Grants will be awarded by 30 April 2025.", []),
+    (
+        "en",
+        ("Responses to the consultation announced last week are due by 5 May 2025."),
+        ["2025-05-05"],
+    ),
+    (
+        "it",
+        ("Le osservazioni sul piano approvato dalla Giunta vanno inviate entro il 5 maggio 2025."),
+        ["2025-05-05"],
+    ),
+    (
+        "es",
+        (
+            "Las alegaciones al plan aprobado inicialmente podrán presentarse hasta el 5 "
+            "de mayo de 2025."
+        ),
+        ["2025-05-05"],
+    ),
+    (
+        "pt",
+        (
+            "As contribuições sobre a minuta aprovada pelo conselho podem ser enviadas até "
+            "5 de maio de 2025."
+        ),
+        ["2025-05-05"],
+    ),
+    (
+        "fr",
+        ("Les observations sur le projet adopté par le conseil sont reçues jusqu'au 5 mai 2025."),
+        ["2025-05-05"],
+    ),
+    (
+        "de",
+        ("Stellungnahmen zum beschlossenen Entwurf können bis 5. Mai 2025 abgegeben werden."),
+        ["2025-05-05"],
+    ),
+    (
+        "nl",
+        ("Zienswijzen op het vastgestelde ontwerp kunt u tot 5 mei 2025 indienen."),
+        ["2025-05-05"],
+    ),
+    (
+        "de",
+        (
+            "Die öffentliche Auslegung findet vom 3. März bis 4. April 2025 statt. "
+            "Einwendungen können bis zum 18. April 2025 erhoben werden."
+        ),
+        ["2025-04-18"],
+    ),
+    (
         "fr",
         ("La consultation, close le 5 mai 2025, est rouverte jusqu'au 30 juin 2025."),
         ["2025-06-30"],
