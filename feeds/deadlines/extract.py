@@ -47,7 +47,9 @@ _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
-    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@|alle(?:\s+ore)?|ore|a\s+las|om|às)\s*)?"
+    r"(?:the\s+latest\s+)?$",
+    re.IGNORECASE,
 )
 _TIME_THEN_DATE = re.compile(r"^\s*(?:on|,|le|am|el|il|op|no|em|del?)?\s*$", re.IGNORECASE)
 _FUTURE = Caseless(

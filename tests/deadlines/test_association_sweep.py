@@ -262,6 +262,42 @@ def test_no_deadline(lang: str, text: str) -> None:
 WITH_TIMES = [
     (
         "en",
+        ("Responses must be received by noon on 14 March 2025 for the consultation."),
+        ["2025-03-14 12:00"],
+    ),
+    ("en", "The consultation closes at midnight on 14 March 2025.", ["2025-03-14 23:59"]),
+    ("fr", "La consultation est ouverte jusqu'au 14 mars 2025 à minuit.", ["2025-03-14 23:59"]),
+    ("de", "Die Beteiligung endet am 14. März 2025 um Mitternacht.", ["2025-03-14 23:59"]),
+    ("it", "La consultazione si chiude il 14 marzo 2025 alle ore 24:00.", ["2025-03-14 23:59"]),
+    (
+        "es",
+        ("La consulta pública finaliza el 14 de marzo de 2025 a medianoche."),
+        ["2025-03-14 23:59"],
+    ),
+    (
+        "nl",
+        ("U kunt tot 14 maart 2025 om middernacht reageren op de consultatie."),
+        ["2025-03-14 23:59"],
+    ),
+    (
+        "pt",
+        ("As contribuições à consulta podem ser enviadas até às 23h59 do dia 14 de março de 2025."),
+        ["2025-03-14 23:59"],
+    ),
+    ("pt", "A consulta pública termina à meia-noite de 14 de março de 2025.", ["2025-03-14 23:59"]),
+    (
+        "en",
+        ("The survey closes on 14 March 2025. There is no time limit on the day."),
+        ["2025-03-14"],
+    ),
+    ("de", "Stellungnahmen zur Konsultation bis 14.03.2025, 12:00 Uhr.", ["2025-03-14 12:00"]),
+    (
+        "nl",
+        ("Reageren op de consultatie kan tot en met vrijdag 14 maart 2025, 17.00 uur."),
+        ["2025-03-14 17:00"],
+    ),
+    (
+        "en",
         ("Comments on the draft approved by the Board must be received by 5 May 2025."),
         ["2025-05-05"],
     ),
