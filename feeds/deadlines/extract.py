@@ -254,7 +254,10 @@ def _named_item(deadline: Deadline, context: _Context, index: int, at: int) -> D
     name = item_name(
         context.text, context.sentences, index, at, row=context.row, headed=context.headed
     )
-    return replace(deadline, label=clean_label(name) or deadline.label) if name else deadline
+    label = clean_label(name or "")
+    if not label or label.casefold() == deadline.label.casefold():
+        return deadline
+    return replace(deadline, label=label)
 
 
 def _may_be_listing(text: str) -> bool:

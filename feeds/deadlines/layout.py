@@ -68,7 +68,11 @@ def lay_out(text: str) -> list[Block]:
 
 
 def _cells(line: str) -> list[str]:
-    return [cell for cell in _CELL_SPLIT.split(line.strip().strip("|")) if cell != ""]
+    """A row's cells, empty ones kept in their place (`River Plan |  | 14 March 2025`)."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") else inner
+    return [cell.strip() for cell in _CELL_SPLIT.split(inner)]
 
 
 def _tables(lines: list[str]) -> list[tuple[int, list[int]]]:
@@ -108,6 +112,8 @@ def _row(heads: list[str], cells: list[str]) -> list[str] | None:
     Period` over `Mon, Oct 7, 2024 | Wed, Nov 6`) gets them as one range. None: not a row."""
     if len(cells) == len(heads):
         return cells
+    if 2 <= len(cells) < len(heads):
+        return [*cells, *[""] * (len(heads) - len(cells))]  # empty cells left off at its end
     if len(cells) == len(heads) + 1:
         span = cells[len(heads) - 1 :]
         if all(any(ch.isdigit() for ch in cell) for cell in span):
@@ -129,8 +135,9 @@ def _heading_above(lines: list[str], header: int) -> str:
 def _paired(heads: list[str], cells: list[str] | None) -> str:
     """A row read with its header: "Deadline: 1 October 2015", one line per cell."""
     return "\n".join(
-        f"{head}: {cell}" if any(ch.isdigit() for ch in cell) else cell
+        f"{head}: {cell}" if head and any(ch.isdigit() for ch in cell) else cell
         for head, cell in zip(heads, cells or [], strict=True)
+        if cell
     )
 
 

@@ -12,10 +12,12 @@ consulta`). Three things are read here, sentence by sentence, after the layout p
 - a bare range on a short line that is not running text, in such a context: its end
   (a period cue just before the range);
 - an end label before its date, or after it in a timeline (a noun cue; the end labels of each
-  language are in structure_words.toml).
+  language are in structure_words.toml, with what is handed in: `Dépôt des dossiers`).
 
 Both cues are weak: they count only with consultation words in the line, its section or the
-sentences next to it, as every weak cue does (feeds/deadlines/scoring.py).
+sentences next to it, as every weak cue does (feeds/deadlines/scoring.py). Here too: which
+line is a label of a period (for the layout's joins), a schedule's one-day steps (no period),
+and the name of a listed thing (`River Plan`, `Lärmschutz`) for a deadline's label.
 """
 
 from __future__ import annotations
@@ -217,6 +219,14 @@ _MAX_ITEM_CHARS = 200
 _RANGE_LIKE = re.compile(r"\d\.?\s*(?:[^\W\d_]+\.?,?\s*)?(?:[-–—→]|->)\s*(?:[^\W\d_]+\.?,?\s+)?\d")
 
 
+# ... and one with a word between its ends, in a title: "Consultation 13/11 au 4/12/2015".
+_MAX_TITLE_CHARS = 120
+_WORDED_RANGE = re.compile(
+    r"\d\.?\s*(?:[^\W\d_]+\.?\s+)?(?:au|al|a|bis|to|tot|t/m|até|hasta|until|till|through|"
+    r"fino\s+al)\s+\d"
+)
+
+
 def may_hold(text: str) -> bool:
     """Whether a sentence is short enough, and dated, for a structural cue to be tried."""
     return (
@@ -231,7 +241,9 @@ def may_list(text: str) -> bool:
     if "\n" in text:
         return True
     dashed = "-" in text or "–" in text or "—" in text or "→" in text
-    return dashed and _RANGE_LIKE.search(text) is not None
+    if dashed and _RANGE_LIKE.search(text) is not None:
+        return True
+    return len(text) <= _MAX_TITLE_CHARS and _WORDED_RANGE.search(text) is not None
 
 
 def structural_cues(
@@ -342,13 +354,14 @@ def item_name(
     before = sentence.text[lead.end() if lead else 0 : at]
     cut = _NAME_END.search(before)
     name = _name(before[: cut.start()] if cut else before)
-    if name:
-        return name
-    after = sentence.text[at:]
-    words = re.sub(r"^[\w\s.,/–—→>-]*\d\w*\.?", "", after, count=1)  # past the date itself
-    name = _name(words)
-    if name and not has_period_label(name):
-        return name
+    if name and not (cut and cut.group().strip() == ":" and has_cue_word(f"{name}:")):
+        return name  # not a field's label ("Durée :", "Dates:")
+    if not before.strip():  # a timeline's line: the date first, then what it is the date of
+        after = sentence.text[at:]
+        words = re.sub(r"^[\w\s.,/–—→>-]*\d\w*\.?", "", after, count=1)  # past the date
+        name = _name(words)
+        if name and not has_period_label(name):
+            return name
     if index > 0:
         above = sentences[index - 1]
         if above.paragraph == sentence.paragraph and is_heading(text, above):

@@ -14,7 +14,7 @@ from feeds.deadlines.caseless import Caseless
 
 VIEWING = Caseless(
     r"(?<!\w)(?:eingesehen|einsehbar|zur\s+Einsicht(?:nahme)?|öffentliche\s+Auslegung|ausgelegt|"
-    r"ter\s+inzage|in\s+te\s+zien|"
+    r"ter\s*inzage|in\s+te\s+zien|"
     r"ingezien|(?:available|open)\s+for\s+inspection|inspected|consultables?|consultée?s?|"
     r"in\s+visione|consultabil[ei]|examinad[oa]s?|disponíve(?:l|is)\s+para\s+consulta)(?!\w)"
 )

@@ -86,6 +86,22 @@ def _dates(text: str, lang: str) -> list[str]:
                "- Hearings", ["2025-06-07"]),
         ("es", "Convocatoria de ayudas\n\nPlazo de presentación\n\n\n\nDel 3 al 28 de marzo de "
                "2025.", ["2025-03-28"]),
+        # empty cells keep their column; a revised deadline replaces its own row's only
+        ("en", "Open consultations\nScheme | Opens | Deadline | Revised deadline\n"
+               "River Plan | 03-Feb-25 | 14-Mar-25 | \nLake Plan | 03-Feb-25 | 14-Mar-25 | "
+               "11-Apr-25", ["2025-03-14", "2025-04-11"]),
+        ("en", "Open consultations\n| Scheme | Opens | Closes |\n|---|---|---|\n"
+               "| River Plan |  | 14 March 2025 |", ["2025-03-14"]),
+        # forms: a status line, start and end fields, in each language
+        ("it", "Consultazione\nStato: aperta\nApertura: 3 marzo 2025\nChiusura: 14 aprile 2025",
+         ["2025-04-14"]),
+        ("nl", "Consultatie\nStatus: open\nOpening: 3 maart 2025\nSluiting: 14 april 2025",
+         ["2025-04-14"]),
+        ("fr", "Consultation\nStatut : ouverte\nOuverture : 3 mars 2025\nClôture : 14 avril 2025",
+         ["2025-04-14"]),
+        ("nl", "Terinzagelegging\nTermijn: 3 maart 2025 tot en met 14 april 2025", ["2025-04-14"]),
+        # a title with a worded range
+        ("fr", "Consultation publique 13/11 au 4/12/2025", ["2025-12-04"]),
         # start and end labels: the end
         ("en", "Consultation on parking\nStart date\n1 May 2025\nEnd date\n30 June 2025",
          ["2025-06-30"]),
@@ -156,6 +172,11 @@ def test_a_timeline_label_belongs_to_the_date_above_it() -> None:
     assert joined.text == "3 March 2025 Consultation opens\n\n14 April 2025 Consultation closes"
     labels_first = lay_out("Start date\n1 May 2025\nEnd date\n30 June 2025")[0]
     assert labels_first.text == "Start date 1 May 2025\nEnd date 30 June 2025"
+    # without blank lines, the page's first join says which way it goes
+    dates_first = lay_out("3 March 2025\nSurvey opens\n14 April 2025\nSurvey closes")[0]
+    assert dates_first.text == "3 March 2025 Survey opens\n14 April 2025 Survey closes"
+    closing_first = lay_out("Closing date\n14 April 2025\nOpening date\n3 March 2025")[0]
+    assert closing_first.text == "Closing date 14 April 2025\nOpening date 3 March 2025"
 
 
 def test_a_table_row_is_read_under_the_table_heading() -> None:
@@ -187,6 +208,9 @@ def test_lettered_items_after_an_introduction_are_sentences_of_their_own() -> No
          ["Verkeersplan Oost"]),
         ("en", "Key dates\n\n22 November 2024 → 31 January 2025\nFirst public consultation",
          ["First public consultation"]),
+        # a field's label is no name ("Durée :"), nor is what follows the range ("inclus")
+        ("fr", "Enquête publique\nDurée : du lundi 3 mars 2025 au lundi 14 avril 2025 inclus",
+         ["enquête publique"]),
         # a label that is a cue stays the deadline's own label
         ("en", "Feedback period 18 May 2025 - 15 June 2025", ["feedback period"]),
     ],
