@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from feeds import names
 from feeds.clock import as_utc
+from feeds.deadlines.caseless import Caseless
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
     PAST_TENSE,
@@ -21,9 +22,14 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
 )
-from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
+from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
 from feeds.deadlines.labels import clean_label, is_bare_label, label_for
 from feeds.deadlines.layout import lay_out
+from feeds.deadlines.reopening import (
+    says_the_deadline_moved,
+    superseded_by_a_move,
+    told_in_the_past,
+)
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
 from feeds.deadlines.structure import (
@@ -34,13 +40,20 @@ from feeds.deadlines.structure import (
     structural_cues,
 )
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
+from feeds.deadlines.viewing import VIEWING, gives_way
 from feeds.model import Deadline
 
 _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
-    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@|alle(?:\s+ore)?|ore|a\s+las|om|às)\s*)?"
+    r"(?:the\s+latest\s+)?$",
+    re.IGNORECASE,
+)
+_TIME_THEN_DATE = re.compile(r"^\s*(?:on|,|le|am|el|il|op|no|em|del?)?\s*$", re.IGNORECASE)
+_FUTURE = Caseless(
+    r"(?<!\w)(?:will|shall|será|serão|sera|seront|sarà|saranno|wird|werden|zal|zullen)(?!\w)"
 )
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
 STATED_MIDNIGHT = time(23, 59)
@@ -73,6 +86,8 @@ class _Found:
     kind: CueKind
     order: int
     considered: int = -1  # its entry in Reading.considered
+    old: bool = False  # told in the past ("closed on", "were to be submitted by")
+    sentence: str = ""  # the sentence it was read in
 
 
 def find_deadlines(
@@ -122,6 +137,7 @@ def read_deadlines(
     cues = cues_for(language)
     found: list[_Found] = []
     in_text: list[bool] = []  # whether the text has a consultation word (asked once)
+    moved_text: list[bool] = []  # whether it says the deadline moved (asked once)
     for block_number, block in enumerate(lay_out(text)):
         sentences = split_sentences(block.text)
         row = block.quote is not None
@@ -156,6 +172,9 @@ def read_deadlines(
                             reading, entry, "a better candidate" if taken else "below threshold"
                         )
                         continue
+                    if not reference_is_strong and is_relative(candidate.mention):
+                        _refuse(reading, entry, "a relative day, and no date for the item")
+                        continue
                     if not in_text:
                         in_text.append(has_context(text))
                     if not in_text[0]:
@@ -163,11 +182,18 @@ def read_deadlines(
                         return Reading([], reading.considered)
                     taken = True
                     key = (index, candidate.mention.start)
+                    if not moved_text:
+                        moved_text.append(says_the_deadline_moved(text))
+                    old = moved_text[0] and _told_in_the_past(
+                        sentence.text, cue, dates, candidate.mention
+                    )
                     if key in seen:
                         _refuse(reading, entry, "the same date, found by another cue")
+                        position = seen[key]
                         if candidate.extends:
-                            position = seen[key]
                             found[position] = replace(found[position], kind=CueKind.EXTEND)
+                        if found[position].old and not old:  # "... and now expires on"
+                            found[position] = replace(found[position], old=False)
                         continue
                     deadline = _deadline(
                         sentences, index, cue, candidate.mention, times, dates, quote,
@@ -177,8 +203,16 @@ def read_deadlines(
                     deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    found.append(_Found(deadline, kind, len(found), entry))
+                    found.append(_Found(deadline, kind, len(found), entry, old, sentence.text))
     kept = _apply_extensions(_merge_duplicates(found), text)
+    if moved_text and moved_text[0]:
+        moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
+        kept = [item for i, item in enumerate(kept) if i not in moved]
+    if len(kept) > 1:
+        viewed = gives_way(
+            [(item.deadline.closes_at, VIEWING.search(item.sentence) is not None) for item in kept]
+        )
+        kept = [item for i, item in enumerate(kept) if i not in viewed]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
@@ -187,6 +221,16 @@ def read_deadlines(
             _refuse(reading, item.considered, "superseded by an extension or a duplicate")
     reading.deadlines = [f.deadline for f in kept]
     return reading
+
+
+def _told_in_the_past(
+    text: str, cue: Cue, dates: Sequence[DateMention], mention: DateMention
+) -> bool:
+    """Whether the clause of `cue`, up to and with it (from the last date before it), tells
+    its deadline in the past ("closed on 5 May and is reopened until 30 June": only the 5th)."""
+    clause = max(text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
+    since = max([clause] + [d.end for d in dates if d.end <= cue.start])
+    return told_in_the_past(text[since : max(cue.end, mention.start)])
 
 
 class _FactsOnce:
@@ -367,6 +411,9 @@ def _time_for(
     for t in times:
         if t.start >= mention.end and _AFTER_DATE_TO_TIME.match(text[mention.end : t.start]):
             return t
+    for t in times:  # "at 5pm on Monday", "17h le 3 mars"
+        if t.end <= mention.start and _TIME_THEN_DATE.match(text[t.end : mention.start]):
+            return t
     return None
 
 
@@ -420,7 +467,7 @@ def _resolved(
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
-    if mention.year is None and mention.relative is None and mention.next_weekday is None:
+    if mention.year is None and not is_relative(mention):
         full = [d for d in dates if d.year is not None and d.end <= mention.start]
         if full:
             anchor = full[-1].with_year(full[-1].year or reference.year)
@@ -455,7 +502,12 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    past = mention.year is None and PAST_TENSE.search(text, cue.start, cue.end) is not None
+    told = max(cue.end, mention.start)  # "encerrou em", "realizada entre os últimos dias"
+    past = (
+        mention.year is None
+        and PAST_TENSE.search(text, cue.start, told) is not None
+        and _FUTURE.search(text, cue.start, told) is None
+    )
     local_date = _resolved(mention, dates, reference, past=past)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
@@ -498,6 +550,15 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
     kept: list[_Found] = []
     for item in found:
         twin = next((k for k in kept if _same_moment(k.deadline, item.deadline)), None)
+        untimed = next((k for k in kept if _same_day_one_timed(k.deadline, item.deadline)), None)
+        if twin is None and untimed is not None:
+            # "fino al 15 novembre" then "fino alle ore 23:59 del 15 novembre": keep the time
+            timed = item if untimed.deadline.local_time is None else untimed
+            label = _better_label(untimed.deadline.label, item.deadline.label)
+            kept[kept.index(untimed)] = replace(
+                untimed, deadline=replace(timed.deadline, label=label)
+            )
+            continue
         if twin is None:
             kept.append(item)
             continue
@@ -512,7 +573,24 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
         if item.kind is CueKind.EXTEND and twin in kept:
             position = kept.index(twin)
             kept[position] = replace(kept[position], kind=CueKind.EXTEND)
+        if not item.old and twin in kept and twin.old:  # told in the present somewhere too
+            position = kept.index(twin)
+            kept[position] = replace(kept[position], old=False)
     return kept
+
+
+def _same_day_one_timed(a: Deadline, b: Deadline) -> bool:
+    """One deadline said twice, once with its time: the same day, zone and consultation."""
+    return (
+        a.local_date == b.local_date
+        and a.timezone == b.timezone
+        and (a.local_time is None) != (b.local_time is None)
+        and (a.label == b.label or bool(_GENERIC_LABELS & {a.label, b.label}))
+    )
+
+
+def _better_label(first: str, second: str) -> str:
+    return second if first in _GENERIC_LABELS and second not in _GENERIC_LABELS else first
 
 
 def _same_moment(a: Deadline, b: Deadline) -> bool:
