@@ -1,4 +1,4 @@
-"""Polite HTTP fetching for sources: one shared client, conditional GET, bounded bodies.
+"""Polite HTTP fetching for sources: a client per site, conditional GET, bounded bodies.
 
 `Fetcher.get` either returns a `FetchResult` or raises `SourceError` with a one-line message.
 Transient failures (connect errors, timeouts, 5xx, 429) are retried with exponential backoff;
@@ -23,6 +23,7 @@ import httpx
 from config.schema import FetchSettings, SourceSettings
 from feeds.clock import SystemClock
 from feeds.errors import HttpStatusError, SourceError
+from feeds.http_clients import OriginClients
 from feeds.sources.base import FetchState, content_hash
 from feeds.sources.decoding import choose_encoding, decode_text
 from feeds.sources.local import read_local_file
@@ -47,6 +48,8 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 """Longest delay between attempts, including an honoured Retry-After."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ORIGINS = 128
+"""HTTP clients (connection pools, one per origin) kept; the least recently used go first."""
 
 
 def _version() -> str:
@@ -187,27 +190,25 @@ class Fetcher:
         self._now = now or SystemClock().now
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._transport = transport
-        # Made on first use, so a site of local files never pays for the TLS context.
-        self._client: httpx.AsyncClient | None = None
+        self._clients = OriginClients(self._new_client, verify=settings.verify_tls, keep=ORIGINS)
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                headers={"User-Agent": user_agent(self.settings.contact)},
-                timeout=httpx.Timeout(self.settings.timeout),
-                follow_redirects=True,
-                max_redirects=self.settings.max_redirects,
-                verify=self.settings.verify_tls,
-                limits=httpx.Limits(max_connections=max(self.settings.concurrency, 1) * 2),
-                transport=self._transport,
-                event_hooks={"request": [_check_guard], "response": [_check_peer]},
-            )
-        return self._client
+    def _new_client(self, tls: ssl.SSLContext) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            headers={"User-Agent": user_agent(self.settings.contact)},
+            timeout=httpx.Timeout(self.settings.timeout),
+            follow_redirects=True,
+            max_redirects=self.settings.max_redirects,
+            verify=tls,
+            limits=httpx.Limits(
+                max_connections=max(self.settings.concurrency, 1) * 2,
+                max_keepalive_connections=self.settings.per_host,
+            ),
+            transport=self._transport,
+            event_hooks={"request": [_check_guard], "response": [_check_peer]},
+        )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._clients.aclose()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -261,9 +262,10 @@ class Fetcher:
         try:
             async with asyncio.timeout(timeout):
                 extensions = {_GUARD: guard} if guard is not None else None
-                stream = self._http().stream("GET", url, headers=headers, extensions=extensions)
-                async with stream as response:
-                    return await self._receive(source_id, response, previous, accept)
+                async with self._clients.client(url) as client:
+                    stream = client.stream("GET", url, headers=headers, extensions=extensions)
+                    async with stream as response:
+                        return await self._receive(source_id, response, previous, accept)
         except TimeoutError:
             raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
         except httpx.TimeoutException:

@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from feeds.errors import RefusedURL
@@ -35,6 +36,7 @@ async def resolve_host(host: str) -> Sequence[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+@lru_cache(maxsize=4096)
 def is_internal(address: str) -> bool:
     """Loopback, private, link-local, reserved, multicast or unspecified: not the Internet."""
     ip: IPAddress = ipaddress.ip_address(address.split("%")[0])
@@ -70,6 +72,7 @@ class LinkPolicy:
         self._resolve = resolve
         self._listing_internal: bool | None = None
         self._addresses: dict[str, Sequence[str]] = {}
+        self._passed: set[str] = set()  # passed `check`: addresses are resolved once, so for good
 
     def host_allowed(self, host: str) -> bool:
         if self.any_host or _site(host) == _site(self.listing_host):
@@ -91,6 +94,8 @@ class LinkPolicy:
         return self._listing_internal
 
     async def check(self, url: str) -> None:
+        if url in self._passed:  # the same host, addresses and listing: the same answer
+            return
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
             raise RefusedURL(self.source_id, f"not an http(s) link: {url}")
@@ -114,6 +119,7 @@ class LinkPolicy:
                 self.source_id,
                 f"{url} resolves to the internal address {internal[0]}: not followed",
             )
+        self._passed.add(url)
 
     def check_peer(self, url: str, address: str) -> None:
         if is_internal(address) and self._listing_internal is not True:
