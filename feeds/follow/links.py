@@ -3,9 +3,9 @@ and never an internal address (loopback, private, link-local, ...) unless the li
 is on one. An edited listing must not make the daemon fetch internal services.
 
 The host of every request is resolved and each of its addresses checked: the first request and
-every redirect (the fetcher calls `LinkPolicy.check` for each). Once connected, the address
-actually connected to is checked again (`check_peer`) before anything is read, so a DNS answer
-that changed in between (rebinding) can at most cause a request whose answer is thrown away.
+every redirect (the fetcher calls `LinkPolicy.check` for each). As a connection is opened, the
+address it is about to connect to is checked again (`check_peer`), so a DNS answer that changed
+in between (rebinding) cannot make the daemon send anything to an internal address.
 """
 
 from __future__ import annotations
@@ -125,6 +125,6 @@ class LinkPolicy:
         if is_internal(address) and self._listing_internal is not True:
             raise RefusedURL(
                 self.source_id,
-                f"{url} connected to the internal address {address} (its host resolved to a "
-                "public one when checked): not read",
+                f"{url} would connect to the internal address {address} (its host resolved to "
+                "a public one when checked): not fetched",
             )

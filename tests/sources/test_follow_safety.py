@@ -289,7 +289,8 @@ async def test_a_host_that_rebinds_to_loopback_after_the_check_is_not_read(
     settings = settings_for(tmp_path, source)
     report = await refresh(settings, sqlite_db, fetcher, NOW, resolve=first_answer)
     (problem,) = report.outcomes[0].problems
-    assert "connected to the internal address 127.0.0.1" in str(problem)
+    assert "would connect to the internal address 127.0.0.1" in str(problem)
+    assert server.hits("/news/a") == []  # nothing was sent to loopback
     (item,) = stored_items(sqlite_db)
     assert item.content == ""  # nothing of what loopback answered
     assert active_deadlines(sqlite_db) == {}
