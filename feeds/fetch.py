@@ -55,6 +55,7 @@ BACKOFF_CAP = 30.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+MAX_HEADER = 16 * 1024
 
 
 def _version() -> str:
@@ -208,6 +209,9 @@ class Fetcher:
                     socket_factory=_guarded_socket,
                 ),
                 timeout=aiohttp.ClientTimeout(total=None),  # asyncio.timeout bounds each attempt
+                # Long headers (a big Content-Security-Policy, cookies) as h11 accepted them.
+                max_line_size=MAX_HEADER,
+                max_field_size=MAX_HEADER,
                 # HTTP(S)_PROXY / NO_PROXY are honoured when set; otherwise the environment
                 # is not consulted (aiohttp would look up ~/.netrc in a thread per request).
                 trust_env=bool(urllib.request.getproxies_environment()),
