@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -145,6 +146,12 @@ class _Retry(Exception):
         self.delay = delay
 
 
+@cache
+def _verifying_context() -> ssl.SSLContext:
+    """One per process: loading the CA certificates takes tens of milliseconds."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 _CONNECTING: ContextVar[tuple[Guard, str] | None] = ContextVar("feedline_guard", default=None)
 """The guard of the request being sent, and its URL, as the connection for it is opened."""
 
@@ -198,9 +205,7 @@ class Fetcher:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            tls: ssl.SSLContext | bool = False
-            if self.settings.verify_tls:
-                tls = ssl.create_default_context(cafile=certifi.where())
+            tls: ssl.SSLContext | bool = _verifying_context() if self.settings.verify_tls else False
             self._session = aiohttp.ClientSession(
                 headers={"User-Agent": user_agent(self.settings.contact)},
                 connector=aiohttp.TCPConnector(
@@ -272,6 +277,7 @@ class Fetcher:
         if previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
         timeout = self.settings.timeout
+        self._http()  # made before the clock starts: loading the CA certificates takes a while
         try:
             async with asyncio.timeout(timeout):
                 return await self._follow(source_id, url, headers, previous, accept, guard)
