@@ -433,7 +433,9 @@ class SubscriptionSettings(Section):
         "[reminders] offsets.",
     )
     timezone: TimeZoneName = Field(
-        "Europe/Brussels", description="The site's zone: digest day and hour, the index."
+        "Europe/Brussels",
+        description="The site's zone: digest day and hour, the index; the commands' times when "
+        "the sources' zones differ.",
     )
     digest_day: Weekday = Field("monday", description="Day the weekly digest goes out.")
     digest_hour: int = Field(8, ge=0, le=23, description="Hour the weekly digest goes out.")
@@ -477,6 +479,13 @@ class Settings(Section):
                 raise ValueError(f"sources[{index}].id: duplicate id {source.id!r}")
             seen.add(source.id)
         return self
+
+    @property
+    def display_zone(self) -> str:
+        """The zone commands show instants in: the sources' zone when they all share one, else
+        the site's (`[subscriptions] timezone`)."""
+        zones = {source.timezone for source in self.sources}
+        return zones.pop() if len(zones) == 1 else self.subscriptions.timezone
 
     def source(self, source_id: str) -> SourceSettings:
         for source in self.sources:
