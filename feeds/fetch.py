@@ -1,4 +1,4 @@
-"""Polite HTTP fetching for sources: one shared client, conditional GET, bounded bodies.
+"""Polite HTTP fetching for sources: one shared aiohttp session, conditional GET, bounded bodies.
 
 `Fetcher.get` either returns a `FetchResult` or raises `SourceError` with a one-line message.
 Transient failures (connect errors, timeouts, 5xx, 429) are retried with exponential backoff;
@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import importlib.metadata
+import socket
 import ssl
+import urllib.request
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+import certifi
+from yarl import URL
 
 from config.schema import FetchSettings, SourceSettings
 from feeds.clock import SystemClock
@@ -29,7 +36,6 @@ from feeds.sources.local import read_local_file
 from feeds.sources.sniff import media_type_and_charset
 
 Sleep = Callable[[float], Awaitable[None]]
-_GUARD = "feedline_guard"
 
 
 class Guard(Protocol):
@@ -39,7 +45,8 @@ class Guard(Protocol):
         """Before the request is sent."""
 
     def check_peer(self, url: str, address: str) -> None:
-        """Once connected, with the address actually connected to, before the body is read."""
+        """As a new connection is opened for `url`, with the address it is about to connect
+        to (whatever an earlier DNS answer said); when it raises, nothing is sent."""
 
 
 BACKOFF_BASE = 1.0
@@ -47,6 +54,9 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 """Longest delay between attempts, including an honoured Retry-After."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+MAX_HEADER = 16 * 1024
 
 
 def _version() -> str:
@@ -64,8 +74,8 @@ def user_agent(contact: str | None) -> str:
 
 def _host(url: str) -> str:
     try:
-        return httpx.URL(url).host or url
-    except httpx.InvalidURL:
+        return urlsplit(url).hostname or url
+    except ValueError:
         return url
 
 
@@ -136,20 +146,25 @@ class _Retry(Exception):
         self.delay = delay
 
 
-async def _check_guard(request: httpx.Request) -> None:
-    guard: Guard | None = request.extensions.get(_GUARD)
-    if guard is not None:
-        await guard.check(str(request.url))
+@cache
+def _verifying_context() -> ssl.SSLContext:
+    """One per process: loading the CA certificates takes tens of milliseconds."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
-async def _check_peer(response: httpx.Response) -> None:
-    guard: Guard | None = response.request.extensions.get(_GUARD)
-    if guard is None:
-        return
-    stream: Any = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if peer:
-        guard.check_peer(str(response.request.url), str(peer[0]))
+_CONNECTING: ContextVar[tuple[Guard, str] | None] = ContextVar("feedline_guard", default=None)
+"""The guard of the request being sent, and its URL, as the connection for it is opened."""
+
+
+def _guarded_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    """The socket of a new connection, once the guard (if any) accepts the address that it
+    will connect to: the address actually used, whatever an earlier DNS answer said."""
+    family, kind, proto, _, address = addr_info
+    held = _CONNECTING.get()
+    if held is not None:
+        guard, url = held
+        guard.check_peer(url, str(address[0]))
+    return socket.socket(family=family, type=kind, proto=proto)
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
@@ -180,34 +195,38 @@ class Fetcher:
         *,
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
         self._now = now or SystemClock().now
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._transport = transport
-        # Made on first use, so a site of local files never pays for the TLS context.
-        self._client: httpx.AsyncClient | None = None
+        # Made on first use (in the running loop), so a site of local files never pays for it.
+        self._session: aiohttp.ClientSession | None = None
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            tls: ssl.SSLContext | bool = _verifying_context() if self.settings.verify_tls else False
+            self._session = aiohttp.ClientSession(
                 headers={"User-Agent": user_agent(self.settings.contact)},
-                timeout=httpx.Timeout(self.settings.timeout),
-                follow_redirects=True,
-                max_redirects=self.settings.max_redirects,
-                verify=self.settings.verify_tls,
-                limits=httpx.Limits(max_connections=max(self.settings.concurrency, 1) * 2),
-                transport=self._transport,
-                event_hooks={"request": [_check_guard], "response": [_check_peer]},
+                connector=aiohttp.TCPConnector(
+                    limit=max(self.settings.concurrency, 1) * 2,
+                    ssl=tls,
+                    socket_factory=_guarded_socket,
+                ),
+                timeout=aiohttp.ClientTimeout(total=None),  # asyncio.timeout bounds each attempt
+                # Long headers (a big Content-Security-Policy, cookies) as h11 accepted them.
+                max_line_size=MAX_HEADER,
+                max_field_size=MAX_HEADER,
+                # HTTP(S)_PROXY / NO_PROXY are honoured when set; otherwise the environment
+                # is not consulted (aiohttp would look up ~/.netrc in a thread per request).
+                trust_env=bool(urllib.request.getproxies_environment()),
             )
-        return self._client
+        return self._session
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -258,39 +277,73 @@ class Fetcher:
         if previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
         timeout = self.settings.timeout
+        self._http()  # made before the clock starts: loading the CA certificates takes a while
         try:
             async with asyncio.timeout(timeout):
-                extensions = {_GUARD: guard} if guard is not None else None
-                stream = self._http().stream("GET", url, headers=headers, extensions=extensions)
-                async with stream as response:
-                    return await self._receive(source_id, response, previous, accept)
+                return await self._follow(source_id, url, headers, previous, accept, guard)
         except TimeoutError:
             raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
-        except httpx.TimeoutException:
-            raise _Retry(f"timed out after {timeout:g}s fetching {url}") from None
-        except httpx.TooManyRedirects:
+        except aiohttp.ClientConnectorCertificateError as exc:
             raise SourceError(
-                source_id,
-                f"too many redirects (more than {self.settings.max_redirects}) from {url}",
+                source_id, f"TLS certificate verification failed for {url}: {exc}"
             ) from None
-        except httpx.ConnectError as exc:
-            if _caused_by(exc, ssl.SSLCertVerificationError):
-                raise SourceError(
-                    source_id, f"TLS certificate verification failed for {url}: {exc}"
-                ) from None
+        except aiohttp.ClientConnectorError as exc:
             raise _Retry(f"cannot connect to {url}: {exc or type(exc).__name__}") from None
-        except httpx.TransportError as exc:
-            raise _Retry(f"connection failed fetching {url}: {exc or type(exc).__name__}") from None
-        except httpx.InvalidURL as exc:
+        except aiohttp.InvalidURL as exc:
             raise SourceError(source_id, f"invalid URL {url!r}: {exc}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _Retry(f"connection failed fetching {url}: {exc or type(exc).__name__}") from None
+
+    async def _follow(
+        self,
+        source_id: str,
+        url: str,
+        headers: dict[str, str],
+        previous: FetchState,
+        accept: str,
+        guard: Guard | None,
+    ) -> FetchResult:
+        """GET `url`, following redirects: the guard checks every request before it is sent,
+        and the address of each new connection before it is opened (`_guarded_socket`)."""
+        try:
+            target = URL(url)
+        except ValueError as exc:
+            raise SourceError(source_id, f"invalid URL {url!r}: {exc}") from None
+        for hop in range(self.settings.max_redirects + 1):
+            if target.scheme not in ("http", "https"):
+                raise SourceError(source_id, f"not an http(s) URL: {target}")
+            if guard is not None:
+                await guard.check(str(target))
+            connecting = _CONNECTING.set((guard, str(target)) if guard is not None else None)
+            try:
+                async with self._http().get(
+                    target, headers=headers, allow_redirects=False
+                ) as response:
+                    location = response.headers.get("Location")
+                    if response.status in REDIRECT_STATUSES and location:
+                        if hop == self.settings.max_redirects:
+                            break
+                        try:
+                            target = response.url.join(URL(location))
+                        except ValueError:
+                            raise SourceError(
+                                source_id, f"invalid redirect to {location!r} from {target}"
+                            ) from None
+                        continue
+                    return await self._receive(source_id, response, previous, accept)
+            finally:
+                _CONNECTING.reset(connecting)
+        raise SourceError(
+            source_id, f"too many redirects (more than {self.settings.max_redirects}) from {url}"
+        )
 
     async def _receive(
-        self, source_id: str, response: httpx.Response, previous: FetchState, accept: str
+        self, source_id: str, response: aiohttp.ClientResponse, previous: FetchState, accept: str
     ) -> FetchResult:
         final = str(response.url)
-        status = response.status_code
+        status = response.status
         if status == 304:
-            await response.aread()  # empty; finishing it keeps the connection alive for reuse
+            await response.read()  # empty; finishing it keeps the connection alive for reuse
             state = FetchState(
                 etag=response.headers.get("ETag") or previous.etag,
                 last_modified=response.headers.get("Last-Modified") or previous.last_modified,
@@ -301,7 +354,7 @@ class Fetcher:
             delay = _retry_after(response.headers.get("Retry-After"), self._now())
             raise _Retry(f"HTTP {status} from {final}", delay)
         if not 200 <= status < 300:
-            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+            reason = f" {response.reason}" if response.reason else ""
             raise HttpStatusError(source_id, f"HTTP {status}{reason} from {final}", status=status)
         media_type, charset = media_type_and_charset(response.headers.get("Content-Type"))
         if media_type and not accepts(accept, media_type):
@@ -314,7 +367,7 @@ class Fetcher:
             raise SourceError(source_id, f"body larger than {format_size(limit)} at {final}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.content.iter_chunked(CHUNK):
             size += len(chunk)
             if size > limit:
                 raise SourceError(source_id, f"body larger than {format_size(limit)} at {final}")

@@ -81,3 +81,4 @@ class Item:
     position: int = 0
     dated: bool = False
     deadlines: tuple[Deadline, ...] = field(default_factory=tuple)
+    summary: str | None = None  # a followed item's listing teaser (plain text); None: none

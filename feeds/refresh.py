@@ -80,7 +80,9 @@ def render_key(settings: Settings, source: SourceSettings) -> str:
         source.model_dump_json(),
         settings.site.model_dump_json(),
         "|".join(o.model_dump_json() for o in settings.overrides),
-        "v1",
+        # Followed items store the listing's teaser as their summary since 0004_item_summary:
+        # one full read of each such source stores the teasers of the items it already has.
+        "v1-summary" if source.follow else "v1",
     ]
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
 

@@ -186,7 +186,10 @@ class Follower:
     def _merged(entry: Entry, records: Mapping[str, PageRecord]) -> Entry:
         url = _page_url(entry)
         record = records.get(url) if url is not None else None
-        return record.entry() if record is not None else entry
+        if record is not None:
+            return record.entry()
+        # Nothing to follow: the entry as the listing gives it, no summary beside its content.
+        return replace(entry, summary=None) if entry.summary is not None else entry
 
     def _host_slot(self, host: str) -> asyncio.Semaphore:
         if host not in self._hosts:

@@ -3,9 +3,9 @@ and never an internal address (loopback, private, link-local, ...) unless the li
 is on one. An edited listing must not make the daemon fetch internal services.
 
 The host of every request is resolved and each of its addresses checked: the first request and
-every redirect (the fetcher calls `LinkPolicy.check` for each). Once connected, the address
-actually connected to is checked again (`check_peer`) before anything is read, so a DNS answer
-that changed in between (rebinding) can at most cause a request whose answer is thrown away.
+every redirect (the fetcher calls `LinkPolicy.check` for each). As a connection is opened, the
+address it is about to connect to is checked again (`check_peer`), so a DNS answer that changed
+in between (rebinding) cannot make the daemon send anything to an internal address.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from feeds.errors import RefusedURL
@@ -35,6 +36,7 @@ async def resolve_host(host: str) -> Sequence[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+@lru_cache(maxsize=4096)
 def is_internal(address: str) -> bool:
     """Loopback, private, link-local, reserved, multicast or unspecified: not the Internet."""
     ip: IPAddress = ipaddress.ip_address(address.split("%")[0])
@@ -70,6 +72,7 @@ class LinkPolicy:
         self._resolve = resolve
         self._listing_internal: bool | None = None
         self._addresses: dict[str, Sequence[str]] = {}
+        self._passed: set[str] = set()  # passed `check`: addresses are resolved once, so for good
 
     def host_allowed(self, host: str) -> bool:
         if self.any_host or _site(host) == _site(self.listing_host):
@@ -91,6 +94,8 @@ class LinkPolicy:
         return self._listing_internal
 
     async def check(self, url: str) -> None:
+        if url in self._passed:  # the same host, addresses and listing: the same answer
+            return
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
             raise RefusedURL(self.source_id, f"not an http(s) link: {url}")
@@ -114,11 +119,12 @@ class LinkPolicy:
                 self.source_id,
                 f"{url} resolves to the internal address {internal[0]}: not followed",
             )
+        self._passed.add(url)
 
     def check_peer(self, url: str, address: str) -> None:
         if is_internal(address) and self._listing_internal is not True:
             raise RefusedURL(
                 self.source_id,
-                f"{url} connected to the internal address {address} (its host resolved to a "
-                "public one when checked): not read",
+                f"{url} would connect to the internal address {address} (its host resolved to "
+                "a public one when checked): not fetched",
             )

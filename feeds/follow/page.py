@@ -15,6 +15,7 @@ import importlib.metadata
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import htmldate
@@ -31,8 +32,10 @@ _DATE_TIME = "%Y-%m-%dT%H:%M:%S%z"
 _EARLIEST = datetime(1995, 1, 1)  # noqa: DTZ001 - htmldate compares naive values
 
 
+@lru_cache(maxsize=256)
 def extractor_key(selector: str | None) -> str:
-    """Changes when a stored page must be read again: another selector or extractor version."""
+    """Changes when a stored page must be read again: another selector or extractor version.
+    Cached: reading the versions from the installed metadata takes milliseconds."""
     versions = ",".join(importlib.metadata.version(name) for name in ("trafilatura", "htmldate"))
     text = f"{selector or ''}\x00{versions}\x00v1"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

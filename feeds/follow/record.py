@@ -47,10 +47,11 @@ class PageRecord:
 
     def entry(self) -> Entry:
         """The item: the listing's title, link and date (a listing date wins), the page's main
-        text as content (the listing's teaser stays the summary), the page's dates otherwise."""
+        text as content (the listing's teaser stays the summary), the page's dates otherwise.
+        Without a page read, the listing's entry alone: no summary beside its own content."""
         listing = self.listing
         if not self.content:
-            return listing
+            return replace(listing, summary=None) if listing.summary is not None else listing
         summary = listing.summary
         if summary is None and listing.content:
             # Imported here: the store reads records too, and `feedline status` needs no sanitiser.

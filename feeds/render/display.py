@@ -180,9 +180,21 @@ def item_html(item: Item) -> str:
     return _deadline_lines(item) + _body_html(item)
 
 
+@lru_cache(maxsize=BODY_CACHE_SIZE)
+def _teaser_html(summary: str) -> str:
+    return strip_control(text_to_html(summary))
+
+
+def summary_text(item: Item) -> str | None:
+    """The item's own summary as plain text (a followed item's listing teaser), if any."""
+    return strip_control(item.summary) if item.summary else None
+
+
 def item_html_and_summary(item: Item) -> tuple[str, str]:
-    """`item_html` and the summary (the deadline lines and the first paragraph: what a reader
-    shows in a list) of one item, the body rendered once."""
+    """`item_html` and the summary (what a reader shows in a list) of one item, the body
+    rendered once: the deadline lines, then the item's own summary (a followed item's listing
+    teaser, its content being the page's main text) or else the body's first paragraph."""
     lines = _deadline_lines(item)
     body = _body_html(item)
-    return lines + body, lines + _first_paragraph(body)
+    lead = _teaser_html(item.summary) if item.summary else _first_paragraph(body)
+    return lines + body, lines + lead

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from feeds.model import Item
-from feeds.render.display import closing_line, item_html
+from feeds.render.display import closing_line, item_html, summary_text
 from feeds.render.feed_xml import FeedInfo
 from feeds.text import clean_line
 
@@ -23,6 +23,9 @@ def render_json_feed(info: FeedInfo, items: Sequence[Item], file_name: str) -> b
             "date_published": item.published.isoformat(),
             "date_modified": item.updated.isoformat(),
         }
+        summary = summary_text(item)  # a followed item's listing teaser; content: its page
+        if summary:
+            entry["summary"] = summary
         if item.deadlines:
             entry["_feedline"] = {
                 "deadlines": [

@@ -49,10 +49,15 @@ class UpsertResult:
         return [s for s in self.stored if s.status != "same"]
 
 
-def fingerprint(entry: Entry, link: str) -> str:
+def fingerprint(entry: Entry, link: str, summary: str | None = None) -> str:
     """A digest of what a reader sees: each part NUL-terminated, hashed in one call."""
-    # The empty last part gives the last NUL; stored fingerprints depend on this exact layout.
-    parts = (entry.title, entry.content, link, str(entry.published), str(entry.updated), "")
+    # The empty last part gives the last NUL; stored fingerprints depend on this exact layout
+    # (a stored summary is one more part, so items without one keep their fingerprints).
+    parts: tuple[str, ...] = (
+        entry.title, entry.content, link, str(entry.published), str(entry.updated), ""
+    )  # fmt: skip
+    if summary is not None:
+        parts += (summary, "")
     data = "\x00".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -60,7 +65,13 @@ def fingerprint(entry: Entry, link: str) -> str:
 def upsert_entries(
     conn: Connection, source: SourceSettings, entries: Sequence[Entry], now: datetime
 ) -> UpsertResult:
-    """Insert new entries, update changed ones (`updated` moves, the id never does)."""
+    """Insert new entries, update changed ones (`updated` moves, the id never does).
+
+    The summary is stored for a source with `follow = true` only: there the content is the
+    item page's main text and the summary the listing's teaser; elsewhere the summary only
+    repeats the content, and the feeds show the content's first paragraph instead.
+    """
+    keep_summary = source.follow
     existing = conn.execute(
         select(
             items.c.id,
@@ -103,7 +114,8 @@ def upsert_entries(
         if item_id in seen_ids:
             continue  # the page lists the same item twice: the first (newest) wins
         seen_ids.add(item_id)
-        item_print = fingerprint(entry, link)
+        summary = entry.summary if keep_summary else None
+        item_print = fingerprint(entry, link, summary)
         if row is None:
             # Undated items keep the page order: each is a second older than the one above it.
             published = entry.published or now - timedelta(seconds=position)
@@ -111,7 +123,7 @@ def upsert_entries(
                 (
                     item_id, source.id, entry.title, key, link, entry.content,
                     entry.content_is_html, item_print, published, entry.updated or published,
-                    now, now, entry.published is not None,
+                    now, now, entry.published is not None, summary,
                 )
             )  # fmt: skip
             result.stored.append(StoredEntry(item_id, entry, published, now, "new"))
@@ -130,6 +142,7 @@ def upsert_entries(
                     "published": published,
                     "updated": entry.updated or now,
                     "dated": entry.published is not None or row.dated,
+                    "summary": summary,
                 }
             )
             result.stored.append(StoredEntry(item_id, entry, published, row.first_seen, "updated"))
@@ -198,7 +211,7 @@ def _stored_by_others(
 
 _INSERT_COLUMNS = (
     "id", "source_id", "title", "title_key", "link", "content", "content_is_html",
-    "fingerprint", "published", "updated", "first_seen", "last_seen", "dated",
+    "fingerprint", "published", "updated", "first_seen", "last_seen", "dated", "summary",
 )  # fmt: skip
 
 
@@ -230,6 +243,7 @@ _ITEM_COLUMNS = (
     items.c.updated,
     items.c.first_seen,
     items.c.dated,
+    items.c.summary,
 )
 
 DeadlinesOf = Callable[[Sequence[str]], Mapping[str, Sequence[Deadline]]]
@@ -264,7 +278,8 @@ def newest_items(
             first_seen=first_seen,
             dated=dated,
             deadlines=tuple(found.get(item_id, ())),
+            summary=summary,
         )
         for (item_id, source_id, title, link, content, content_is_html, published, updated,
-             first_seen, dated) in rows
+             first_seen, dated, summary) in rows
     ]  # fmt: skip

@@ -69,6 +69,8 @@ items = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
     Column("dated", Boolean, nullable=False),
+    # The listing's teaser of a followed item (migration 0004_item_summary); NULL: none.
+    Column("summary", Text),
     Index("ix_items_source_published", "source_id", "published"),
     Index("ix_items_source_title_key", "source_id", "title_key"),
 )

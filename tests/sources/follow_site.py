@@ -16,7 +16,7 @@ from feeds.clock import FixedClock
 from feeds.fetch import Fetcher
 from feeds.follow.follower import Follower
 from feeds.model import Item
-from feeds.refresh import Refresher, RefreshReport
+from feeds.refresh import DeadlineHook, Refresher, RefreshReport
 from feeds.sources.registry_fetched import fetched_readers
 from feeds.store.items import newest_items
 from feeds.store.tables import deadlines
@@ -102,7 +102,13 @@ def html_follow_source(url: str, **extra: Any) -> dict[str, Any]:
 
 
 async def refresh(
-    settings: Settings, engine: Engine, fetcher: Fetcher, now: datetime, **follower: Any
+    settings: Settings,
+    engine: Engine,
+    fetcher: Fetcher,
+    now: datetime,
+    *,
+    on_deadlines: DeadlineHook | None = None,
+    **follower: Any,
 ) -> RefreshReport:
     clock = FixedClock(now)
     refresher = Refresher(
@@ -110,6 +116,7 @@ async def refresh(
         engine,
         fetched_readers(fetcher),
         clock,
+        on_deadlines=on_deadlines,
         follower=Follower(fetcher, clock, engine=engine, **follower),
     )
     return await refresher.refresh()

@@ -335,3 +335,14 @@ async def test_tls_certificates_are_verified(
     assert sleeps.delays == []  # not retried: it will not get better
     unverified = make_fetcher(verify_tls=False)
     assert (await unverified.get(tls_server, FetchState(), accept=ACCEPT_HTML)).status == "ok"
+
+
+async def test_a_long_header_is_read(server: LoopbackServer, fetcher: Fetcher) -> None:
+    policy = "default-src 'self'; " + "script-src https://cdn.example.org; " * 300  # 11 kB
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Security-Policy": policy}
+        return web.Response(text=PAGE, content_type="text/html", headers=headers)
+
+    url = server.route("/csp", guarded)
+    assert (await fetcher.get(url, FetchState(), accept=ACCEPT_HTML)).status == "ok"

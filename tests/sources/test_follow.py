@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from config.schema import Settings
+from feeds.clock import FixedClock
 from feeds.fetch import Fetcher
+from feeds.refresh import DeadlineHook
+from feeds.store.tables import reminders
+from scheduler.ledger.subscribers import add_subscriber
+from scheduler.reminders_app import ledger_hook
 from tests.sources.follow_site import (
     Notice,
     active_deadlines,
@@ -53,6 +59,21 @@ def notices() -> list[Notice]:
             time_element=time_published("2026-02-20", "20 February 2026"),
         ),
     ]
+
+
+def planned_by_the_ledger(settings: Settings, now: datetime) -> DeadlineHook:
+    return ledger_hook(settings, FixedClock(now))
+
+
+def pending_reminders(engine: Engine) -> list[tuple[str, str]]:
+    """(the closing day planned for, kind) of each pending reminder."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(reminders.c.planned_closes_at, reminders.c.kind).where(
+                reminders.c.status == "pending"
+            )
+        )
+        return [(r.planned_closes_at.date().isoformat(), r.kind) for r in rows]
 
 
 def serve_site(server: LoopbackServer, pages: list[Notice], **kw: bool) -> str:
@@ -174,3 +195,35 @@ async def test_feeds_carry_the_page_text_with_its_lead_as_summary(
     assert "<h1" not in content and content.count("Call for evidence on river water") == 0
     assert "review of the rules on river water" in water.summary
     assert "Contributions received later" not in water.summary  # the lead paragraph only
+
+
+async def test_an_extension_on_the_page_replans_the_reminders(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    site = notices()[:1]
+    url = serve_site(server, site)
+    settings = settings_for(tmp_path, html_follow_source(url))
+    hook = planned_by_the_ledger(settings, NOW)
+    with engine.begin() as conn:
+        add_subscriber(conn, "reader@example.org", NOW)
+    await refresh(settings, engine, fetcher, NOW, on_deadlines=hook)
+    assert pending_reminders(engine) == [("2026-04-15", "reminder")] * 2  # 7 days, 1 day
+    water = site[0]
+    extended = Notice(
+        water.slug,
+        water.title,
+        [*water.body, "Update: the consultation has been extended until 29 April 2026."],
+        meta=water.meta,
+    )
+    server.page("/news/water", item_page(extended), etag=True)
+    later = NOW + timedelta(days=1)
+    hook = planned_by_the_ledger(settings, later)
+    await refresh(settings, engine, fetcher, later, on_deadlines=hook)
+    # the ledger's rules: the planned reminders superseded, new ones for the new date (no
+    # "changed" notice, as none was sent for the old date)
+    assert pending_reminders(engine) == [("2026-04-29", "reminder")] * 2
+    with engine.connect() as conn:
+        old = conn.execute(
+            select(reminders.c.status).where(reminders.c.status != "pending")
+        ).scalars()
+        assert sorted(old) == ["superseded", "superseded"]

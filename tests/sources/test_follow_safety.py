@@ -209,6 +209,20 @@ async def test_old_pages_are_not_fetched_again(
     assert len(server.hits("/news/a")) == 1
 
 
+async def test_an_old_page_with_an_open_deadline_is_revalidated(
+    server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    server.page("/news/a", item_page(notice("a")), etag=True)
+    url = server.page("/news", listing([("/news/a", "A")]), etag=True)
+    settings = settings_for(tmp_path, html_follow_source(url, follow_days=30))
+    await refresh(settings, sqlite_db, fetcher, NOW)
+    # past 30 days, but the consultation is open until 30 April: still revalidated, with a 304
+    await refresh(settings, sqlite_db, fetcher, datetime(2026, 4, 20, tzinfo=UTC))
+    hits = server.hits("/news/a")
+    assert [h.status for h in hits] == [200, 304]
+    assert "If-None-Match" in hits[1].headers
+
+
 async def test_crawl_delay_spaces_the_requests_to_a_host(
     server: LoopbackServer, fetcher: Fetcher, sqlite_db: Engine, tmp_path: Path
 ) -> None:
@@ -289,7 +303,8 @@ async def test_a_host_that_rebinds_to_loopback_after_the_check_is_not_read(
     settings = settings_for(tmp_path, source)
     report = await refresh(settings, sqlite_db, fetcher, NOW, resolve=first_answer)
     (problem,) = report.outcomes[0].problems
-    assert "connected to the internal address 127.0.0.1" in str(problem)
+    assert "would connect to the internal address 127.0.0.1" in str(problem)
+    assert server.hits("/news/a") == []  # nothing was sent to loopback
     (item,) = stored_items(sqlite_db)
     assert item.content == ""  # nothing of what loopback answered
     assert active_deadlines(sqlite_db) == {}
