@@ -1,7 +1,7 @@
 """refresh lease: the shared due time of each source's next scheduled refresh
 
 Revision ID: 0005_refresh_lease
-Revises: 0003_item_pages
+Revises: 0004_item_summary
 Create Date: 2026-12-03 12:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import feeds.store.types
 
 revision = "0005_refresh_lease"
-down_revision = "0003_item_pages"
+down_revision = "0004_item_summary"
 branch_labels = None
 depends_on = None
 
