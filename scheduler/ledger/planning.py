@@ -26,12 +26,16 @@ CHANGED = "changed"
 
 
 def insert_ignoring_duplicates(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows that are not there yet; return how many were inserted.
+
+    Counted from RETURNING (SQLAlchemy sends the rows as multi-row INSERTs): an executemany's
+    rowcount is -1 on PostgreSQL, and a skipped duplicate is not a row created.
+    """
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(reminders).on_conflict_do_nothing()
-    result = conn.execute(statement, list(rows))
-    return max(result.rowcount, 0)
+    statement = dialect.insert(reminders).on_conflict_do_nothing().returning(reminders.c.id)
+    return len(conn.execute(statement, list(rows)).all())
 
 
 def _row(
