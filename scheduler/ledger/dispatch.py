@@ -1,7 +1,10 @@
 """One reminder pass: plan, settle, claim due rows, send each, record each outcome.
 
 Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
-(at-least-once is the honest limit), and the resend carries the same Message-ID.
+(at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
+committed in groups (one UPDATE per `MARK_EVERY` sends, and at the end of each claimed
+batch), so a crash resends at most the messages in flight: the sends in progress plus the
+ones sent since the last mark (`in_flight_bound`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select
@@ -34,6 +37,13 @@ log = logging.getLogger(__name__)
 #: whose deadline passes in between are still never sent: `_deliver` checks each one.
 SETTLE_EVERY = timedelta(seconds=5)
 PASSED = "the deadline passed before it could be sent"
+#: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
+MARK_EVERY = 32
+
+
+def in_flight_bound(senders: int) -> int:
+    """At most this many messages are resent after a crash: sent but not yet marked."""
+    return MARK_EVERY - 1 + senders
 
 
 @dataclass(slots=True)
@@ -44,7 +54,6 @@ class PassSummary:
     failed: int = 0
     expired: int = 0
     next_due: datetime | None = None
-    sent_ids: list[int] = field(default_factory=list)
 
     def line(self) -> str:
         due = self.next_due.isoformat() if self.next_due else "nothing pending"
@@ -88,6 +97,7 @@ class ReminderDispatcher:
         self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
+        self._unmarked: list[tuple[int, str]] = []  # sent, not yet marked: (row id, Message-ID)
 
     def plan_all(self) -> int:
         with self.engine.begin() as conn:
@@ -123,7 +133,10 @@ class ReminderDispatcher:
             with conn.begin():
                 outgoing = self.composer.load(conn, row_ids)
             queue = iter(outgoing)
-            await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+            try:
+                await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+            finally:  # also when cancelled: what was sent is marked before anything else
+                self._mark_unmarked()
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
@@ -179,16 +192,25 @@ class ReminderDispatcher:
         except PermanentMailError as error:
             self._record_permanent(item, error, summary)
             return
-        now = self.clock.now()
-        with self._transaction() as conn:
-            held = claims.mark_sent(conn, item.row_id, self.owner, item.message_id, now)
-        if not held:
-            log.warning(
-                "reminder %s was sent but its lease had passed to another sender", item.row_id
-            )
+        self._unmarked.append((item.row_id, item.message_id))
         summary.sent += 1
-        summary.sent_ids.append(item.row_id)
         log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
+        if len(self._unmarked) >= MARK_EVERY:
+            self._mark_unmarked()
+
+    def _mark_unmarked(self) -> None:
+        """Mark the sent rows not yet marked, in one statement (no await: no send finishes
+        meanwhile, so at most `in_flight_bound` messages are ever sent and unmarked)."""
+        if not self._unmarked:
+            return
+        sent, self._unmarked = self._unmarked, []
+        with self._transaction() as conn:
+            held = claims.mark_sent_many(conn, sent, self.owner, self.clock.now())
+        for row_id, _ in sent:
+            if row_id not in held:
+                log.warning(
+                    "reminder %s was sent but its lease had passed to another sender", row_id
+                )
 
     def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
         now = self.clock.now()
