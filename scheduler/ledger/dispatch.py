@@ -1,4 +1,5 @@
-"""One reminder pass: plan, settle, claim due rows, send each, record each outcome.
+"""One reminder pass: plan, claim due rows in batches (expiring the moot ones), send each,
+record the outcomes.
 
 Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
 (at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
@@ -32,11 +33,7 @@ from scheduler.subscriptions.digest import upkeep
 
 log = logging.getLogger(__name__)
 
-#: `claims.settle` reads every due row; a pass settles at its start and then at most this
-#: often (a 10,000-row pass settled per batch of 200 spent a fifth of its time there). Rows
-#: whose deadline passes in between are still never sent: `_deliver` checks each one.
-SETTLE_EVERY = timedelta(seconds=5)
-PASSED = "the deadline passed before it could be sent"
+PASSED = claims.PASSED
 #: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
 MARK_EVERY = 32
 
@@ -120,16 +117,17 @@ class ReminderDispatcher:
         return summary
 
     async def _pass(self, conn: Connection, summary: PassSummary) -> None:
-        settled_at: datetime | None = None
         while not self.stopping.is_set():
             now = self.clock.now()
             with conn.begin():
-                if settled_at is None or now - settled_at >= SETTLE_EVERY:
-                    summary.expired += claims.settle(conn, now)
-                    settled_at = now
                 row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
+                moot = claims.expire_moot(conn, row_ids, self.owner, now)
             if not row_ids:
                 break
+            summary.expired += len(moot)
+            row_ids = [row_id for row_id in row_ids if row_id not in moot]
+            if not row_ids:
+                continue
             with conn.begin():
                 outgoing = self.composer.load(conn, row_ids)
             queue = iter(outgoing)
