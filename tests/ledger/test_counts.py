@@ -129,3 +129,27 @@ def test_the_cli_prints_the_right_numbers(
         finally:
             engine.dispose()
         assert by_status == {"sent": 3, "expired": 2, "pending": 5}
+
+
+def test_planning_in_chunks_plans_everyone_once(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.ledger import planning
+    from scheduler.ledger.subscribers import DigestChoice, SubscriberStatus
+
+    monkeypatch.setattr(planning, "PEOPLE_CHUNK", 2)
+    settings = make_settings(tmp_path)
+    store_deadline(engine, settings, end_of_day(date(2023, 2, 17)))
+    with engine.begin() as conn:
+        ids = [add_subscriber(conn, f"p{n}@example.org", NOW)[0].id for n in range(5)]
+        add_subscriber(conn, "paused@example.org", NOW, status=SubscriberStatus.PAUSED)
+        add_subscriber(conn, "digest@example.org", NOW, digest=DigestChoice.ONLY)
+        ids += [add_subscriber(conn, f"q{n}@example.org", NOW)[0].id for n in range(2)]
+    with engine.begin() as conn:
+        assert plan(conn, NOW, [WEEK], subscriber_ids=ids[1:4]) == 3
+        assert plan(conn, NOW, [WEEK]) == 7 - 3
+        assert plan(conn, NOW, [WEEK, DAY]) == 7
+    with engine.connect() as conn:
+        people = conn.execute(select(reminders.c.subscriber_id).distinct()).scalars().all()
+    assert sorted(people) == sorted(ids)
+    assert stored_rows(engine) == 14
