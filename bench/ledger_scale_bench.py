@@ -311,7 +311,7 @@ def child(*words: str) -> dict[str, Any]:
 
 def compare(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
-    kinds = ["raw", *args.databases.split(",")]
+    kinds = [*([] if args.without_raw else ["raw"]), *args.databases.split(",")]
     print(
         f"ledger_scale_bench: python {platform.python_version()}, aiosmtplib "
         f"{aiosmtplib.__version__}, {os.cpu_count()} CPUs, sink = aiosmtpd in its own process, "
@@ -336,7 +336,7 @@ def compare(args: argparse.Namespace) -> None:
                 peak = result["peak_rss_kb"] / 1024
                 peaks[(kind, size)] = peak
                 ratio = ""
-                if kind != "raw":
+                if kind != "raw" and "raw" in rates:
                     ratio = f"{rate / rates['raw']:.2f}x raw"
                 if kind == "postgres" and "sqlite" in rates:
                     ratio += f", {rate / rates['sqlite']:.2f}x sqlite"
@@ -434,6 +434,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,30000,100000")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--without-raw", action="store_true", help="only the ledger runs")
     parser.add_argument("--crash", action="store_true", help="random SIGKILLs; 0 lost?")
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--count", type=int, default=3000)
@@ -446,6 +447,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--crash-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # SIGTERM unwinds like an error, so temporary folders and schemas are still removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.sink:
         serve_sink(args.record)
     elif args.scenario:
