@@ -8,10 +8,12 @@ template.py).
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -93,6 +95,10 @@ _ROW_COLUMNS = (
 _TEMPLATE_START = len(_ROW_COLUMNS)
 
 
+def _ready(outgoing: Outgoing) -> Outgoing:
+    return outgoing
+
+
 class Composer:
     """Turns claimed rows into finished messages. Templates are cached per key (bounded
     LRU); `new_pass` empties the cache, so a pass never reuses another pass's templates."""
@@ -119,6 +125,12 @@ class Composer:
         self.digests.new_pass()
 
     def load(self, conn: Connection, row_ids: list[int]) -> list[Outgoing]:
+        return [compose() for compose in self.load_lazily(conn, row_ids)]
+
+    def load_lazily(self, conn: Connection, row_ids: list[int]) -> list[Callable[[], Outgoing]]:
+        """Read the rows now (one query), compose each message when it is called for: a
+        sender composes its next message while the others' are on the wire, instead of the
+        whole batch being composed while every connection waits."""
         query = (
             select(*_ROW_COLUMNS, *_TEMPLATE_COLUMNS)
             .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
@@ -134,7 +146,9 @@ class Composer:
         now = self.clock.now()
         left: dict[tuple[datetime, str], str] = {}
         return [
-            self._outgoing(rows[row_id], now, left) if row_id in rows else digests[row_id]
+            partial(self._outgoing, rows[row_id], now, left)
+            if row_id in rows
+            else partial(_ready, digests[row_id])
             for row_id in row_ids
             if row_id in rows or row_id in digests
         ]

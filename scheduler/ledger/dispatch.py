@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -129,8 +129,7 @@ class ReminderDispatcher:
             if not row_ids:
                 continue
             with conn.begin():
-                outgoing = self.composer.load(conn, row_ids)
-            queue = iter(outgoing)
+                queue = iter(self.composer.load_lazily(conn, row_ids))
             try:
                 await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
             finally:  # also when cancelled: what was sent is marked before anything else
@@ -138,10 +137,11 @@ class ReminderDispatcher:
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
-    async def _worker(self, queue: Iterator[Outgoing], summary: PassSummary) -> None:
-        """One of `senders` loops sharing a batch: send one, record it, take the next."""
-        for item in queue:
-            await self._deliver(item, summary)
+    async def _worker(self, queue: Iterator[Callable[[], Outgoing]], summary: PassSummary) -> None:
+        """One of `senders` loops sharing a batch: compose one, send it, record it, take the
+        next (while one sender composes, the others' messages are on the wire)."""
+        for compose in queue:
+            await self._deliver(compose(), summary)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

@@ -305,14 +305,14 @@ async def test_a_deadline_passing_during_the_pass_is_expired_not_sent(
     setup(engine, tmp_path)
     clock = FixedClock(CLOSES - timedelta(hours=12))
     dispatcher = smtp_dispatcher(engine, make_settings(tmp_path), smtp_server, clock)
-    load = dispatcher.composer.load
+    load_lazily = dispatcher.composer.load_lazily
 
     def load_then_the_deadline_passes(conn: Any, row_ids: list[int]) -> Any:
-        outgoing = load(conn, row_ids)
+        outgoing = [compose() for compose in load_lazily(conn, row_ids)]
         clock.move_to(CLOSES + timedelta(seconds=1))
-        return outgoing
+        return [lambda item=item: item for item in outgoing]
 
-    monkeypatch.setattr(dispatcher.composer, "load", load_then_the_deadline_passes)
+    monkeypatch.setattr(dispatcher.composer, "load_lazily", load_then_the_deadline_passes)
     summary = await dispatcher.run_pass()
     await dispatcher.transport.close()
     assert (summary.sent, summary.expired) == (0, 2)
