@@ -19,7 +19,7 @@ one `ReminderDispatcher.run_pass()` over SmtpTransport with `connections` reused
 `--crash`: one ledger of `--count` reminders (SQLite, or PostgreSQL with --databases
 postgres) sent by a child process that is SIGKILLed at random moments `--kills` times and
 started again (its clock moved past the dead one's lease), then once more to the end. The
-sink records every recipient: lost = planned rows never received, duplicates = messages
+sink records every Message-ID: lost = planned rows never received, duplicates = messages
 received more than once, checked against the bound (messages in flight per kill).
 Everything the bench creates (folders, schemas) is removed at the end, killed or not.
 """
@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import signal
@@ -71,15 +72,17 @@ LEASE = timedelta(minutes=5)
 
 def serve_sink(record: bool) -> None:
     """Child process: an aiosmtpd server that accepts and discards; prints its port, then
-    (when `record`) a JSON object of recipient -> times received once its stdin closes."""
+    (when `record`) a JSON object of Message-ID -> times received once its stdin closes."""
     from aiosmtpd.controller import Controller
 
     received: Counter[str] = Counter()
+    message_id = re.compile(rb"^Message-ID: *(\S+)", re.MULTILINE | re.IGNORECASE)
 
     class Discard:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             if record:
-                received.update(envelope.rcpt_tos)
+                found = message_id.search(envelope.original_content or envelope.content)
+                received[found.group(1).decode() if found else "?"] += 1
             return "250 OK"
 
     with socket.socket() as probe:
@@ -368,6 +371,7 @@ def crash_child(args: argparse.Namespace) -> None:
     dispatcher = ReminderDispatcher(settings, engine, transport, clock, b"k" * 32)
 
     async def until_done() -> None:
+        print("sending", flush=True)
         while (await dispatcher.run_pass()).sent:
             pass
         await transport.close()
@@ -395,9 +399,13 @@ def crash(args: argparse.Namespace) -> None:
             ]  # fmt: skip
             kills = 0
             for round_number in range(args.kills + 1):
-                process = subprocess.Popen([*base, "--round", str(round_number)])
+                process = subprocess.Popen(
+                    [*base, "--round", str(round_number)], stdout=subprocess.PIPE, text=True
+                )
+                assert process.stdout is not None
+                process.stdout.readline()  # "sending": the pass starts now
                 if round_number < args.kills:
-                    time.sleep(rng.uniform(1.0, 4.0))
+                    time.sleep(rng.uniform(0.3, 3.0))
                     if process.poll() is None:
                         process.send_signal(signal.SIGKILL)
                         kills += 1
