@@ -1,25 +1,30 @@
 """Benchmark the built-in server against nginx (gzip_static) and aiohttp's own web.static.
 
-    .venv/bin/python bench/serve_bench.py [--seconds 5] [--connections 16] [--threads 1]
+    .venv/bin/python bench/serve_bench.py [--seconds 3] [--rounds 3] [--connections 16]
 
 Set-up: wrk and nginx are installed with apt-get when missing (as root). A realistic 100-item
 RSS feed (~180 KB) is published into a temp folder the way feedline publishes it (atomic write
 plus a gzip sidecar, `all.rss.gz`). Each server serves that folder on loopback in its own
-process(es); wrk loads it from another. Servers:
+process(es), all started at once; wrk loads them from another process. Servers:
 
-- feedline: the built-in server as `feedline serve` runs it (uvloop, request counting on, a
-  route beside the files), one process; and two processes on one port (SO_REUSEPORT); and,
-  to show what the file shortcut and uvloop give, every request through aiohttp's router on
-  the standard asyncio loop, as before them;
-- aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
-  aiohttp itself costs per request, before any handler work;
+- feedline: the built-in server as `feedline serve` runs it (uvloop, the raw fast path of
+  feeds/serve/wire.py, request counting on, a route beside the files), one process; and two
+  processes on one port (SO_REUSEPORT);
+- feedline, aiohttp path: the same without the raw fast path (every request parsed and
+  answered by aiohttp, with the file shortcut before its router), as before issue 15's
+  second step;
+- nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers: like with like
+  is feedline's 1 (2) processes against nginx's 1 (2) workers;
 - aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
-- nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers (stopped after).
+- aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
+  aiohttp itself costs per request, before any handler work.
 
 Cases: a feed reader's poll (Accept-Encoding: gzip + If-None-Match with the ETag the server
-gave: 304), a gzip GET, an identity GET. Besides req/s, the CPU the server's processes used
-per request (user + system, from /proc) is printed: it is steadier than req/s on a shared
-machine. Ratios are feedline / nginx with the same number of processes; target >= 0.5x.
+gave: 304), a gzip GET, an identity GET. The machine is shared and busy, so each round runs
+every server on a case one after the other (feedline next to the nginx it is compared with),
+and the figures are medians over the rounds; a ratio is the median of the per-round ratios.
+Besides req/s, the CPU the server's processes used per request (user + system, from /proc)
+is printed. Target: feedline / nginx >= 0.5x req/s for 304s and gzip GETs.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
 import os
 import platform
 import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -247,36 +254,55 @@ def wrk(
     return rps, p99, errors + (int(non2xx.group(1)) if non2xx else 0), total
 
 
-def bench_server(
-    name: str, url: str, pids: list[int], args: argparse.Namespace, only: str | None = None
-) -> list[Result]:
-    results = []
-    for case, headers in request_headers(url).items():
-        if only is not None and case != only:
-            continue
-        status, size = probe(url, headers)
-        wrk(url, headers, args.warmup, args.connections, args.threads)
-        before = tree_cpu(pids)
-        rps, p99, errors, total = wrk(url, headers, args.seconds, args.connections, args.threads)
-        cpu_us = (tree_cpu(pids) - before) / max(total, 1) * 1e6
-        results.append(Result(name, case, status, size, rps, p99, cpu_us, errors))
-        print(f"  {name:<24} {case:<18} {rps:>9,.0f} req/s {cpu_us:6.1f} us/req", file=sys.stderr)
-    return results
+@dataclass
+class Server:
+    name: str
+    url: str
+    pids: list[int]
+    cases: dict[str, dict[str, str]]  # case -> request headers
+
+
+def measure(server: Server, case: str, args: argparse.Namespace, *, warm: bool) -> Result:
+    """One wrk run of `case` against `server` (after a warm-up run when `warm`)."""
+    headers = server.cases[case]
+    status, size = probe(server.url, headers)
+    if warm:
+        wrk(server.url, headers, args.warmup, args.connections, args.threads)
+    before = tree_cpu(server.pids)
+    rps, p99, errors, total = wrk(server.url, headers, args.seconds, args.connections, args.threads)
+    cpu_us = (tree_cpu(server.pids) - before) / max(total, 1) * 1e6
+    print(
+        f"  {server.name:<30} {case:<18} {rps:>9,.0f} req/s {cpu_us:6.1f} us/req", file=sys.stderr
+    )
+    return Result(server.name, case, status, size, rps, p99, cpu_us, errors)
 
 
 def versions() -> str:
     import aiohttp
 
     parts = [f"Python {platform.python_version()}", f"aiohttp {aiohttp.__version__}"]
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        parts.append(f"uvloop {uvloop.__version__}")
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        parts.append(f"uvloop {importlib.metadata.version('uvloop')}")
     out = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
     parts.append(out.replace("nginx version: ", ""))
     out = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     parts.append(out.split(" [")[0].strip())
     return ", ".join(parts) + f"; {os.cpu_count()} CPUs"
+
+
+def median_results(runs: list[Result]) -> Result:
+    """One row for the runs of a server and case: medians, errors added up."""
+    first = runs[0]
+    return Result(
+        first.server,
+        first.case,
+        first.status,
+        first.wire_bytes,
+        statistics.median(r.rps for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        statistics.median(r.cpu_us for r in runs),
+        sum(r.errors for r in runs),
+    )
 
 
 def table(results: list[Result]) -> str:
@@ -292,29 +318,47 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+ONE, TWO = "feedline, 1 process", "feedline, 2 processes"
+NGINX_ONE, NGINX_TWO = "nginx, 1 worker", "nginx, 2 workers"
+AIOHTTP_PATH = "feedline, aiohttp path"
 PAIRS = (
-    ("feedline, 1 process", "nginx, 1 worker"),
-    ("feedline, 2 processes", "nginx, 2 workers"),
-    ("aiohttp web.static", "feedline, 1 process"),
-    ("feedline, router + asyncio", "feedline, 1 process"),
-    ("aiohttp floor: a constant 304", "nginx, 1 worker"),
+    (ONE, NGINX_ONE),
+    (TWO, NGINX_TWO),
+    (ONE, AIOHTTP_PATH),
+    (ONE, "aiohttp web.static"),
+    ("aiohttp floor: a constant 304", NGINX_ONE),
 )
 
 
-def ratios(results: list[Result], target: float) -> list[str]:
-    by = {(r.server, r.case): r for r in results}
+def ratios(rounds: list[list[Result]], target: float) -> list[str]:
+    """ours / baseline per pair and case: the median of the per-round ratios (each round runs
+    the two one after the other), the rounds' ratios, and the CPU-efficiency ratio."""
     lines = []
+    cases = list(dict.fromkeys(r.case for r in rounds[0]))
     for ours, base in PAIRS:
-        for case in dict.fromkeys(r.case for r in results):
-            a, b = by.get((ours, case)), by.get((base, case))
-            if not (a and b and b.rps):
+        for case in cases:
+            rps: list[float] = []
+            cpu: list[float] = []
+            for results in rounds:
+                by = {(r.server, r.case): r for r in results}
+                a, b = by.get((ours, case)), by.get((base, case))
+                if a and b and b.rps and a.cpu_us:
+                    rps.append(a.rps / b.rps)
+                    cpu.append(b.cpu_us / a.cpu_us)
+            if not rps:
                 continue
+            each = ", ".join(f"{x:.2f}" for x in rps)
             line = (
-                f"{ours} / {base}, {case}: {a.rps / b.rps:.2f}x req/s,"
-                f" {b.cpu_us / a.cpu_us:.2f}x CPU efficiency"
+                f"{ours} / {base}, {case}: {statistics.median(rps):.2f}x req/s (rounds {each}),"
+                f" {statistics.median(cpu):.2f}x CPU efficiency"
             )
-            if base.startswith("nginx") and case != "GET identity":
-                line += " (ok)" if a.rps / b.rps >= target else f" (BELOW the {target:g}x target)"
+            if (
+                base.startswith("nginx")
+                and not ours.startswith("aiohttp")
+                and case != "GET identity"
+            ):
+                met = statistics.median(rps) >= target
+                line += " (ok)" if met else f" (BELOW the {target:g}x target)"
             lines.append(line)
     return lines
 
@@ -337,35 +381,54 @@ def child(kind: str, folder: Path, port: int) -> None:
         return web.Response(status=304, headers={"ETag": '"x"'})
 
     async def main() -> None:
+        runner: web.BaseRunner
         if kind == "aiohttp-floor":  # aiohttp's own cost: its low-level server, no handler work
             runner = web.ServerRunner(web.Server(constant_304), handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
-            await asyncio.Event().wait()
-        if kind == "aiohttp-static":
+        elif kind == "aiohttp-static":
             app = web.Application()
             app.router.add_static("/", folder)
-        else:
-            app = build_app(folder, extra_routes=routes)
-        if kind == "feedline-router":  # as before the shortcut: every request routed
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
-        else:
-            await FeedServer(app, reuse_port=True).start("127.0.0.1", port)
+        else:  # feedline: with the raw fast path, or every request through aiohttp as before it
+            app = build_app(folder, extra_routes=routes)
+            server = FeedServer(app, reuse_port=True, wire=kind != "feedline-aiohttp")
+            await server.start("127.0.0.1", port)
         await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
-        if kind == "feedline-router":
-            asyncio.run(main())
-        else:
-            run_serving(main())
+        run_serving(main())
+
+
+SERVERS = (  # name, processes; each round runs them in this order, case by case
+    (ONE, 1),
+    (NGINX_ONE, 1),
+    (TWO, 2),
+    (NGINX_TWO, 2),
+    (AIOHTTP_PATH, 1),
+    ("aiohttp web.static", 1),
+    ("aiohttp floor: a constant 304", 1),
+)
+
+
+def commands(name: str, count: int, folder: Path, port: int, tmp: Path) -> list[list[str]]:
+    if name.startswith("nginx"):
+        return [nginx_cmd(folder, port, tmp / f"nginx-{count}", count)]
+    kind = {
+        AIOHTTP_PATH: "feedline-aiohttp",
+        "aiohttp web.static": "aiohttp-static",
+        "aiohttp floor: a constant 304": "aiohttp-floor",
+    }.get(name, "feedline")
+    return [child_cmd(kind, folder, port) for _ in range(count)]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per case (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="per case (default 1)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per run (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server and case")
+    parser.add_argument("--warmup", type=float, default=1.0, help="before the first round")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--target", type=float, default=0.5, help="required ratio vs nginx")
@@ -376,50 +439,49 @@ def main() -> int:
         child(args.child[0], Path(args.child[1]), args.port)
         return 0
     ensure_tools()
-    results: list[Result] = []
+    rounds: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="feedline-bench-") as tmp:
         folder = Path(tmp) / "public"
         folder.mkdir()
         size = make_feed(folder)
         print(
             f"feed: {FEED}, 100 items, {size:,} bytes (+ {FEED}.gz); wrk -t{args.threads}"
-            f" -c{args.connections}, {args.seconds:g} s per case (+{args.warmup:g} s warm-up)",
+            f" -c{args.connections}, {args.rounds} rounds of {args.seconds:g} s per server"
+            f" and case",
             file=sys.stderr,
         )
-        servers = [
-            ("feedline, 1 process", 1),
-            ("feedline, router + asyncio", 1),
-            ("nginx, 1 worker", 1),
-            ("aiohttp web.static", 1),
-            ("aiohttp floor: a constant 304", 1),
-            ("feedline, 2 processes", 2),
-            ("nginx, 2 workers", 2),
-        ]
-        for name, count in servers:
-            port = free_port()
-            if name.startswith("nginx"):
-                cmds = [nginx_cmd(folder, port, Path(tmp) / f"nginx-{count}", count)]
-            elif name.startswith("aiohttp floor"):
-                cmds = [child_cmd("aiohttp-floor", folder, port)]
-            elif name.startswith("aiohttp"):
-                cmds = [child_cmd("aiohttp-static", folder, port)]
-            elif "router" in name:
-                cmds = [child_cmd("feedline-router", folder, port)]
-            else:
-                cmds = [child_cmd("feedline", folder, port) for _ in range(count)]
-            with running(cmds, port) as pids:
+        with contextlib.ExitStack() as stack:
+            servers = []
+            for name, count in SERVERS:
+                port = free_port()
+                pids = stack.enter_context(
+                    running(commands(name, count, folder, port, Path(tmp)), port)
+                )
                 url = f"http://127.0.0.1:{port}/{FEED}"
-                only = "304 If-None-Match" if "floor" in name else None
-                results += bench_server(name, url, pids, args, only)
+                cases = request_headers(url)
+                if "floor" in name:
+                    cases = {case: cases[case] for case in ("304 If-None-Match",)}
+                servers.append(Server(name, url, pids, cases))
+            for n in range(args.rounds):
+                print(f"round {n + 1} of {args.rounds}", file=sys.stderr)
+                results = []
+                for case in request_headers(servers[0].url):
+                    for server in servers:
+                        if case in server.cases:
+                            results.append(measure(server, case, args, warm=n == 0))
+                rounds.append(results)
+    rows = [median_results([results[i] for results in rounds]) for i in range(len(rounds[0]))]
+    rows.sort(key=lambda r: [name for name, _ in SERVERS].index(r.server))
     print()
     print(
-        f"Feed {size:,} bytes; {versions()}; wrk -t{args.threads} -c{args.connections},"
-        f" {args.seconds:g} s per case."
+        f"Feed {size:,} bytes; {versions()}; wrk -t{args.threads} -c{args.connections};"
+        f" medians of {args.rounds} rounds of {args.seconds:g} s per server and case"
+        f" (load average before: {os.getloadavg()[0]:.1f})."
     )
     print()
-    print(table(results))
+    print(table(rows))
     print()
-    for line in ratios(results, args.target):
+    for line in ratios(rounds, args.target):
         print(line)
     print(
         "- CPU efficiency = the baseline's server CPU per request / ours (1.0x: as cheap)."

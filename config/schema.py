@@ -401,6 +401,12 @@ class FetchSettings(Section):
 
 
 class RefreshSettings(Section):
+    lease: Duration = Field(
+        timedelta(minutes=2),
+        description="How long a daemon holds a source while refreshing it (renewed every "
+        "third of it while the refresh runs): a daemon that dies gives the source to another "
+        "after this.",
+    )
     workers: int | None = Field(
         None,
         ge=0,
@@ -433,7 +439,9 @@ class SubscriptionSettings(Section):
         "[reminders] offsets.",
     )
     timezone: TimeZoneName = Field(
-        "Europe/Brussels", description="The site's zone: digest day and hour, the index."
+        "Europe/Brussels",
+        description="The site's zone: digest day and hour, the index; the commands' times when "
+        "the sources' zones differ.",
     )
     digest_day: Weekday = Field("monday", description="Day the weekly digest goes out.")
     digest_hour: int = Field(8, ge=0, le=23, description="Hour the weekly digest goes out.")
@@ -477,6 +485,13 @@ class Settings(Section):
                 raise ValueError(f"sources[{index}].id: duplicate id {source.id!r}")
             seen.add(source.id)
         return self
+
+    @property
+    def display_zone(self) -> str:
+        """The zone commands show instants in: the sources' zone when they all share one, else
+        the site's (`[subscriptions] timezone`)."""
+        zones = {source.timezone for source in self.sources}
+        return zones.pop() if len(zones) == 1 else self.subscriptions.timezone
 
     def source(self, source_id: str) -> SourceSettings:
         for source in self.sources:

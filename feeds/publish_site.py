@@ -34,7 +34,7 @@ from feeds.render.index_page import (
     render_index,
 )
 from feeds.render.json_feed import render_json_feed
-from feeds.render.opml import OpmlFeed, render_opml
+from feeds.site_feeds import MERGED, render_feed_list
 from feeds.store.deadlines import StoredDeadline, active_deadlines, deadline_rows_with_items
 from feeds.store.items import newest_items
 from feeds.websub import HubPinger
@@ -42,7 +42,6 @@ from feeds.work import LocalWork, Work
 
 log = logging.getLogger(__name__)
 
-MERGED = "all"
 FORMATS = ("rss", "atom", "json")
 FEED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 CALENDAR_FILE = "deadlines.ics"
@@ -59,20 +58,6 @@ def render_feed_files(info: FeedInfo, items: Sequence[Item], base_name: str) -> 
     rss, atom = render_rss_and_atom(info, items, names["rss"], names["atom"])
     json_feed = render_json_feed(info, items, names["json"])
     return {names["rss"]: rss, names["atom"]: atom, names["json"]: json_feed}
-
-
-def feed_list(settings: Settings) -> list[OpmlFeed]:
-    """Every feed the site publishes (its RSS URL), the merged one first: the OPML list."""
-    site = settings.site
-    base = str(site.base_url)
-    feeds = [OpmlFeed(f"{site.title} (all sources)", f"{base}{MERGED}.rss", base)]
-    feeds += [OpmlFeed(s.title, f"{base}{s.id}.rss", s.page_link) for s in settings.sources]
-    return feeds
-
-
-def render_feed_list(settings: Settings) -> bytes:
-    """`feeds.opml` (OPML 2.0), also printed by `feedline feeds --opml`."""
-    return render_opml(f"{settings.site.title}: feeds", feed_list(settings))
 
 
 def render_deadline_calendar(events: Sequence[CalendarEvent], name: str) -> bytes:

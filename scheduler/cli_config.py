@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from config.errors import ConfigError
-from config.loading import LoadedSettings
 from scheduler.cli_common import EXIT_CONFIG, handle_errors, load, nothing_configured
+
+if TYPE_CHECKING:
+    from config.loading import LoadedSettings
 
 
 @click.group("config")

@@ -14,6 +14,20 @@ import click
 from feeds.clock import OffsetClock, SystemClock
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
 
+#: What `feedline run --role` accepts (scheduler.daemon.ROLES, spelt here so that
+#: `feedline --help` need not import the daemon).
+ROLES = ("refresh", "send", "serve")
+
+
+def _roles(_ctx: click.Context, _param: click.Parameter, value: str) -> frozenset[str]:
+    roles = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(roles - set(ROLES))
+    if unknown or not roles:
+        given = f"{', '.join(map(repr, unknown))} is not a role" if unknown else "no role given"
+        raise click.BadParameter(f"{given}; give some of {', '.join(ROLES)}")
+    return roles
+
+
 LOG_FORMAT = click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -30,13 +44,26 @@ LOG_FORMAT = click.option(
     default=None,
     help="Start the clock at this instant and let it run on (demos).",
 )
-@click.option("--no-serve", is_flag=True, help="Do not start the HTTP server.")
+@click.option(
+    "--role",
+    "roles",
+    default=",".join(ROLES),
+    show_default=True,
+    callback=_roles,
+    help="What this daemon does, comma-separated: refresh, send, serve.",
+)
+@click.option("--no-serve", is_flag=True, help="Do not start the HTTP server (drops serve).")
 @click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
 @LOG_FORMAT
 @click.pass_context
 @handle_errors
 def run(
-    ctx: click.Context, now: datetime | None, no_serve: bool, verbose: bool, log_format: str
+    ctx: click.Context,
+    now: datetime | None,
+    roles: frozenset[str],
+    no_serve: bool,
+    verbose: bool,
+    log_format: str,
 ) -> None:
     """Run the daemon: refresh on schedule, send reminders on time, serve the feeds."""
     from feeds.serve.server import run_serving
@@ -51,10 +78,19 @@ def run(
 
     async def main() -> None:
         hook = ledger_hook(loaded.settings, clock)
-        async with build_app(loaded, clock, on_deadlines=hook) as app:
+        refresh = "refresh" in roles
+        async with build_app(loaded, clock, on_deadlines=hook, workers=refresh) as app:
             dispatcher = build_dispatcher(app.settings, app.engine, clock)
             routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
-            await Daemon(app, dispatcher, routes, serve=not no_serve).run()
+            daemon = Daemon(
+                app,
+                dispatcher,
+                routes,
+                serve="serve" in roles and not no_serve,
+                refresh=refresh,
+                send="send" in roles,
+            )
+            await daemon.run()
 
     run_serving(main())
 

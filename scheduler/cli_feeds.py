@@ -13,7 +13,7 @@ from scheduler.cli_common import handle_errors, load
 @handle_errors
 def feeds(ctx: click.Context, opml: bool) -> None:
     """List every feed with its URL and the page it comes from."""
-    from feeds.publish_site import feed_list, render_feed_list
+    from feeds.site_feeds import feed_list, render_feed_list
 
     settings = load(ctx).settings
     if opml:

@@ -5,26 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from config.loading import LoadedSettings
-from feeds.clock import Clock
 from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
-from scheduler.database import open_database
-from scheduler.ledger import claims
-from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
-from scheduler.ledger.planning import plan
-from scheduler.ledger.subscribers import (
-    SubscriberError,
-    add_subscriber,
-    list_subscribers,
-    parse_offsets,
-    read_import_file,
-    remove_subscriber,
-)
-from scheduler.reminders_app import build_dispatcher, ledger_hook, never_refreshed
-from scheduler.wiring import build_app
+
+if TYPE_CHECKING:  # each command imports what it runs, so `--help` and `mail test` start fast
+    from config.loading import LoadedSettings
+    from feeds.clock import Clock
+    from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
 
 
 @click.command()
@@ -51,6 +41,9 @@ def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: boo
 
 
 async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSummary | None:
+    from scheduler.reminders_app import build_dispatcher, ledger_hook, never_refreshed
+    from scheduler.wiring import build_app
+
     # A refresh here is rare (a store no source was read into yet): no worker processes.
     hook = ledger_hook(loaded.settings, clock)
     async with build_app(loaded, clock, on_deadlines=hook, workers=False) as app:
@@ -68,6 +61,9 @@ async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSu
 
 
 def _dry_run(dispatcher: ReminderDispatcher, clock: Clock) -> None:
+    from scheduler.ledger import claims
+    from scheduler.ledger.planning import plan
+
     now = clock.now()
     with dispatcher.engine.connect() as conn:
         transaction = conn.begin()
@@ -108,6 +104,10 @@ def subscribers_add(
     now: datetime | None,
 ) -> None:
     """Add a subscriber (an existing address is updated)."""
+    from scheduler.database import open_database
+    from scheduler.ledger.planning import plan
+    from scheduler.ledger.subscribers import SubscriberError, add_subscriber, parse_offsets
+
     settings = load(ctx).settings
     known = {s.id for s in settings.sources}
     unknown = [s for s in source_ids if s not in known]
@@ -138,6 +138,10 @@ def subscribers_add(
 @handle_errors
 def subscribers_list(ctx: click.Context) -> None:
     """List subscribers."""
+    from config.durations import format_duration
+    from scheduler.database import open_database
+    from scheduler.ledger.subscribers import list_subscribers
+
     settings = load(ctx).settings
     engine = open_database(settings)
     try:
@@ -148,13 +152,7 @@ def subscribers_list(ctx: click.Context) -> None:
     if not people:
         click.echo("no subscribers")
     for person in people:
-        offsets = (
-            ",".join(
-                f"{int(o.total_seconds() // 3600)}h" if o.days == 0 else f"{o.days}d"
-                for o in person.offsets
-            )
-            or "default"
-        )
+        offsets = ",".join(format_duration(o) for o in person.offsets) or "default"
         click.echo(
             f"{person.email}\t{person.status}\tsources: "
             f"{','.join(person.sources) or 'all'}\toffsets: {offsets}"
@@ -167,6 +165,9 @@ def subscribers_list(ctx: click.Context) -> None:
 @handle_errors
 def subscribers_remove(ctx: click.Context, email: str) -> None:
     """Remove a subscriber and their planned reminders."""
+    from scheduler.database import open_database
+    from scheduler.ledger.subscribers import SubscriberError, remove_subscriber
+
     settings = load(ctx).settings
     engine = open_database(settings)
     try:
@@ -186,6 +187,10 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 @handle_errors
 def subscribers_import(ctx: click.Context, csv_file: Path, now: datetime | None) -> None:
     """Import subscribers from a CSV with a header: email[,sources][,offsets]."""
+    from scheduler.database import open_database
+    from scheduler.ledger.planning import plan
+    from scheduler.ledger.subscribers import add_subscriber, read_import_file
+
     settings = load(ctx).settings
     rows, errors = read_import_file(csv_file, [s.id for s in settings.sources])
     for error in errors:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from pydantic import ValidationError
 
-from config.schema import SourceSettings
-from feeds.follow.trial import Trial, try_source
 from scheduler.cli_common import EXIT_CONFIG, NOW, clock_for, fail, handle_errors, load
+
+if TYPE_CHECKING:  # imported when the command runs, so `sources --help` starts fast
+    from config.schema import SourceSettings
+    from feeds.follow.trial import Trial
 
 
 @click.group("sources")
@@ -40,6 +41,8 @@ def sources_group() -> None:
 def try_command(ctx: click.Context, /, url: str, now: datetime | None, **options: Any) -> None:
     """Fetch URL and print the items, dates and deadlines a source with these selectors (or
     none) would produce. Nothing is stored; the settings give only [fetch]."""
+    from feeds.follow.trial import try_source
+
     settings = load(ctx).settings
     source = _source(url, options)
     trial = asyncio.run(try_source(source, settings.fetch, clock_for(now)))
@@ -47,6 +50,10 @@ def try_command(ctx: click.Context, /, url: str, now: datetime | None, **options
 
 
 def _source(url: str, options: dict[str, Any]) -> SourceSettings:
+    from pydantic import ValidationError
+
+    from config.schema import SourceSettings
+
     select = {
         key: options[name]
         for key, name in (
@@ -82,6 +89,8 @@ def _source(url: str, options: dict[str, Any]) -> SourceSettings:
 
 
 def _print(trial: Trial, zone: ZoneInfo) -> None:
+    from feeds.render.display import closing_text
+
     for number, item in enumerate(trial.items, start=1):
         entry = item.entry
         click.echo(f"{number}. {entry.title}")
@@ -90,12 +99,8 @@ def _print(trial: Trial, zone: ZoneInfo) -> None:
         when = entry.published.astimezone(zone).isoformat() if entry.published else "none"
         click.echo(f"   published: {when}")
         for deadline in item.deadlines:
-            local = deadline.closes_at.astimezone(ZoneInfo(deadline.timezone))
             flag = "" if deadline.certain else " (uncertain)"
-            click.echo(
-                f"   deadline: {local.isoformat(timespec='minutes')} {deadline.timezone}"
-                f"{flag}: {deadline.label}"
-            )
+            click.echo(f"   deadline: {closing_text(deadline)}{flag}: {deadline.label}")
     for problem in trial.problems:
         click.echo(f"warning: {problem}", err=True)
     more = f"; {trial.deferred} item page(s) beyond --follow-max" if trial.deferred else ""

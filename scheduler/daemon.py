@@ -4,7 +4,9 @@ Time comes from the app's `Clock` and every wait goes through an injectable `sle
 build the daemon in-process and move time instead of waiting for it. Each source has its own
 refresh loop on an APScheduler trigger (cron in the source's zone, or an interval): the next
 fire time is computed from the clock after each run, so missed runs coalesce into one, one run
-of a source is in flight at a time and nothing is dropped after a pause. No reminder is held
+of a source is in flight at a time and nothing is dropped after a pause. Each run holds the
+source's refresh lease (scheduler/refresh_lease.py), so several daemons on one database
+refresh each source once per schedule, not once each. No reminder is held
 in memory: the reminder loop wakes at the ledger's next due time (or after `reminders.tick`, or
 when a refresh planned something new); the ledger table is the truth, so a killed process
 loses nothing.
@@ -17,7 +19,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
@@ -27,10 +30,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.metrics import record_refresh
+from feeds.refresh import render_key
 from feeds.serve.app import build_app as build_web_app
 from feeds.serve.server import FeedServer
+from feeds.store.sources import stored_states
 from scheduler.alerts import send_source_alerts
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
+from scheduler.refresh_lease import RefreshLeases, owner_name
 from scheduler.web import DaemonRoutes
 from scheduler.wiring import App
 
@@ -62,11 +68,20 @@ class Daemon:
         routes: DaemonRoutes,
         *,
         serve: bool = True,
+        refresh: bool = True,
+        send: bool = True,
         sleep: Sleep = asyncio.sleep,
+        renew_sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.app = app
         self.clock = app.clock
         self.sleep = sleep
+        # Renewing a lease waits in real time even when tests move the clock: a refresh takes
+        # real time, and the lease must outlast it.
+        self.renew_sleep = renew_sleep
+        self.leases = RefreshLeases(app.engine, app.clock, app.settings.refresh.lease, owner_name())
+        self.refreshing = refresh
+        self.sending = send
         self.dispatcher = dispatcher
         self.routes = routes
         self.serve = serve
@@ -83,11 +98,15 @@ class Daemon:
         self.stopped.set()
 
     async def refresh(self, source_id: str | None = None) -> None:
+        """Refresh one source (or all); the caller holds the lease(s)."""
+        await self._refresh(None if source_id is None else [source_id])
+
+    async def _refresh(self, only: Sequence[str] | None) -> None:
         started = time.perf_counter()
         try:
-            report = await self.app.refresher.refresh(None if source_id is None else [source_id])
+            report = await self.app.refresher.refresh(only)
         except FeedlineError as error:  # e.g. output_dir unwritable: say so, keep running
-            log.error("refresh %s failed: %s", source_id or "of all sources", error)
+            log.error("refresh of %s failed: %s", ", ".join(only or ["all sources"]), error)
             return
         record_refresh(
             ((o.source_id, o.status) for o in report.outcomes), time.perf_counter() - started
@@ -151,8 +170,41 @@ class Daemon:
             # Coalesce: fire times missed while a run ran long (or the machine slept) make this
             # one run, and the next is counted from now.
             previous = due if now - due < LATE else now
-            await self.refresh(source.id)
+            take = await asyncio.to_thread(self.leases.take, source.id)
+            if take.taken:
+                async with self._holding([source.id]):
+                    await self.refresh(source.id)
+                due = trigger.get_next_fire_time(previous, self.clock.now())
+                await asyncio.to_thread(self.leases.release, source.id, due)
+                continue
+            # Another daemon refreshes it now, or did so for this fire time: follow the shared
+            # schedule (its due time), and look again when a holder's lease runs out.
+            log.debug("refresh of %s skipped: %s", source.id, take)
             due = trigger.get_next_fire_time(previous, self.clock.now())
+            for shared in (take.due, take.held_until):
+                if shared is not None and due is not None and shared > self.clock.now():
+                    due = min(due, shared)
+
+    @asynccontextmanager
+    async def _holding(self, source_ids: Sequence[str]) -> AsyncIterator[None]:
+        """Renew the leases of `source_ids` every third of their length until the block ends."""
+
+        async def renew() -> None:
+            while True:
+                await self.renew_sleep(self.leases.length.total_seconds() / 3)
+                for source_id in source_ids:
+                    if not await asyncio.to_thread(self.leases.renew, source_id):
+                        log.warning(
+                            "lost the refresh lease of %s (it ran out); finishing this refresh",
+                            source_id,
+                        )
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def index_loop(self) -> None:
         """Re-render the index (and calendar) when a countdown on it moves on or a deadline
@@ -217,30 +269,78 @@ class Daemon:
             self.server = FeedServer(web_app)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
-        await self.refresh()  # everything once at start, then on each source's schedule
-        start = self.clock.now()
-        tasks = [
-            asyncio.create_task(self.refresh_loop(source, trigger_for(source, start)))
-            for source in settings.sources
-        ]
-        loop_task = asyncio.create_task(self.reminder_loop())
-        tasks.append(asyncio.create_task(self.index_loop()))
+        roles = {"refresh": self.refreshing, "send": self.sending, "serve": self.serve}
+        log.info("daemon %s: %s", self.leases.owner, ", ".join(r for r, on in roles.items() if on))
+        tasks: list[asyncio.Task[None]] = []
+        loop_task: asyncio.Task[None] | None = None
         try:
+            if self.refreshing:
+                await self._start_refreshes(tasks)
+            if self.sending:  # after the first refresh, which may plan what is due now
+                loop_task = asyncio.create_task(self.reminder_loop())
             await self.stopped.wait()
         finally:
             await self._shutdown(loop_task, tasks)
 
+    async def _start_refreshes(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Every source once at start, then on its schedule. Not at start: a source another
+        daemon holds, or one refreshed for the current schedule with these same settings
+        (a second daemon starting, or a restart, does not fetch it again before it is due)."""
+        sources = self.app.settings.sources
+        start = self.clock.now()
+        triggers = {source.id: trigger_for(source, start) for source in sources}
+        fresh = await asyncio.to_thread(self._fresh_sources, start)
+        taken = [
+            source.id
+            for source in sources
+            if source.id not in fresh
+            and (await asyncio.to_thread(self.leases.take, source.id, at_start=True)).taken
+        ]
+        async with self._holding(taken):
+            # With none taken this still publishes files missing from the output folder.
+            await self._refresh(None if len(taken) == len(sources) else taken)
+        for source_id in taken:
+            first = triggers[source_id].get_next_fire_time(None, self.clock.now())
+            await asyncio.to_thread(self.leases.release, source_id, first)
+        tasks += [
+            asyncio.create_task(self.refresh_loop(source, triggers[source.id]))
+            for source in sources
+        ]
+        tasks.append(asyncio.create_task(self.index_loop()))
+
+    def _fresh_sources(self, now: datetime) -> set[str]:
+        """Sources whose shared next refresh is still ahead, stored with the settings they
+        have now, whose files are in the output folder."""
+        settings = self.app.settings
+        refresher = self.app.refresher
+        ids = [source.id for source in settings.sources]
+        due = self.leases.due_times(ids)
+        with self.app.engine.connect() as conn:
+            stored = stored_states(conn, ids)
+        return {
+            source.id
+            for source in settings.sources
+            if source.id in due
+            and due[source.id] > now
+            and source.id in stored
+            and stored[source.id].render_key == render_key(settings, source)
+            and refresher.publisher.has_files(source.id)
+        }
+
     async def _shutdown(
-        self, loop_task: asyncio.Task[None], refreshes: list[asyncio.Task[None]]
+        self, loop_task: asyncio.Task[None] | None, refreshes: list[asyncio.Task[None]]
     ) -> None:
         for task in refreshes:
             task.cancel()
         await asyncio.gather(*refreshes, return_exceptions=True)
-        try:
-            await asyncio.wait_for(loop_task, timeout=STOP_TIMEOUT)
-        except TimeoutError:
-            log.warning("reminder pass did not finish in %.0fs; leaving it", STOP_TIMEOUT)
-            loop_task.cancel()
+        if self.refreshing:
+            await asyncio.to_thread(self.leases.release_all)
+        if loop_task is not None:
+            try:
+                await asyncio.wait_for(loop_task, timeout=STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("reminder pass did not finish in %.0fs; leaving it", STOP_TIMEOUT)
+                loop_task.cancel()
         released = self.dispatcher.release()
         if released:
             log.info("released %d claimed reminder(s)", released)

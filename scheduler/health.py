@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 
 from config.schema import Settings, SourceSettings
@@ -22,6 +21,8 @@ FAILURE_WINDOW = timedelta(hours=24)
 def schedule_period(source: SourceSettings, now: datetime) -> timedelta:
     """How often the source is meant to refresh (for cron: the gap between the next two runs)."""
     if source.schedule:
+        from apscheduler.triggers.cron import CronTrigger  # only for cron sources (start-up)
+
         trigger = CronTrigger.from_crontab(source.schedule, timezone=source.timezone)
         first = trigger.get_next_fire_time(None, now)
         second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None

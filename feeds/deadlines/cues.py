@@ -53,6 +53,10 @@ class CueWords:
     instruments: tuple[str, ...]
     past: tuple[str, ...]
     tomorrow: tuple[str, ...]
+    actions: tuple[str, ...]
+    lapses: tuple[str, ...]
+    happenings: tuple[str, ...]
+    recurring: tuple[str, ...]
 
 
 @cache
@@ -75,6 +79,10 @@ def cue_words(language: str) -> CueWords:
         instruments=tuple(words.get("instruments", ())),
         past=tuple(words.get("past", ())),
         tomorrow=tuple(words.get("tomorrow", ())),
+        actions=tuple(words.get("actions", ())),
+        lapses=tuple(words.get("lapses", ())),
+        happenings=tuple(words.get("happenings", ())),
+        recurring=tuple(words.get("recurring", ())),
     )
 
 
@@ -196,7 +204,7 @@ _SUBMISSION_NOUNS = (
 )
 SUBMISSION_BEFORE_BY = Caseless(
     # a verb of responding: "submit your views by", "please respond by", "return the form by"
-    r"(?:(?<!\w)(?:respond|submit|send|return|reply|apply|register|lodge|comment|nominate|"
+    r"(?:(?<!\w)(?:respond|receive|book|submit|send|return|reply|apply|register|lodge|comment|nominate|"
     r"provide|share|complete|fill|upload|file|e-?mail|post|write|object|raise|feed\s+back|"
     r"let\s+us\s+know|"
     r"contribute|enter|have\s+your\s+say|give\s+(?:us\s+)?your\s+views|tell\s+us|"
@@ -210,7 +218,7 @@ SUBMISSION_BEFORE_BY = Caseless(
 )
 # A clause between the submission word and "by" that is about something else being done.
 NOT_A_SUBMISSION = Caseless(
-    r"publish|announce|report|decid|decision|outcome|summary|review(?:ed)?\s+by|consider|"
+    r"publish|announce|report|decid|decision|outcome|summary|review(?:ed)?\s+by|consider(?!ation)|"
     r"analys|organis|organiz|led\b|chair|host|prepared|funded|supported",
 )
 # Words between a cue and a date that show the date is about something else.
@@ -222,6 +230,19 @@ PAST_TENSE = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("past")) + r")(?!
 # A start verb right before a cue ("starts no later than"); a law or contract whose end it is.
 START_WORDS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("starts")) + r")(?!\w)")
 INSTRUMENTS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("instruments")) + r")(?!\w)")
+# What an authority does by a date ("grants will be awarded by"): no one responds to it.
+ACTIONS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("actions")) + r")(?!\w)")
+# A law or measure losing force ("when it lapses"): its date is no deadline, whatever the words.
+LAPSES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("lapses")) + r")(?!\w)")
+# A date that comes back every year ("before 1 April each year"): a standing rule.
+RECURRING = Caseless(r"[\s,]*(?:" + "|".join(_every_language("recurring")) + r")(?!\w)")
+# Verbs of taking place: an event's, unless their subject is the consultation itself.
+HAPPENINGS = Caseless(r"(?:" + "|".join(_every_language("happenings")) + r")")
+# The words of a consultation process itself (the subject of "took place between ...").
+PROCESS = Caseless(
+    r"consult|concertation|enquête|inquiry|survey|questionnaire|befragung|beteiligung|"
+    r"vernehmlassung|inspraak|raadpleging|call\s+for|appel\s+à|convocatoria|bando"
+)
 # Legal obligations with a date ("businesses have until ... to comply") are not consultations.
 OBLIGATION = Caseless(
     r"\bto\s+(?:comply|transpose|implement|apply\s+the\s+rules)\b|\benters?\s+into\s+force\b|"

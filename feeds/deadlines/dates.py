@@ -7,9 +7,10 @@ Only dates with a day and a month are recognised; a bare year ("2027") or a mont
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
@@ -20,6 +21,9 @@ from feeds.deadlines.starts import matches_at_starts
 # Languages that write month and weekday names in lower case in running text.
 _LOWERCASE_NAMES = frozenset({"fr", "it", "es", "nl", "pt"})
 _SHORTEST_WEEKDAY = 3  # "ma", "di", "do" (nl, de) are too often other words
+
+# What every phrase date but "Friday (3/3)" contains: "end", "fin", "fim", "eind", "próxim".
+_PHRASE_HINT = re.compile(r"(?i:end|fi[mn]|eind|próxim)")
 
 _RANGE_JOINERS = (
     r"(?:-|–|—|to|until|till|through|au|jusqu['’]au|bis(?:\s+(?:zum|einschließlich))?|al|a|"
@@ -46,6 +50,9 @@ class DateMention:
     relative: int | None = None  # "today" (0), "tomorrow" (1): days after the reference
     next_weekday: int | None = None  # "on Friday": the first such day from the reference
     skip_today: bool = False  # "next Friday": not the reference day itself
+    this_month_end: bool = False  # "until the end of the month": the reference's month
+    month_end: bool = False  # "the end of June", "final do mês": the month's last day
+    next_day: int | None = None  # "el próximo día 17": the first such day from the reference
 
     def with_year(self, year: int) -> date | None:
         try:
@@ -163,6 +170,27 @@ class DateGrammar:
             rf"(?P<bwnext>(?:next|this|coming)\s+)?(?P<bw>{bare_weekday_names})"
             r"(?![.,]?\s*(?:the\s+|den\s+|le\s+|el\s+|il\s+)?\d)"
         )
+        # "the end of June", "final deste mês de outubro", "fin du mois", "Ende März"
+        end_of = (
+            r"(?i:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?|(?:o\s+|ao\s+)?(?:final|fim)\s+"
+            r"(?:de|do|deste)\s+|(?:el\s+|los\s+|a\s+)?(?:finales|final|fin)\s+(?:de\s+|del\s+|"
+            r"du\s+|d['’])?(?:este\s+|ce\s+)?|(?:la\s+)?fine\s+(?:di\s+|del\s+)?(?:questo\s+)?|"
+            r"Ende\s+(?:des\s+|dieses\s+)?|eind(?:e)?\s+(?:van\s+)?(?:de(?:ze)?\s+)?)"
+        )
+        month_words_of_month = r"(?i:month|mois|mes|mês|mese|Monats|maand)"
+        month_end = (
+            rf"{end_of}(?:(?P<methis>{month_words_of_month})"
+            rf"(?:\s+(?:de|d['’]|di|of)\s+(?P<men2>{month_names}))?|(?P<men>{month_names}))"
+            r"(?:,?\s+(?:de\s+)?(?P<mey>(?:19|20)\d\d))?"
+        )
+        # "próxima segunda-feira (23/3)": the date in brackets after a weekday
+        weekday_paren = (
+            rf"(?:(?:next|this|coming|próxim[oa]|prochain|nächsten?|prossim[oa]|volgende)\s+)?"
+            rf"(?P<wpw>{weekday_names})\s*\(\s*(?P<wpd>[0-3]?\d)[/.](?P<wpm>[01]?\d)"
+            r"(?:[/.](?P<wpy>(?:19|20)?\d\d))?\s*\)"
+        )
+        # "el próximo día 17", "o próximo dia 5": a day of the month, the next one to come
+        next_day = r"(?i:próximo\s+d[ií]a)\s+(?P<ndd>[0-3]?\d)(?!\s*(?:de|/|\.\d))"
         single_dmy = dmy("1")
         single_mdy = mdy("2")
         pair_dmy = dmy("3") + r"\s*" + _RANGE_JOINERS + r"\s*" + dmy("4")
@@ -182,6 +210,12 @@ class DateGrammar:
             + r")(?![\w])"
         )  # fmt: skip
         self.pattern = re.compile(pattern)
+        # Phrases searched on their own (a sentence with a cue is short): adding their first
+        # letters to the fast start search below would slow every sentence down.
+        self.phrases = re.compile(
+            rf"(?<![\w/.])(?:(?P<monthend>{month_end})|(?P<wdparen>{weekday_paren})|"
+            rf"(?P<nextday>{next_day}))(?![\w])"
+        )
         # Where a date can start: a digit or the first letter of a month or weekday name, not
         # right after a letter, a digit, "/" or "." (the pattern's own look-behind).
         relative_starts = [
@@ -227,13 +261,28 @@ class DateGrammar:
             start, m.end(), int(day_text), month_num, year_text, weekday, is_range=is_range
         )
 
+    def _month_end(self, m: re.Match[str]) -> DateMention | None:
+        named = self._month(m.group("men") or m.group("men2"))
+        if named is None:
+            if m.group("methis") is None:
+                return None
+            return DateMention(
+                m.start(), m.end(), 1, 1, None, None, this_month_end=True, month_end=True
+            )
+        last = calendar.monthrange(2023, named)[1]  # a common year: 28 February
+        mention = _make(m.start(), m.end(), last, named, m.group("mey"), None)
+        return None if mention is None else replace(mention, month_end=True)
+
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
         """`self.pattern.finditer(text)`, tried only where a date can start."""
         return matches_at_starts(self.pattern, self._start, text)
 
     def find(self, text: str) -> list[DateMention]:
+        phrases = self._phrases(text)
         found: list[DateMention] = []
         for m in self._matches(text):
+            if phrases and any(p.start < m.end() and m.start() < p.end for p in phrases):
+                continue  # "segunda-feira" of "próxima segunda-feira (23/3)"
             kind = m.lastgroup
             mention: DateMention | None = None
             if kind in ("pairdmy", "pairmdy"):
@@ -242,6 +291,10 @@ class DateGrammar:
                 opening = self._full(m, a, start=m.start(), is_range=False, year=m.group("y" + b))
                 if opening is None:
                     mention = None
+                elif mention is not None and mention.year is None and opening.year is not None:
+                    # "Sep 19, 2024 – Oct 10": the end takes the opening's year (or the next)
+                    later = (mention.month, mention.day) >= (opening.month, opening.day)
+                    mention = replace(mention, year=opening.year + (0 if later else 1))
             elif kind == "dayspan":
                 if int(m.group("d0")) < int(m.group("d7")):
                     mention = self._full(m, "7", start=m.start(), is_range=True)
@@ -281,6 +334,32 @@ class DateGrammar:
                 if self.month_first_numeric and m.group("sep") == "/" and first <= 12:
                     first, second = second, first
                 mention = _make(m.start(), m.end(), first, second, m.group("ny"), None)
+            if mention is not None:
+                found.append(mention)
+        if phrases:
+            found = sorted(found + phrases, key=lambda mention: mention.start)
+        return found
+
+    def _phrases(self, text: str) -> list[DateMention]:
+        """ "the end of June", "próxima segunda-feira (23/3)", "el próximo día 17"."""
+        found: list[DateMention] = []
+        if "(" not in text and _PHRASE_HINT.search(text) is None:
+            return found  # most sentences: one quick search
+        for m in self.phrases.finditer(text):
+            mention: DateMention | None = None
+            if m.lastgroup == "monthend":
+                mention = self._month_end(m)
+            elif m.lastgroup == "wdparen":
+                mention = _make(
+                    m.start(), m.end(), int(m.group("wpd")), int(m.group("wpm")),
+                    m.group("wpy"), self._weekday(m.group("wpw")),
+                )  # fmt: skip
+            else:
+                day_of_month = int(m.group("ndd"))
+                if 1 <= day_of_month <= 31:
+                    mention = DateMention(
+                        m.start(), m.end(), day_of_month, 1, None, None, next_day=day_of_month
+                    )
             if mention is not None:
                 found.append(mention)
         return found
@@ -328,6 +407,14 @@ def resolve(mention: DateMention, reference: date) -> date:
     ("today" and "tomorrow" count from `reference`, the item's date)."""
     if mention.relative is not None:
         return reference + timedelta(days=mention.relative)
+    if mention.this_month_end:
+        last = calendar.monthrange(reference.year, reference.month)[1]
+        return reference.replace(day=last)
+    if mention.next_day is not None:
+        for ahead in range(62):
+            day = reference + timedelta(days=ahead)
+            if day.day == mention.next_day:
+                return day
     if mention.next_weekday is not None:
         ahead = (mention.next_weekday - reference.weekday()) % 7
         return reference + timedelta(days=ahead or (7 if mention.skip_today else 0))
@@ -340,3 +427,14 @@ def resolve(mention: DateMention, reference: date) -> date:
         if candidate is not None and candidate >= reference:
             return candidate
     raise ValueError(f"no valid year for day {mention.day} month {mention.month}")
+
+
+def is_relative(mention: DateMention) -> bool:
+    """Whether the mention counts from the item's date ("today", "on Friday", "the 17th",
+    "the end of the month") rather than naming its day and month."""
+    return (
+        mention.relative is not None
+        or mention.next_weekday is not None
+        or mention.next_day is not None
+        or mention.this_month_end
+    )

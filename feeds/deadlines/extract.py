@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from feeds import names
 from feeds.clock import as_utc
+from feeds.deadlines.caseless import Caseless
 from feeds.deadlines.cues import (
     ANAPHORIC_START,
     PAST_TENSE,
@@ -21,19 +22,38 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
 )
-from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, resolve
-from feeds.deadlines.labels import label_for
+from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
+from feeds.deadlines.labels import clean_label, is_bare_label, label_for
 from feeds.deadlines.layout import lay_out
+from feeds.deadlines.reopening import (
+    says_the_deadline_moved,
+    superseded_by_a_move,
+    told_in_the_past,
+)
 from feeds.deadlines.scoring import EXTENSION_WORDS, Candidate, SentenceFacts, candidates, facts
 from feeds.deadlines.sentences import Sentence, split_sentences
+from feeds.deadlines.structure import (
+    item_name,
+    may_hold,
+    may_list,
+    section_context,
+    structural_cues,
+)
 from feeds.deadlines.times import END_OF_DAY, TimeMention, find_times, find_zone_word, zone_for
+from feeds.deadlines.viewing import VIEWING, gives_way
 from feeds.model import Deadline
 
 _SHORT_SENTENCE_WORDS = 10
 _GENERIC_LABELS = frozenset({"consultation", "Konsultation", "feedback period", "call"})
 _FALLBACK_LABEL = {"de": "Konsultation"}
 _AFTER_DATE_TO_TIME = re.compile(
-    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–)\s*)?(?:the\s+latest\s+)?$", re.IGNORECASE
+    r"^[\s,(]*(?:(?:at|by|before|until|um|à|a|bis|-|–|@|alle(?:\s+ore)?|ore|a\s+las|om|às)\s*)?"
+    r"(?:the\s+latest\s+)?$",
+    re.IGNORECASE,
+)
+_TIME_THEN_DATE = re.compile(r"^\s*(?:on|,|le|am|el|il|op|no|em|del?)?\s*$", re.IGNORECASE)
+_FUTURE = Caseless(
+    r"(?<!\w)(?:will|shall|será|serão|sera|seront|sarà|saranno|wird|werden|zal|zullen)(?!\w)"
 )
 _CHECKED_ZONES: set[str] = set()  # zone names ZoneInfo accepted
 STATED_MIDNIGHT = time(23, 59)
@@ -66,6 +86,8 @@ class _Found:
     kind: CueKind
     order: int
     considered: int = -1  # its entry in Reading.considered
+    old: bool = False  # told in the past ("closed on", "were to be submitted by")
+    sentence: str = ""  # the sentence it was read in
 
 
 def find_deadlines(
@@ -105,8 +127,8 @@ def read_deadlines(
     if not text:
         return reading
     cue_words = cue_word_spans(text)  # None (not ASCII): sentences are then tested one by one
-    if not (has_cue_word(text) if cue_words is None else cue_words):
-        return reading  # most paragraphs stop here (one regex search)
+    if not (has_cue_word(text) if cue_words is None else cue_words) and not _may_be_listing(text):
+        return reading  # most paragraphs stop here (one or two regex searches)
     language = (language or "en").lower().split("-")[0].split("_")[0]
     # Month-first numerics ("4/30/2025") are an American English habit, not Brazil's.
     grammar = grammar_for(
@@ -115,17 +137,26 @@ def read_deadlines(
     cues = cues_for(language)
     found: list[_Found] = []
     in_text: list[bool] = []  # whether the text has a consultation word (asked once)
+    moved_text: list[bool] = []  # whether it says the deadline moved (asked once)
     for block_number, block in enumerate(lay_out(text)):
         sentences = split_sentences(block.text)
-        context = _Context(block.text, sentences)
+        row = block.quote is not None
+        context = _Context(block.text, sentences, row=row, headed=block.heading)
         spans = cue_words if block_number == 0 else None
         seen: dict[tuple[int, int], int] = {}
-        for index in _sentences_with_cue_words(sentences, spans):
+        listing = may_list(text if block_number == 0 else block.text)  # lines, or a range
+        for index in _sentences_to_read(sentences, spans, listing):
             sentence = sentences[index]
             sentence_cues = cues.find(sentence.text)
-            dates = grammar.find(sentence.text) if sentence_cues else []
+            shaped = listing and may_hold(sentence.text)  # a short dated line
+            dates = grammar.find(sentence.text) if sentence_cues or shaped else []
             if not dates:
                 continue
+            if shaped:
+                sentence_cues = _with_structural_cues(sentence_cues, sentence.text, dates,
+                                                      language, context, index)  # fmt: skip
+                if not sentence_cues:
+                    continue
             times = find_times(sentence.text)
             quote = block.quote or text[sentence.start : sentence.end]
             sentence_facts = _FactsOnce(context, index, sentence.text)
@@ -141,6 +172,9 @@ def read_deadlines(
                             reading, entry, "a better candidate" if taken else "below threshold"
                         )
                         continue
+                    if not reference_is_strong and is_relative(candidate.mention):
+                        _refuse(reading, entry, "a relative day, and no date for the item")
+                        continue
                     if not in_text:
                         in_text.append(has_context(text))
                     if not in_text[0]:
@@ -148,21 +182,37 @@ def read_deadlines(
                         return Reading([], reading.considered)
                     taken = True
                     key = (index, candidate.mention.start)
+                    if not moved_text:
+                        moved_text.append(says_the_deadline_moved(text))
+                    old = moved_text[0] and _told_in_the_past(
+                        sentence.text, cue, dates, candidate.mention
+                    )
                     if key in seen:
                         _refuse(reading, entry, "the same date, found by another cue")
+                        position = seen[key]
                         if candidate.extends:
-                            position = seen[key]
                             found[position] = replace(found[position], kind=CueKind.EXTEND)
+                        if found[position].old and not old:  # "... and now expires on"
+                            found[position] = replace(found[position], old=False)
                         continue
                     deadline = _deadline(
                         sentences, index, cue, candidate.mention, times, dates, quote,
                         reference=reference, timezone=timezone, language=language,
                         reference_is_strong=reference_is_strong,
                     )  # fmt: skip
+                    deadline = _named_item(deadline, context, index, candidate.mention.start)
                     kind = CueKind.EXTEND if candidate.extends else cue.kind
                     seen[key] = len(found)
-                    found.append(_Found(deadline, kind, len(found), entry))
+                    found.append(_Found(deadline, kind, len(found), entry, old, sentence.text))
     kept = _apply_extensions(_merge_duplicates(found), text)
+    if moved_text and moved_text[0]:
+        moved = superseded_by_a_move(text, [(item.deadline.closes_at, item.old) for item in kept])
+        kept = [item for i, item in enumerate(kept) if i not in moved]
+    if len(kept) > 1:
+        viewed = gives_way(
+            [(item.deadline.closes_at, VIEWING.search(item.sentence) is not None) for item in kept]
+        )
+        kept = [item for i, item in enumerate(kept) if i not in viewed]
     if any(item.deadline.local_time is None for item in kept):
         kept = _with_standing_time(kept, text, grammar, timezone)
     orders = {item.order for item in kept}
@@ -171,6 +221,16 @@ def read_deadlines(
             _refuse(reading, item.considered, "superseded by an extension or a duplicate")
     reading.deadlines = [f.deadline for f in kept]
     return reading
+
+
+def _told_in_the_past(
+    text: str, cue: Cue, dates: Sequence[DateMention], mention: DateMention
+) -> bool:
+    """Whether the clause of `cue`, up to and with it (from the last date before it), tells
+    its deadline in the past ("closed on 5 May and is reopened until 30 June": only the 5th)."""
+    clause = max(text.rfind(mark, 0, cue.start) for mark in ",;:") + 1
+    since = max([clause] + [d.end for d in dates if d.end <= cue.start])
+    return told_in_the_past(text[since : max(cue.end, mention.start)])
 
 
 class _FactsOnce:
@@ -186,11 +246,64 @@ class _FactsOnce:
         return self._facts
 
 
+def _named_item(deadline: Deadline, context: _Context, index: int, at: int) -> Deadline:
+    """A deadline of a listed thing with only a generic label takes the thing's name
+    (`River Plan`, `Lärmschutz`): one listing's consultations keep apart."""
+    if deadline.label not in _GENERIC_LABELS and not is_bare_label(deadline.label):
+        return deadline
+    name = item_name(
+        context.text, context.sentences, index, at, row=context.row, headed=context.headed
+    )
+    label = clean_label(name or "")
+    if not label or label.casefold() == deadline.label.casefold():
+        return deadline
+    return replace(deadline, label=label)
+
+
+def _may_be_listing(text: str) -> bool:
+    """Whether a text without cue words may still state a period by its structure (a bare
+    range under a consultation heading): it has lines or a range, and a consultation word."""
+    return may_list(text) and has_context(text)
+
+
+def _sentences_to_read(
+    sentences: Sequence[Sentence], cue_words: Sequence[tuple[int, int]] | None, listing: bool
+) -> list[int]:
+    """The sentences with cue words, and (in a `listing`: a text with lines or a range) the
+    short dated lines, which may have a structural cue."""
+    indices = _sentences_with_cue_words(sentences, cue_words)
+    if not listing:
+        return indices
+    shaped = [i for i, s in enumerate(sentences) if may_hold(s.text)]
+    return sorted(set(indices).union(shaped)) if shaped else indices
+
+
+def _with_structural_cues(
+    found: list[Cue],
+    text: str,
+    dates: Sequence[DateMention],
+    language: str,
+    context: _Context,
+    index: int,
+) -> list[Cue]:
+    """The sentence's cues and those its shape gives (not where a cue already stands)."""
+
+    def in_context() -> bool:
+        return context.in_sentence(index) or context.in_section(index)
+
+    extra = [
+        cue for cue in structural_cues(text, dates, language, in_context=in_context)
+        if not any(c.start < cue.end and cue.start < c.end for c in found)
+        and not any(c.start == cue.start == cue.end for c in found)
+    ]  # fmt: skip
+    return sorted([*found, *extra], key=lambda c: c.start) if extra else found
+
+
 def _facts(context: _Context, index: int, text: str) -> SentenceFacts:
     """The sentence features every cue of the sentence shares."""
     sentences = context.sentences
     sentence = sentences[index]
-    near = context.in_sentence(index)
+    near = context.in_sentence(index) or context.in_section(index)
     if not near and index > 0 and ANAPHORIC_START.match(sentence.text):
         previous = sentences[index - 1]
         near = previous.paragraph == sentence.paragraph and context.in_sentence(index - 1)
@@ -245,17 +358,34 @@ class _Context:
     """Which sentences (and whether the text) speak of something one responds to; each
     sentence and the text are searched once, when first asked about."""
 
-    def __init__(self, text: str, sentences: Sequence[Sentence]) -> None:
+    def __init__(
+        self, text: str, sentences: Sequence[Sentence], *, row: bool = False, headed: bool = False
+    ) -> None:
         self.text = text
         self.sentences = sentences
+        self.row = row  # a table row ...
+        self.headed = headed  # ... whose first line is the heading the table stands under
         self._in_sentence: dict[int, bool] = {}
         self._in_text: bool | None = None
+        self._in_section: list[bool] | None = None
 
     def in_sentence(self, index: int) -> bool:
         known = self._in_sentence.get(index)
         if known is None:
             known = self._in_sentence[index] = has_context(self.sentences[index].text)
         return known
+
+    def in_section(self, index: int) -> bool:
+        """Whether the sentence is a list item under a consultation heading."""
+        if self._in_section is None:
+            self._in_section = (
+                section_context(
+                    self.text, self.sentences, self.in_sentence, row=self.row, headed=self.headed
+                )
+                if "\n" in self.text
+                else []
+            )
+        return bool(self._in_section) and self._in_section[index]
 
     def in_text(self) -> bool:
         """`has_context(text)`: true as soon as one sentence has it (a sentence is a piece
@@ -280,6 +410,9 @@ def _time_for(
         return before[-1]
     for t in times:
         if t.start >= mention.end and _AFTER_DATE_TO_TIME.match(text[mention.end : t.start]):
+            return t
+    for t in times:  # "at 5pm on Monday", "17h le 3 mars"
+        if t.end <= mention.start and _TIME_THEN_DATE.match(text[t.end : mention.start]):
             return t
     return None
 
@@ -334,7 +467,7 @@ def _resolved(
     """A year-less date next to a full date in its sentence takes the year that puts it
     nearest that date ("issued on August 5, 2016, with comments due on September 5");
     otherwise the first such date on or after the reference."""
-    if mention.year is None and mention.relative is None and mention.next_weekday is None:
+    if mention.year is None and not is_relative(mention):
         full = [d for d in dates if d.year is not None and d.end <= mention.start]
         if full:
             anchor = full[-1].with_year(full[-1].year or reference.year)
@@ -369,7 +502,12 @@ def _deadline(
     reference_is_strong: bool,
 ) -> Deadline:
     text = sentences[index].text
-    past = mention.year is None and PAST_TENSE.search(text, cue.start, cue.end) is not None
+    told = max(cue.end, mention.start)  # "encerrou em", "realizada entre os últimos dias"
+    past = (
+        mention.year is None
+        and PAST_TENSE.search(text, cue.start, told) is not None
+        and _FUTURE.search(text, cue.start, told) is None
+    )
     local_date = _resolved(mention, dates, reference, past=past)
     certain = mention.year is not None or reference_is_strong
     if mention.weekday is not None and local_date.weekday() != mention.weekday:
@@ -412,6 +550,15 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
     kept: list[_Found] = []
     for item in found:
         twin = next((k for k in kept if _same_moment(k.deadline, item.deadline)), None)
+        untimed = next((k for k in kept if _same_day_one_timed(k.deadline, item.deadline)), None)
+        if twin is None and untimed is not None:
+            # "fino al 15 novembre" then "fino alle ore 23:59 del 15 novembre": keep the time
+            timed = item if untimed.deadline.local_time is None else untimed
+            label = _better_label(untimed.deadline.label, item.deadline.label)
+            kept[kept.index(untimed)] = replace(
+                untimed, deadline=replace(timed.deadline, label=label)
+            )
+            continue
         if twin is None:
             kept.append(item)
             continue
@@ -426,7 +573,24 @@ def _merge_duplicates(found: list[_Found]) -> list[_Found]:
         if item.kind is CueKind.EXTEND and twin in kept:
             position = kept.index(twin)
             kept[position] = replace(kept[position], kind=CueKind.EXTEND)
+        if not item.old and twin in kept and twin.old:  # told in the present somewhere too
+            position = kept.index(twin)
+            kept[position] = replace(kept[position], old=False)
     return kept
+
+
+def _same_day_one_timed(a: Deadline, b: Deadline) -> bool:
+    """One deadline said twice, once with its time: the same day, zone and consultation."""
+    return (
+        a.local_date == b.local_date
+        and a.timezone == b.timezone
+        and (a.local_time is None) != (b.local_time is None)
+        and (a.label == b.label or bool(_GENERIC_LABELS & {a.label, b.label}))
+    )
+
+
+def _better_label(first: str, second: str) -> str:
+    return second if first in _GENERIC_LABELS and second not in _GENERIC_LABELS else first
 
 
 def _same_moment(a: Deadline, b: Deadline) -> bool:

@@ -312,6 +312,12 @@ def label_for(sentences: Sequence[Sentence], index: int, cue_start: int, *, fall
     return clean_label(label) or fallback
 
 
+def is_bare_label(label: str) -> bool:
+    """Whether a label is only a head and its modifiers ("public consultation", "open
+    consultations"), naming no topic."""
+    return _BARE.fullmatch(label) is not None
+
+
 def _invited_topic(sentences: Sequence[Sentence], index: int) -> str | None:
     """ "We are consulting on X", "Have your say on X", "invites comment on X": X."""
     paragraph = sentences[index].paragraph

@@ -90,7 +90,8 @@ _ZONE = (
 _MERIDIEM = r"(?P<ampm>[ap])\.?\s?m\b\.?"
 _CLOCK = (
     r"(?:(?P<noon>12\s*(?:noon|midday)|noon|midday|midi|Mittag|12\s+Uhr\s+mittags)"
-    r"|(?P<midnight>midnight|minuit|Mitternacht|24[:.]00(?:\s*Uhr)?|24\s*h(?:00)?|24\s+Uhr)"
+    r"|(?P<midnight>midnight|minuit|Mitternacht|mezzanotte|medianoche|middernacht|meia-noite|"
+    r"24[:.]00(?:\s*Uhr)?|24\s*h(?:00)?|24\s+Uhr)"
     r"|(?P<h1>[01]?\d)(?:[:.](?P<m1>[0-5]\d))?\s*" + _MERIDIEM
     + r"|(?P<h2>[01]?\d|2[0-3])[:.](?P<m2>[0-5]\d)(?::[0-5]\d)?(?:\s*(?:Uhr|h(?:rs)?|hours))?"
     + r"|(?P<h3>[01]?\d|2[0-3])\s*(?:h|Uhr|horas|heures|uur|ore)(?:\s*(?P<m3>[0-5]\d))?"

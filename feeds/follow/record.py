@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from feeds.model import Entry
-from feeds.sanitise import html_to_text
 from feeds.sources.base import FetchState
 
 
@@ -54,6 +53,9 @@ class PageRecord:
             return listing
         summary = listing.summary
         if summary is None and listing.content:
+            # Imported here: the store reads records too, and `feedline status` needs no sanitiser.
+            from feeds.sanitise import html_to_text
+
             summary = html_to_text(listing.content) if listing.content_is_html else listing.content
         return Entry(
             title=listing.title,

@@ -1,4 +1,5 @@
-"""Files of the output folder held in memory, each checked by one `os.stat` per request.
+"""Files of the output folder held in memory, each checked by one `os.stat` per request (per
+event-loop pass: requests read in the same pass share one check).
 
 An entry is keyed by the request path and validated by (device, inode, mtime_ns, size): the
 publisher replaces files atomically (temp file + rename), so a new version has a new inode.
@@ -11,6 +12,7 @@ per version.
 from __future__ import annotations
 
 import asyncio
+import enum
 import gzip
 import hashlib
 import logging
@@ -20,6 +22,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from feeds.publish import GZIP_SUFFIX
 from feeds.serve.conditional import http_date
@@ -30,15 +33,28 @@ log = logging.getLogger(__name__)
 Identity = tuple[int, int, int, int]  # st_dev, st_ino, st_mtime_ns, st_size
 GZIP_MIN_BYTES = 256
 GZIP_LEVEL = 6
+LOAD_IN_THREAD_BYTES = 256 * 1024  # larger files are read (and hashed) off the event loop
+
+
+class _LoadInThread(enum.Enum):
+    MARKER = "load in a thread"
+
+
+LOAD_IN_THREAD = _LoadInThread.MARKER
 
 
 @dataclass(frozen=True, slots=True)
 class Representation:
-    """One encoding of a file: its body, strong ETag and the headers of a 200 response."""
+    """One encoding of a file: its body, strong ETag and the headers of a 200 response.
+
+    `wire` is the status line and headers of that 200 (Content-Length included, Date not) as
+    the raw fast path (feeds.serve.wire) sends them.
+    """
 
     body: bytes
     etag: str
     headers: Mapping[str, str]
+    wire: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,7 @@ class Entry:
     gzip: Representation | None
     last_modified: int
     not_modified: Mapping[str, Mapping[str, str]]  # matched ETag -> headers of the 304
+    wire_not_modified: Mapping[str, bytes]  # matched ETag -> status line and headers of the 304
 
     @property
     def size(self) -> int:
@@ -94,21 +111,33 @@ def build_entry(
         common["Vary"] = "Accept-Encoding"
     content_type = media_type(name)
     plain_etag = f'"{digest}"'
-    plain = Representation(
-        body, plain_etag, {"Content-Type": content_type, "ETag": plain_etag, **common}
-    )
+    plain = _representation(body, {"Content-Type": content_type, "ETag": plain_etag, **common})
     not_modified = {plain_etag: {"ETag": plain_etag, **common}}
     packed_rep = None
     if packed is not None:
         # Our own compression and a sidecar give different bytes: the tag tells them apart.
         gz_etag = f'"{digest}-gz{zlib.crc32(packed):08x}"'
-        packed_rep = Representation(
+        packed_rep = _representation(
             packed,
-            gz_etag,
             {"Content-Type": content_type, "Content-Encoding": "gzip", "ETag": gz_etag, **common},
         )
         not_modified[gz_etag] = {"ETag": gz_etag, **common}
-    return Entry(identity, plain, packed_rep, last_modified, not_modified)
+    wire_not_modified = {etag: wire_head(304, headers) for etag, headers in not_modified.items()}
+    return Entry(identity, plain, packed_rep, last_modified, not_modified, wire_not_modified)
+
+
+def wire_head(status: int, headers: Mapping[str, str], length: int | None = None) -> bytes:
+    """An HTTP/1.1 status line and header lines (with Content-Length when `length` is given),
+    without the Date line and the blank line that end the head."""
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+def _representation(body: bytes, headers: dict[str, str]) -> Representation:
+    return Representation(body, headers["ETag"], headers, wire_head(200, headers, len(body)))
 
 
 class FileCache:
@@ -116,6 +145,10 @@ class FileCache:
 
     `get` never returns a file outside `root`: on every load the path is resolved (symlinks
     followed) and must stay inside the resolved root without passing through a dotfile.
+
+    A file checked during one pass of the event loop is not checked again in that pass: the
+    requests read together answer as if they had arrived together, and a request sent after
+    a publish finished (a WebSub hub fetching after the ping) comes in a later pass.
     """
 
     def __init__(
@@ -133,15 +166,25 @@ class FileCache:
         self._max_file_bytes = max_file_bytes
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._bytes = 0
+        self._checked: dict[str, Entry] = {}  # checked in this pass of the event loop
 
     async def get(self, rel: str) -> Entry | None:
         """The current version of file `rel` (a checked, '/'-separated relative path)."""
+        found = self.lookup(rel)
+        if found is not LOAD_IN_THREAD:
+            return found
+        return self._keep(rel, await asyncio.to_thread(self._load, rel))
+
+    def lookup(self, rel: str) -> Entry | _LoadInThread | None:
+        """Like `get` without waiting: `LOAD_IN_THREAD` when the current version is a large
+        file not in memory yet (then `get` reads it in a thread)."""
+        checked = self._checked.get(rel)
+        if checked is not None:
+            self._entries.move_to_end(rel)
+            return checked
         try:
             st = os.stat(self._prefix + rel)
         except (OSError, ValueError):
-            self._forget(rel)
-            return None
-        if not stat.S_ISREG(st.st_mode):
             self._forget(rel)
             return None
         entry = self._entries.get(rel)
@@ -150,17 +193,28 @@ class FileCache:
             st.st_ino,
             st.st_mtime_ns,
             st.st_size,
-        ):
+        ):  # the file read before: a regular file, unchanged (a new version has a new inode)
             self._entries.move_to_end(rel)
+            self._checked_now(rel, entry)
             return entry
-        if st.st_size > 256 * 1024:
-            entry = await asyncio.to_thread(self._load, rel)
-        else:
-            entry = self._load(rel)
+        if not stat.S_ISREG(st.st_mode):
+            self._forget(rel)
+            return None
+        if st.st_size > LOAD_IN_THREAD_BYTES:
+            return LOAD_IN_THREAD
+        return self._keep(rel, self._load(rel))
+
+    def _keep(self, rel: str, entry: Entry | None) -> Entry | None:
         self._forget(rel)
         if entry is not None and entry.size <= self._max_file_bytes:
             self._store(rel, entry)
+            self._checked_now(rel, entry)
         return entry
+
+    def _checked_now(self, rel: str, entry: Entry) -> None:
+        if not self._checked:  # the first check of this pass: forget them all at the next
+            asyncio.get_running_loop().call_soon(self._checked.clear)
+        self._checked[rel] = entry
 
     def _load(self, rel: str) -> Entry | None:
         real = os.path.realpath(self._prefix + rel)
@@ -194,10 +248,12 @@ class FileCache:
         self._entries[rel] = entry
         self._bytes += entry.size
         while self._bytes > self._max_bytes and len(self._entries) > 1:
-            _, old = self._entries.popitem(last=False)
+            gone, old = self._entries.popitem(last=False)
+            self._checked.pop(gone, None)
             self._bytes -= old.size
 
     def _forget(self, rel: str) -> None:
+        self._checked.pop(rel, None)
         old = self._entries.pop(rel, None)
         if old is not None:
             self._bytes -= old.size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
 
 # An entity-tag: optional weakness marker, then a quoted opaque tag (which may hold commas).
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
@@ -26,6 +27,8 @@ def match_none_match(header: str, *etags: str) -> str | None:
         return None
     if value == "*":
         return etags[0]
+    if value in etags:  # the usual poll: the one tag we gave
+        return value
     pos = 0
     while pos < len(value):
         found = _ENTITY_TAG.match(value, pos)
@@ -42,18 +45,25 @@ def not_modified_since(header: str, last_modified: int) -> bool:
 
     Unparseable values are ignored (False): the client then gets a full response.
     """
+    since = _timestamp(header)
+    return since is not None and last_modified <= since
+
+
+@lru_cache(maxsize=1024)  # readers send back the Last-Modified they got: few distinct values
+def _timestamp(header: str) -> float | None:
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return False
+        return None
     if since.tzinfo is None:  # "-0000" and asctime dates: HTTP dates are always UTC
         since = since.replace(tzinfo=UTC)
     try:
-        return last_modified <= since.timestamp()
+        return since.timestamp()
     except (OverflowError, OSError):
-        return False
+        return None
 
 
+@lru_cache(maxsize=1024)  # each client sends the same value every time: few distinct values
 def accepts_gzip(header: str) -> bool:
     """True when an Accept-Encoding value allows gzip (`gzip`, `x-gzip` or `*`, q > 0)."""
     star: bool | None = None

@@ -1,5 +1,9 @@
 """The server's request handler: files of the output folder answered before aiohttp's router.
 
+This is the second-fastest path: connections start on the raw one (feeds.serve.wire), and the
+requests it hands to aiohttp (a percent-encoded path, HTTP/1.0, a repeated validator header,
+...) come here first.
+
 A feed reader's poll is the hot path (a 304 or a gzip body, bench/serve_bench.py). aiohttp's
 application handler resolves the route, builds match info and the middleware chain for each
 request; for a file that is already in the cache this handler answers straight from it, which

@@ -14,9 +14,11 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from feeds.clock import Clock
 from feeds.errors import FeedlineError
 from feeds.serve.app import build_app
 from feeds.serve.fastpath import FileFastPath
+from feeds.serve.wire import WirePath, wire_path
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("feeds.serve.access")
@@ -73,6 +75,9 @@ class FeedServer:
 
     Port 0 picks a free port; `port` and `url` tell the one bound. Keep-alive stays on;
     access logging is off unless asked for (then one line per request via `logging`).
+    Connections start on the raw fast path for files (feeds.serve.wire) unless `wire` is
+    False or access logging is on (aiohttp writes the access log, so it sees every request).
+    `clock` gives the fast path's Date header (the system clock by default).
     """
 
     def __init__(
@@ -82,9 +87,15 @@ class FeedServer:
         access_log: bool = False,
         shutdown_timeout: float = 5.0,
         reuse_port: bool = False,
+        wire: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
+        self._clock = clock
         self._reuse_port = reuse_port
+        self._wire = wire and not access_log
+        self._wire_path: WirePath | None = None
+        self._listener: asyncio.Server | None = None
         self._access_log = access_log
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
@@ -102,12 +113,16 @@ class FeedServer:
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
-        assert runner.server is not None
+        server = runner.server
+        assert server is not None
         # web.Server's public handler, read by each connection as it opens: files first.
-        runner.server.request_handler = FileFastPath(self.app, runner.server.request_handler)
-        site = web.TCPSite(runner, host, port, reuse_port=self._reuse_port)
+        server.request_handler = FileFastPath(self.app, server.request_handler)
+        wire = wire_path(self.app, server, self._clock) if self._wire else None
         try:
-            await site.start()
+            # What web.TCPSite does, with the raw fast path as the protocol when there is one.
+            listener = await asyncio.get_running_loop().create_server(
+                wire or server, host or None, port, backlog=128, reuse_port=self._reuse_port
+            )
         except OSError as error:
             await runner.cleanup()
             raise ServeError(
@@ -117,9 +132,9 @@ class FeedServer:
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._listener, self._wire_path = runner, listener, wire
         self._host = host
-        self._port = int(runner.addresses[0][1])
+        self._port = int(listener.sockets[0].getsockname()[1])
         log.info("serving on %s", self.url)
 
     @property
@@ -135,8 +150,16 @@ class FeedServer:
 
     async def stop(self) -> None:
         runner, self._runner, self._port = self._runner, None, None
+        listener, self._listener = self._listener, None
+        wire, self._wire_path = self._wire_path, None
+        if listener is not None:
+            listener.close()
+        if wire is not None:
+            wire.close()
         if runner is not None:
-            await runner.cleanup()
+            await runner.cleanup()  # also the connections handed over to aiohttp
+        if listener is not None:
+            await listener.wait_closed()
 
     async def __aenter__(self) -> FeedServer:
         if self._runner is None:

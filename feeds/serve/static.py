@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
-from feeds.serve.cache import Entry, FileCache, build_entry
+from feeds.serve.cache import Entry, FileCache, Representation, build_entry
 from feeds.serve.conditional import accepts_gzip, match_none_match, not_modified_since
 from feeds.serve.listing import feed_files, render_listing
 
@@ -41,25 +41,39 @@ def not_found() -> web.Response:
     return web.Response(status=404, text="Not Found\n", headers=_ERROR_HEADERS)
 
 
-def respond(request: BaseRequest, entry: Entry) -> web.Response:
-    """200 with the plain or gzip body, or 304 when the client's copy is current.
+def choose(
+    entry: Entry,
+    accept_encoding: str,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+) -> tuple[Representation, str | None]:
+    """The representation for a request's headers, and the ETag of the 304 to send instead
+    (None: send the representation with a 200).
 
     If-None-Match (weak comparison, any of the file's ETags) takes precedence over
     If-Modified-Since, which is only consulted when If-None-Match is absent.
     """
-    headers = request.headers
     chosen = entry.plain
-    if entry.gzip is not None and accepts_gzip(headers.get("Accept-Encoding", "")):
+    if entry.gzip is not None and accepts_gzip(accept_encoding):
         chosen = entry.gzip
-    if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
-        matched = match_none_match(if_none_match, chosen.etag, *entry.etags)
-        if matched is not None:
-            return web.Response(status=304, headers=entry.not_modified[matched])
-    else:
-        since = headers.get("If-Modified-Since")
-        if since is not None and not_modified_since(since, entry.last_modified):
-            return web.Response(status=304, headers=entry.not_modified[chosen.etag])
+        return chosen, match_none_match(if_none_match, chosen.etag, *entry.etags)
+    if if_modified_since is not None and not_modified_since(if_modified_since, entry.last_modified):
+        return chosen, chosen.etag
+    return chosen, None
+
+
+def respond(request: BaseRequest, entry: Entry) -> web.Response:
+    """200 with the plain or gzip body, or 304 when the client's copy is current."""
+    headers = request.headers
+    chosen, matched = choose(
+        entry,
+        headers.get("Accept-Encoding", ""),
+        headers.get("If-None-Match"),
+        headers.get("If-Modified-Since"),
+    )
+    if matched is not None:
+        return web.Response(status=304, headers=entry.not_modified[matched])
     return web.Response(body=chosen.body, headers=chosen.headers)
 
 

@@ -5,6 +5,10 @@ SQLAlchemy's general path (about half the time of storing a fresh source of 1,00
 the statement is compiled once by SQLAlchemy for the connection's dialect, each value still goes
 through its column type's bind processor (so UTC datetimes are stored exactly as elsewhere), and
 the rows go to the driver's executemany in one call.
+
+`ignore_duplicates=True` makes it INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL):
+a row another transaction stored first (another daemon reading the same item at the same
+instant) is left as it is instead of failing the whole transaction.
 """
 
 from __future__ import annotations
@@ -12,18 +16,32 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Insert, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
 
+def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Insert `rows` (values in the order of `columns`) into `table`."""
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_duplicates: bool = False,
+) -> int:
+    """Insert `rows` (values in the order of `columns`) into `table`; the rows inserted."""
     if not rows:
-        return
+        return 0
     dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    statement = insert_ignoring_duplicates(conn, table) if ignore_duplicates else insert(table)
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
     names = list(columns)
     # Column by column: each type's processor mapped over a whole column; once for a column
     # that holds one value throughout ("now"), and not again for a column equal to one
@@ -50,4 +68,5 @@ def insert_rows(
         params: list[Any] = list(zip(*values, strict=True))
     else:  # named/pyformat: the bind names are the column keys
         params = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-    conn.exec_driver_sql(compiled.string, params)
+    result = conn.exec_driver_sql(compiled.string, params)
+    return len(rows) if result.rowcount < 0 else result.rowcount

@@ -150,13 +150,50 @@ def upsert_entries(
             )
             for s in skipped
         ]
-    insert_rows(conn, items, _INSERT_COLUMNS, inserts)
+    if insert_rows(conn, items, _INSERT_COLUMNS, inserts, ignore_duplicates=True) < len(inserts):
+        _stored_by_others(conn, source.id, now, inserts, result)
     if updates:
         conn.execute(
             update(items).where(items.c.id == bindparam("b_id")),
             updates,
         )
     return result
+
+
+def _stored_by_others(
+    conn: Connection,
+    source_id: str,
+    now: datetime,
+    inserts: Sequence[tuple[Any, ...]],
+    result: UpsertResult,
+) -> None:
+    """Some new items were stored by another transaction at the same instant (another daemon
+    read the page too): theirs stays; here those items are no longer new."""
+    ids = [row[0] for row in inserts]
+    owners: dict[str, tuple[str, datetime]] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        query = select(items.c.id, items.c.source_id, items.c.first_seen).where(
+            items.c.id.in_(ids[start : start + ID_CHUNK])
+        )
+        owners.update((row.id, (row.source_id, row.first_seen)) for row in conn.execute(query))
+    kept: list[StoredEntry] = []
+    for stored in result.stored:
+        owner = owners.get(stored.item_id)
+        if stored.status != "new" or owner is None or owner == (source_id, now):
+            kept.append(stored)  # not new, or inserted here
+        elif owner[0] == source_id:
+            kept.append(
+                StoredEntry(stored.item_id, stored.entry, stored.published, owner[1], "same")
+            )
+        else:
+            result.problems.append(
+                ItemError(
+                    source_id,
+                    stored.entry.title,
+                    f"skipped: source {owner[0]!r} already has this item ({stored.item_id})",
+                )
+            )
+    result.stored = kept
 
 
 _INSERT_COLUMNS = (

@@ -62,7 +62,7 @@ def save_pages(conn: Connection, records: Sequence[PageRecord]) -> None:
         )
         for r in records
     ]  # fmt: skip
-    insert_rows(conn, item_pages, _COLUMNS, rows)
+    insert_rows(conn, item_pages, _COLUMNS, rows, ignore_duplicates=True)
 
 
 def open_deadline_items(conn: Connection, source_id: str, now: datetime) -> set[str]:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from feeds.sources.base import FetchState
+from feeds.store.bulk import insert_ignoring_duplicates
 from feeds.store.tables import sources
 
 
@@ -23,10 +24,13 @@ class SourceHealth:
     alert_open: bool
 
 
-def _ensure(conn: Connection, source_id: str) -> None:
-    exists = conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first()
-    if exists is None:
-        conn.execute(insert(sources).values(id=source_id, consecutive_failures=0, alert_open=False))
+def ensure_row(conn: Connection, source_id: str) -> None:
+    """The source's row exists (made here, or by another transaction at the same moment)."""
+    conn.execute(
+        insert_ignoring_duplicates(conn, sources).values(
+            id=source_id, consecutive_failures=0, alert_open=False
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ def record_successes(
     missing = [source_id for source_id in dict.fromkeys(ids) if source_id not in known]
     if missing:
         conn.execute(
-            insert(sources),
+            insert_ignoring_duplicates(conn, sources),
             [{"id": sid, "consecutive_failures": 0, "alert_open": False} for sid in missing],
         )
     conn.execute(
@@ -100,7 +104,7 @@ def record_successes(
 
 def record_failure(conn: Connection, source_id: str, error: str, now: datetime) -> int:
     """Store the failure; return the number of consecutive failures."""
-    _ensure(conn, source_id)
+    ensure_row(conn, source_id)
     conn.execute(
         update(sources)
         .where(sources.c.id == source_id)

@@ -46,8 +46,11 @@ sources = Table(
     Column("last_error_at", UTCDateTime),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("alert_open", Boolean, nullable=False, default=False),
+    # The refresh lease (scheduler/refresh_lease.py): who refreshes the source now, until
+    # when, and when its next scheduled refresh is due (shared by every daemon).
     Column("lease_owner", String(128)),
     Column("lease_until", UTCDateTime),
+    Column("refresh_due", UTCDateTime),
 )
 
 items = Table(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
@@ -51,9 +52,14 @@ class PassSummary:
     failed: int = 0
     expired: int = 0
     next_due: datetime | None = None
+    zone: str = "UTC"  #: where `line` shows the next due time (the settings' display zone)
 
     def line(self) -> str:
-        due = self.next_due.isoformat() if self.next_due else "nothing pending"
+        due = (
+            self.next_due.astimezone(ZoneInfo(self.zone)).isoformat()
+            if self.next_due
+            else "nothing pending"
+        )
         return (
             f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
             f"expired {self.expired}; next due: {due}"
@@ -103,7 +109,7 @@ class ReminderDispatcher:
             return planned + upkeep(conn, now, self.settings.subscriptions)  # digests, sign-ups
 
     async def run_pass(self) -> PassSummary:
-        summary = PassSummary(planned=self.plan_all())
+        summary = PassSummary(planned=self.plan_all(), zone=self.settings.display_zone)
         self.composer.new_pass()
         # One connection for the pass, one short transaction per step on it: a checkout
         # from the pool per mark cost as much as the mark (bench/mail_bench.py). Safe to

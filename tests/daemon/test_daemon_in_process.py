@@ -51,14 +51,18 @@ class Running:
         return (self.folder / "public" / "all.rss").read_text()
 
 
-async def start(config: Path, at: datetime) -> Running:
+async def start(
+    config: Path, at: datetime, *, refresh: bool = True, send: bool = True, idle: int = IDLE
+) -> Running:
     time = ManualTime(at)
     loaded = load_settings(config, env={})
     clock = time.clock
     app = build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock), workers=False)
     dispatcher = build_dispatcher(app.settings, app.engine, clock)
     routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
-    daemon = CountingDaemon(app, dispatcher, routes, serve=False, sleep=time.sleep)
+    daemon = CountingDaemon(
+        app, dispatcher, routes, serve=False, refresh=refresh, send=send, sleep=time.sleep
+    )
     daemon.refreshes = []
 
     async def run() -> None:
@@ -66,7 +70,7 @@ async def start(config: Path, at: datetime) -> Running:
             await daemon.run(handle_signals=False)
 
     running = Running(daemon, time, asyncio.create_task(run()), config.parent)
-    await time.settle(IDLE)
+    await time.settle(idle)
     return running
 
 
@@ -171,3 +175,85 @@ async def test_a_refresh_that_plans_a_due_reminder_wakes_the_reminder_loop(
     await running.time.settle(IDLE)
     assert len(smtp_server.handler.messages) == 1
     assert smtp_server.handler.messages[0].parsed()["Subject"].startswith("Closes in")
+
+
+async def start_beside(config: Path, time: ManualTime, sleepers: int) -> Running:
+    """Another daemon on the same settings, database and clock as one already running."""
+    loaded = load_settings(config, env={})
+    clock = time.clock
+    app = build_app(loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock), workers=False)
+    dispatcher = build_dispatcher(app.settings, app.engine, clock)
+    routes = DaemonRoutes(app.settings, app.engine, clock, signing_key(app.settings))
+    daemon = CountingDaemon(app, dispatcher, routes, serve=False, sleep=time.sleep)
+    daemon.refreshes = []
+
+    async def run() -> None:
+        async with app:
+            await daemon.run(handle_signals=False)
+
+    running = Running(daemon, time, asyncio.create_task(run()), config.parent)
+    await time.settle(sleepers)
+    return running
+
+
+async def test_two_daemons_on_one_database_refresh_a_source_once_per_fire_time(
+    tmp_path: Path, smtp_server: SmtpTestServer, stop_after: list[Running]
+) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port(), every="30m")
+    at = datetime.fromisoformat("2024-03-01T10:00:00+00:00")
+    first = await start(config, at)
+    stop_after.append(first)
+    time = first.time
+    time.advance(timedelta(minutes=10))  # the second starts later: its own trigger is offset
+    await time.settle(IDLE)
+    second = await start_beside(config, time, 2 * IDLE)
+    stop_after.append(second)
+    for _ in range(11):  # to noon in steps of ten minutes (each fire time on the dot)
+        time.advance(timedelta(minutes=10))
+        await time.settle(2 * IDLE)
+    runs = sorted(first.daemon.refreshes + second.daemon.refreshes)
+    # Every 30 minutes from the first daemon's start, whichever daemon's turn it was: the
+    # second fetched nothing at its start (the source was fresh) and then followed the
+    # shared due time. Each daemon alone would make four runs by noon (seven together).
+    assert runs == [at + timedelta(minutes=30 * n) for n in range(1, 5)]
+
+
+async def test_a_send_only_daemon_sends_and_never_refreshes(
+    tmp_path: Path, smtp_server: SmtpTestServer, stop_after: list[Running]
+) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port())
+    assert run_cli("subscribers", "add", "ana@example.org", config=config).exit_code == 0
+    due = datetime.fromisoformat(DUE_7D)
+    day_before = (due - timedelta(days=1)).isoformat()
+    built_by = await asyncio.to_thread(run_cli, "build", config=config, now=day_before)
+    assert built_by.exit_code == 0, built_by.output
+    feed = tmp_path / "public" / "all.rss"
+    built = feed.stat().st_mtime_ns
+    running = await start(config, due - timedelta(seconds=3), refresh=False, idle=1)
+    stop_after.append(running)
+    running.time.advance(timedelta(hours=1))  # two fire times of the source's schedule
+    await running.time.settle(1)  # the reminder loop alone: no refresh or index loop
+    assert running.daemon.refreshes == []
+    assert feed.stat().st_mtime_ns == built
+    assert len(smtp_server.handler.messages) == 1
+
+
+async def test_a_refresh_only_daemon_refreshes_and_sends_nothing(
+    tmp_path: Path, smtp_server: SmtpTestServer, stop_after: list[Running]
+) -> None:
+    config = write_config(tmp_path, smtp_server.port, free_port())
+    assert run_cli("subscribers", "add", "ana@example.org", config=config).exit_code == 0
+    due = datetime.fromisoformat(DUE_7D)
+    running = await start(config, due - timedelta(minutes=1), send=False, idle=2)
+    stop_after.append(running)
+    running.time.advance(timedelta(minutes=31))
+    await running.time.settle(2)  # the refresh and index loops
+    assert len(running.daemon.refreshes) == 1
+    assert smtp_server.handler.messages == []
+
+
+def test_an_unknown_role_is_a_usage_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 2525, free_port())
+    result = run_cli("run", "--role", "refresh,mail", config=config)
+    assert result.exit_code == 2
+    assert "'mail' is not a role; give some of refresh, send, serve" in result.output

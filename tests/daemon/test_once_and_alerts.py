@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from tests.foundation.helpers import PAGE, run_cli, site_block, source_block, write_config
+from tests.support.db import postgres_schema_url, postgres_url_or_skip
 
 
 def config_with_alerts(tmp_path: Path) -> Path:
@@ -79,3 +86,48 @@ def test_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def site_database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """[site] keys for a store of each kind (PostgreSQL: a fresh schema, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    base = postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {"database_url": f'"{postgres_schema_url(base, schema)}"'}
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_status_output_and_exit_codes_on_each_database(
+    tmp_path: Path, site_database: dict[str, str]
+) -> None:
+    (tmp_path / "good.txt").write_text(PAGE)
+    body = site_block(**site_database) + source_block("good", "good.txt")
+    config = write_config(tmp_path, body + source_block("gone", "gone.txt"))
+    assert run_cli("once", config=config, now="2024-03-01T10:00:00+00:00").exit_code == 1
+    failing = run_cli("status", config=config, now="2024-03-01T10:05:00+00:00")
+    assert failing.exit_code == 1
+    lines = failing.stdout.splitlines()
+    assert lines[:3] == [
+        "status: failing",
+        "  problem: source gone failing for longer than 1:00:00",
+        "source good: last success 2024-03-01T10:00:00+00:00, 0 failure(s) in a row",
+    ]
+    assert lines[3].startswith("source gone: last success never, 1 failure(s) in a row; last")
+    assert lines[4:] == ["reminders: 0 pending, 0 sent, 0 failed; next due none"]
+    as_json = run_cli("status", "--json", config=config, now="2024-03-01T10:05:00+00:00")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["sources"][0]["last_success"] == "2024-03-01T10:00:00+00:00"
+    write_config(tmp_path, body)  # the failing source removed: all well
+    healthy = run_cli("status", config=config, now="2024-03-01T10:06:00+00:00")
+    assert healthy.exit_code == 0
+    assert healthy.stdout.splitlines()[0] == "status: ok"

@@ -206,6 +206,7 @@ def test_find_deadlines_needs_no_whole_text_gates() -> None:
 
 _OLD_BOUNDARY = re.compile(
     r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-ZÀ-ÖØ-Þ0-9])|\n\s*\n|\n(?=\s*[^a-z\s])"
+    rf"|(?<=[:;,.])\n(?=[ \t]*(?:{sentences._MARK}))"  # a lettered list item: "a) ", "b. "
 )
 
 

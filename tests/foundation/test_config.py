@@ -302,3 +302,31 @@ def test_mail_and_key_errors_are_configuration_errors() -> None:
 
     assert issubclass(MailConfigError, ConfigError) and issubclass(SigningKeyError, ConfigError)
     assert issubclass(ConfigError, FeedlineError)
+
+
+def test_instants_are_shown_in_the_sources_zone_else_the_sites() -> None:
+    def source(source_id: str, zone: str) -> dict[str, str]:
+        return {"id": source_id, "kind": "feed", "title": source_id, "timezone": zone,
+                "url": f"https://example.org/{source_id}.xml"}  # fmt: skip
+
+    site = {"subscriptions": {"timezone": "Europe/Lisbon"}}
+    lisbon = Settings.model_validate(site)
+    assert lisbon.display_zone == "Europe/Lisbon"  # no sources: the site's zone
+    one = Settings.model_validate(
+        {**site, "sources": [source("a", "Europe/Paris"), source("b", "Europe/Paris")]}
+    )
+    assert one.display_zone == "Europe/Paris"
+    two = Settings.model_validate(
+        {**site, "sources": [source("a", "Europe/Paris"), source("b", "America/Toronto")]}
+    )
+    assert two.display_zone == "Europe/Lisbon"
+
+
+def test_the_example_names_every_language_the_extractor_reads() -> None:
+    from feeds.names import LANGUAGES
+    from tests.conftest import REPO
+
+    example = (REPO / "config" / "feedline.example.toml").read_text()
+    comment = re.search(r'^language = "en" +# deadlines read in (.*)$', example, re.M)
+    assert comment is not None
+    assert comment.group(1).split(", ") == list(LANGUAGES)

@@ -68,6 +68,7 @@ def test_embedded_default_writes_the_same_reminders_to_the_outbox(
     assert "would send 1" in dry.stdout and "nothing was changed" in dry.stdout
     first = run_cli("remind", now="2023-02-11T09:00:00+01:00")
     assert "sent 1," in first.stdout
+    assert first.stdout.rstrip().endswith("next due: 2023-02-16T23:59:59+01:00")  # Brussels
     assert "sent 0," in run_cli("remind", now="2023-02-11T09:00:00+01:00").stdout
     assert "sent 1," in run_cli("remind", now="2023-02-17T09:00:00+01:00").stdout
     files = sorted((tmp_path / "outbox").glob("*.eml"))
@@ -105,6 +106,10 @@ def test_subscriber_commands(tmp_path: Path, seed_page: Path) -> None:
     assert "updated ana@example.org" in updated.stdout
     listing = run_cli("subscribers", "list", config=config).stdout
     assert "ana@example.org\tactive\tsources: home-affairs\toffsets: 3d,3h" in listing
+    odd = run_cli("subscribers", "add", "di@example.org", "--offsets", "1d12h,90m", config=config)
+    assert odd.exit_code == 0, odd.output
+    listing = run_cli("subscribers", "list", config=config).stdout
+    assert "di@example.org\tactive\tsources: all\toffsets: 1d12h,1h30m" in listing  # as written
     bad = run_cli("subscribers", "add", "not-an-address", config=config)
     assert bad.exit_code == 1 and "not a valid email address" in bad.stderr
     unknown = run_cli("subscribers", "add", "b@example.org", "--source", "nope", config=config)

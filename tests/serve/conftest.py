@@ -54,11 +54,12 @@ Serve = Callable[..., Awaitable[FeedServer]]
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
-    """`await serve(root, **build_app_kwargs)` -> a started FeedServer, stopped after the test."""
+    """`await serve(root, wire=True, **build_app_kwargs)` -> a started FeedServer (`wire=False`:
+    without the raw fast path), stopped after the test."""
     started: list[FeedServer] = []
 
-    async def start(root: Path, **kwargs: Any) -> FeedServer:
-        server = FeedServer(build_app(root, **kwargs))
+    async def start(root: Path, *, wire: bool = True, **kwargs: Any) -> FeedServer:
+        server = FeedServer(build_app(root, **kwargs), wire=wire)
         await server.start("127.0.0.1", 0)
         started.append(server)
         return server

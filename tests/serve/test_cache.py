@@ -1,13 +1,31 @@
-"""The in-memory file cache: one stat per hit, a new entry per file version, bounded size."""
+"""The in-memory file cache: one stat per hit (per pass of the event loop), a new entry per file
+version, bounded size."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 from pathlib import Path
 
-from feeds.serve.cache import FileCache, build_entry
+from feeds.serve.cache import LOAD_IN_THREAD, FileCache, build_entry
 from tests.serve.conftest import MTIME, RSS, publish
+
+
+async def next_pass() -> None:
+    """Let the event loop run one pass (what separates two requests a client sends in turn)."""
+    await asyncio.sleep(0)
+
+
+async def test_requests_of_one_pass_share_one_check(output_dir: Path) -> None:
+    cache = FileCache(str(output_dir), cache_max_age=300)
+    old = await cache.get("all.rss")
+    publish(output_dir / "all.rss", RSS + b"\n")
+    assert cache.lookup("all.rss") is old  # read in the same pass: as if they came together
+    await next_pass()
+    new = cache.lookup("all.rss")
+    assert new is not old and new is not None and not isinstance(new, type(LOAD_IN_THREAD))
+    assert new.plain.body == RSS + b"\n"
 
 
 async def test_a_hit_returns_the_same_entry(output_dir: Path) -> None:
@@ -24,6 +42,7 @@ async def test_a_new_version_is_loaded_once(output_dir: Path) -> None:
     cache = FileCache(str(output_dir), cache_max_age=300)
     old = await cache.get("all.rss")
     publish(output_dir / "all.rss", RSS + b"\n")
+    await next_pass()
     new = await cache.get("all.rss")
     assert new is not None
     assert old is not None
@@ -36,6 +55,7 @@ async def test_touching_a_file_in_place_reloads_it(output_dir: Path) -> None:
     cache = FileCache(str(output_dir), cache_max_age=300)
     old = await cache.get("all.rss")
     os.utime(output_dir / "all.rss", (MTIME + 60, MTIME + 60))
+    await next_pass()
     new = await cache.get("all.rss")
     assert new is not None
     assert old is not None
@@ -48,6 +68,7 @@ async def test_deleted_files_are_forgotten(output_dir: Path) -> None:
     cache = FileCache(str(output_dir), cache_max_age=300)
     assert await cache.get("all.rss") is not None
     (output_dir / "all.rss").unlink()
+    await next_pass()
     assert await cache.get("all.rss") is None
     assert await cache.get("missing.rss") is None
 

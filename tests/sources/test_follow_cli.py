@@ -172,9 +172,22 @@ async def test_sources_try_prints_items_dates_and_deadlines_and_stores_nothing(
     assert lines[0] == "1. Drones near airports"
     assert lines[1] == f"   link: {server.url('/news/drones')}"
     assert lines[2] == "   published: 2026-03-04T12:00:00+01:00"
-    assert lines[3].startswith("   deadline: 2026-04-17T23:59+02:00 Europe/Brussels")
+    assert lines[3].startswith("   deadline: 17 April 2026, 23:59 Brussels time: ")
     assert lines[-1] == "1 item(s); nothing stored"
     assert not (tmp_path / "data").exists()
+
+
+async def test_sources_try_shows_closing_times_as_every_display_does(
+    server: LoopbackServer,
+) -> None:
+    # Local midnight is the end of the day before, as in feeds, mail, the index and `deadlines`.
+    title = "Consultation on drones: comments by 18 April 2026 at 00:00"
+    url = server.page("/news", listing([("/a", title)]))
+    result = await asyncio.to_thread(
+        run_cli, "sources", "try", url, "--item", "li.news", "--title", "a", now=NOW
+    )
+    assert result.exit_code == 0, result.output
+    assert "   deadline: 17 April 2026, 23:59 Brussels time: " in result.output
 
 
 async def test_sources_try_with_half_the_selectors_is_a_configuration_error(

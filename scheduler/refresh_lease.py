@@ -1,0 +1,125 @@
+"""The per-source refresh lease, shared by every daemon on one database.
+
+A source's row in `sources` says who refreshes it now (`lease_owner`, until `lease_until`) and
+when its next scheduled refresh is due (`refresh_due`). A daemon whose trigger fires takes the
+lease in one conditional UPDATE: only when nobody holds it (or the holder's lease ran out: a
+daemon that died) and the shared due time has come. It renews the lease while the refresh
+runs and releases it at the end with the next due time, so with N daemons each source is
+refreshed once per schedule: the others see the lease held, or the due time not yet come,
+and wait for it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from feeds.clock import Clock
+from feeds.store.sources import ensure_row
+from feeds.store.tables import sources
+
+#: A due time this close ahead counts as come: triggers and clocks agree only to about this.
+EARLY = timedelta(milliseconds=1)
+
+
+def owner_name() -> str:
+    """This process, readable in the database: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """The answer to a take: taken, or why not (the holder, or the due time not yet come)."""
+
+    taken: bool
+    holder: str | None = None
+    held_until: datetime | None = None
+    due: datetime | None = None
+
+
+class RefreshLeases:
+    def __init__(self, engine: Engine, clock: Clock, length: timedelta, owner: str) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.length = length
+        self.owner = owner
+
+    def take(self, source_id: str, *, at_start: bool = False) -> Take:
+        """Take the lease of `source_id` if it is free and due (`at_start`: free is enough).
+
+        One UPDATE with the conditions in its WHERE: of daemons racing for it, one wins (on
+        PostgreSQL the others' UPDATE waits for its commit and re-checks the row)."""
+        now = self.clock.now()
+        free = or_(
+            sources.c.lease_owner.is_(None),
+            sources.c.lease_until < now,
+            sources.c.lease_owner == self.owner,
+        )
+        due = or_(sources.c.refresh_due.is_(None), sources.c.refresh_due <= now + EARLY)
+        with self.engine.begin() as conn:
+            ensure_row(conn, source_id)
+            result = conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id, free if at_start else and_(free, due))
+                .values(lease_owner=self.owner, lease_until=now + self.length)
+            )
+            if result.rowcount == 1:
+                return Take(True)
+            row = conn.execute(
+                select(sources.c.lease_owner, sources.c.lease_until, sources.c.refresh_due).where(
+                    sources.c.id == source_id
+                )
+            ).one()
+        held = row.lease_owner is not None and row.lease_until >= now
+        return Take(
+            False,
+            holder=row.lease_owner if held else None,
+            held_until=row.lease_until if held else None,
+            due=row.refresh_due,
+        )
+
+    def renew(self, source_id: str) -> bool:
+        """Move the expiry on; False when the lease is no longer ours (it ran out, taken over)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id, sources.c.lease_owner == self.owner)
+                .values(lease_until=self.clock.now() + self.length)
+            )
+        return result.rowcount == 1
+
+    def release(self, source_id: str, next_due: datetime | None) -> bool:
+        """Give the lease up and record when the next refresh is due (None: not scheduled)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id, sources.c.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None, refresh_due=next_due)
+            )
+        return result.rowcount == 1
+
+    def due_times(self, source_ids: Sequence[str]) -> dict[str, datetime]:
+        """The shared next due time of these sources (those that have one)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(sources.c.id, sources.c.refresh_due).where(
+                    sources.c.id.in_(list(source_ids)), sources.c.refresh_due.is_not(None)
+                )
+            )
+            return {row.id: row.refresh_due for row in rows}
+
+    def release_all(self) -> int:
+        """At shutdown: give up whatever this process still holds (the due times stay)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(sources)
+                .where(sources.c.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+        return max(result.rowcount, 0)
