@@ -24,7 +24,7 @@ Scenarios (add one by writing an `async def` taking `Run` and registering it in 
                        MessageTemplate (one per 500 recipients, as one deadline has many) in
                        the timed loop: what dispatch pays per reminder.
   (d) ledger           the real thing: `count` due reminders in a SQLite ledger (one deadline,
-                       `count` subscribers), one ReminderDispatcher.run_pass(): plan, settle,
+                       `count` subscribers), one ReminderDispatcher.run_pass(): plan,
                        claim in batches, compose (one template per deadline, filled per row),
                        send over SmtpTransport with `connections` reused connections, mark
                        each sent.
@@ -295,6 +295,12 @@ async def run_transport_template(run: Run) -> int:
 
 async def run_ledger_pass(run: Run) -> int:
     """(d) one dispatcher pass over `count` due reminders stored in a real SQLite ledger."""
+    with tempfile.TemporaryDirectory(prefix="mail-bench-ledger-") as folder:
+        return await _ledger_pass(run, Path(folder))
+
+
+async def _ledger_pass(run: Run, folder: Path) -> int:
+    """`run_ledger_pass` in `folder`, which the caller removes afterwards."""
     from sqlalchemy import insert
 
     from config.schema import Settings
@@ -305,7 +311,6 @@ async def run_ledger_pass(run: Run) -> int:
     from scheduler.database import create_db_engine, upgrade
     from scheduler.ledger.dispatch import ReminderDispatcher
 
-    folder = Path(tempfile.mkdtemp(prefix="mail-bench-ledger-"))
     settings = Settings.model_validate(
         {
             "site": {"base_url": "https://feeds.example.org/", "data_dir": str(folder)},

@@ -8,10 +8,12 @@ template.py).
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -80,7 +82,21 @@ _TEMPLATE_COLUMNS = (
     reminders.c.offset_seconds,
     reminders.c.planned_closes_at,
 )
-_TEMPLATE_KEY = [column.key for column in _TEMPLATE_COLUMNS]
+
+
+#: The per-recipient columns; a row's template key is every column after them.
+_ROW_COLUMNS = (
+    reminders.c.id,
+    reminders.c.subscriber_id,
+    deadlines.c.active,
+    subscribers.c.email,
+    subscribers.c.token_version,
+)
+_TEMPLATE_START = len(_ROW_COLUMNS)
+
+
+def _ready(outgoing: Outgoing) -> Outgoing:
+    return outgoing
 
 
 class Composer:
@@ -109,15 +125,14 @@ class Composer:
         self.digests.new_pass()
 
     def load(self, conn: Connection, row_ids: list[int]) -> list[Outgoing]:
+        return [compose() for compose in self.load_lazily(conn, row_ids)]
+
+    def load_lazily(self, conn: Connection, row_ids: list[int]) -> list[Callable[[], Outgoing]]:
+        """Read the rows now (one query), compose each message when it is called for: a
+        sender composes its next message while the others' are on the wire, instead of the
+        whole batch being composed while every connection waits."""
         query = (
-            select(
-                reminders.c.id,
-                reminders.c.subscriber_id,
-                deadlines.c.active,
-                subscribers.c.email,
-                subscribers.c.token_version,
-                *_TEMPLATE_COLUMNS,
-            )
+            select(*_ROW_COLUMNS, *_TEMPLATE_COLUMNS)
             .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
             .join(items, items.c.id == deadlines.c.item_id)
             .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
@@ -126,13 +141,21 @@ class Composer:
         rows: dict[int, Any] = {row.id: row for row in conn.execute(query)}
         missing = [row_id for row_id in row_ids if row_id not in rows]
         digests = self.digests.load(conn, missing) if missing else {}
+        # The time left is worked out once per batch and deadline (the rows of a batch are
+        # composed within milliseconds of each other).
+        now = self.clock.now()
+        left: dict[tuple[datetime, str], str] = {}
         return [
-            self._outgoing(rows[row_id]) if row_id in rows else digests[row_id]
+            partial(self._outgoing, rows[row_id], now, left)
+            if row_id in rows
+            else partial(_ready, digests[row_id])
             for row_id in row_ids
             if row_id in rows or row_id in digests
         ]
 
-    def _outgoing(self, row: Any) -> Outgoing:
+    def _outgoing(
+        self, row: Any, now: datetime, lefts: dict[tuple[datetime, str], str]
+    ) -> Outgoing:
         key = "|".join(
             [
                 row.uid,
@@ -156,11 +179,14 @@ class Composer:
                 message_id,
                 "the deadline moved; re-planned for the new time",
             )
-        mapping = row._mapping
         # The time really left when it goes out ("Closes tomorrow, ..."), not the offset.
-        left = time_left(row.closes_at, self.clock.now(), row.timezone)
+        left = lefts.get((row.closes_at, row.timezone))
+        if left is None:
+            left = lefts[(row.closes_at, row.timezone)] = time_left(
+                row.closes_at, now, row.timezone
+            )
         template = self.templates.get(
-            (*(mapping[name] for name in _TEMPLATE_KEY), left), lambda: self._reminder(row, left)
+            (*row[_TEMPLATE_START:], left), lambda: self._reminder(row, left)
         )
         mail = template.render(
             row.email,

@@ -1,7 +1,11 @@
-"""One reminder pass: plan, settle, claim due rows, send each, record each outcome.
+"""One reminder pass: plan, claim due rows in batches (expiring the moot ones), send each,
+record the outcomes.
 
 Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
-(at-least-once is the honest limit), and the resend carries the same Message-ID.
+(at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
+committed in groups (one UPDATE per `MARK_EVERY` sends, and at the end of each claimed
+batch), so a crash resends at most the messages in flight: the sends in progress plus the
+ones sent since the last mark (`in_flight_bound`).
 """
 
 from __future__ import annotations
@@ -10,9 +14,9 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,11 +34,14 @@ from scheduler.subscriptions.digest import upkeep
 
 log = logging.getLogger(__name__)
 
-#: `claims.settle` reads every due row; a pass settles at its start and then at most this
-#: often (a 10,000-row pass settled per batch of 200 spent a fifth of its time there). Rows
-#: whose deadline passes in between are still never sent: `_deliver` checks each one.
-SETTLE_EVERY = timedelta(seconds=5)
-PASSED = "the deadline passed before it could be sent"
+PASSED = claims.PASSED
+#: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
+MARK_EVERY = 32
+
+
+def in_flight_bound(senders: int) -> int:
+    """At most this many messages are resent after a crash: sent but not yet marked."""
+    return MARK_EVERY - 1 + senders
 
 
 @dataclass(slots=True)
@@ -45,7 +52,6 @@ class PassSummary:
     failed: int = 0
     expired: int = 0
     next_due: datetime | None = None
-    sent_ids: list[int] = field(default_factory=list)
     zone: str = "UTC"  #: where `line` shows the next due time (the settings' display zone)
 
     def line(self) -> str:
@@ -94,6 +100,7 @@ class ReminderDispatcher:
         self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
+        self._unmarked: list[tuple[int, str]] = []  # sent, not yet marked: (row id, Message-ID)
 
     def plan_all(self) -> int:
         with self.engine.begin() as conn:
@@ -116,27 +123,31 @@ class ReminderDispatcher:
         return summary
 
     async def _pass(self, conn: Connection, summary: PassSummary) -> None:
-        settled_at: datetime | None = None
         while not self.stopping.is_set():
             now = self.clock.now()
             with conn.begin():
-                if settled_at is None or now - settled_at >= SETTLE_EVERY:
-                    summary.expired += claims.settle(conn, now)
-                    settled_at = now
                 row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
+                moot = claims.expire_moot(conn, row_ids, self.owner, now)
             if not row_ids:
                 break
+            summary.expired += len(moot)
+            row_ids = [row_id for row_id in row_ids if row_id not in moot]
+            if not row_ids:
+                continue
             with conn.begin():
-                outgoing = self.composer.load(conn, row_ids)
-            queue = iter(outgoing)
-            await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+                queue = iter(self.composer.load_lazily(conn, row_ids))
+            try:
+                await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+            finally:  # also when cancelled: what was sent is marked before anything else
+                self._mark_unmarked()
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
-    async def _worker(self, queue: Iterator[Outgoing], summary: PassSummary) -> None:
-        """One of `senders` loops sharing a batch: send one, record it, take the next."""
-        for item in queue:
-            await self._deliver(item, summary)
+    async def _worker(self, queue: Iterator[Callable[[], Outgoing]], summary: PassSummary) -> None:
+        """One of `senders` loops sharing a batch: compose one, send it, record it, take the
+        next (while one sender composes, the others' messages are on the wire)."""
+        for compose in queue:
+            await self._deliver(compose(), summary)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -185,16 +196,25 @@ class ReminderDispatcher:
         except PermanentMailError as error:
             self._record_permanent(item, error, summary)
             return
-        now = self.clock.now()
-        with self._transaction() as conn:
-            held = claims.mark_sent(conn, item.row_id, self.owner, item.message_id, now)
-        if not held:
-            log.warning(
-                "reminder %s was sent but its lease had passed to another sender", item.row_id
-            )
+        self._unmarked.append((item.row_id, item.message_id))
         summary.sent += 1
-        summary.sent_ids.append(item.row_id)
         log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
+        if len(self._unmarked) >= MARK_EVERY:
+            self._mark_unmarked()
+
+    def _mark_unmarked(self) -> None:
+        """Mark the sent rows not yet marked, in one statement (no await: no send finishes
+        meanwhile, so at most `in_flight_bound` messages are ever sent and unmarked)."""
+        if not self._unmarked:
+            return
+        sent, self._unmarked = self._unmarked, []
+        with self._transaction() as conn:
+            held = claims.mark_sent_many(conn, sent, self.owner, self.clock.now())
+        for row_id, _ in sent:
+            if row_id not in held:
+                log.warning(
+                    "reminder %s was sent but its lease had passed to another sender", row_id
+                )
 
     def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
         now = self.clock.now()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from config.durations import format_duration, parse_duration
 from feeds.errors import FeedlineError
@@ -292,13 +292,37 @@ def list_subscribers(conn: Connection) -> list[Subscriber]:
     return [_row(r) for r in conn.execute(select(subscribers).order_by(subscribers.c.email))]
 
 
-def active_subscribers(conn: Connection) -> list[Subscriber]:
-    """Confirmed, not paused subscribers who get reminders (not those on the digest only)."""
-    query = select(subscribers).where(
+def _gets_reminders() -> Any:
+    return and_(
         subscribers.c.status == SubscriberStatus.ACTIVE.value,
         subscribers.c.digest != DigestChoice.ONLY.value,
     )
-    return [_row(r) for r in conn.execute(query)]
+
+
+def active_subscriber_chunks(
+    conn: Connection, size: int, ids: Iterable[int] | None = None
+) -> Iterator[list[Subscriber]]:
+    """Confirmed, not paused subscribers who get reminders (not those on the digest only),
+    of `ids` only if given, `size` at a time in id order."""
+    chosen = sorted(set(ids)) if ids is not None else None
+    after = 0
+    while True:
+        query = select(subscribers).where(_gets_reminders())
+        if chosen is None:
+            query = query.where(subscribers.c.id > after).order_by(subscribers.c.id).limit(size)
+        elif after < len(chosen):
+            query = query.where(subscribers.c.id.in_(chosen[after : after + size]))
+        else:
+            return
+        people = [_row(r) for r in conn.execute(query)]
+        if chosen is None:
+            if not people:
+                return
+            after = people[-1].id
+        else:
+            after += size
+        if people:
+            yield people
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,11 @@ _PLAIN_ADDRESS = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 _PLAIN_MESSAGE_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>")
+#: An absolute http(s) URL of printable ASCII URL characters only (no brackets in the host):
+#: `http_url` accepts every such URL unchanged, so the fast path skips its urlsplit.
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://[A-Za-z0-9._~%:@!$&'()*+,;=-]+(?:[/?#][A-Za-z0-9._~%:@!$&'()*+,;=/?#\[\]-]*)?"
+)
 _DATE_LINE = re.compile(rb"(?:^|\r\n)Date: ([^\r\n]*)")
 ADDRESS_MAX = 254
 LINE_MAX = 998
@@ -204,9 +209,7 @@ class MessageTemplate:
         """Can these values go into the skeleton as they are? (Validated, ASCII, one line.)"""
         if not self.usable:
             return False
-        if self.base.manage_url and (
-            http_url(manage_url) != manage_url or not manage_url.isascii()
-        ):
+        if self.base.manage_url and not _ascii_http_url(manage_url):
             return False
         if len(recipient) > ADDRESS_MAX or not _PLAIN_ADDRESS.fullmatch(recipient):
             return False
@@ -216,18 +219,23 @@ class MessageTemplate:
         message_id_header(stripped)  # the same check as the full path (raises MessageError)
         if self._url_line:
             return (
-                http_url(unsubscribe_url) == unsubscribe_url
-                and unsubscribe_url.isascii()
+                _ascii_http_url(unsubscribe_url)
                 and self._url_line + len(unsubscribe_url) <= LINE_MAX
             )
         return True
+
+
+def _ascii_http_url(url: str) -> bool:
+    if _PLAIN_HTTP_URL.fullmatch(url):
+        return True
+    return http_url(url) == url and url.isascii()
 
 
 def _base64_lines(content: bytes) -> bytes:
     """Base64 at 76 columns with CRLF between lines, as `email.contentmanager` writes it."""
     encoded = binascii.b2a_base64(content, newline=False)
     return b"\r\n".join(
-        encoded[start : start + BASE64_LINE] for start in range(0, len(encoded), BASE64_LINE)
+        [encoded[start : start + BASE64_LINE] for start in range(0, len(encoded), BASE64_LINE)]
     )
 
 

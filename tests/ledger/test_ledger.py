@@ -305,16 +305,72 @@ async def test_a_deadline_passing_during_the_pass_is_expired_not_sent(
     setup(engine, tmp_path)
     clock = FixedClock(CLOSES - timedelta(hours=12))
     dispatcher = smtp_dispatcher(engine, make_settings(tmp_path), smtp_server, clock)
-    load = dispatcher.composer.load
+    load_lazily = dispatcher.composer.load_lazily
 
     def load_then_the_deadline_passes(conn: Any, row_ids: list[int]) -> Any:
-        outgoing = load(conn, row_ids)
+        outgoing = [compose() for compose in load_lazily(conn, row_ids)]
         clock.move_to(CLOSES + timedelta(seconds=1))
-        return outgoing
+        return [lambda item=item: item for item in outgoing]
 
-    monkeypatch.setattr(dispatcher.composer, "load", load_then_the_deadline_passes)
+    monkeypatch.setattr(dispatcher.composer, "load_lazily", load_then_the_deadline_passes)
     summary = await dispatcher.run_pass()
     await dispatcher.transport.close()
     assert (summary.sent, summary.expired) == (0, 2)
     assert smtp_server.handler.messages == []
     assert statuses(engine) == [(7 * DAY, "reminder", "expired"), (DAY, "reminder", "expired")]
+
+
+async def test_a_pass_stopped_mid_batch_marks_what_it_sent(
+    engine: Engine,
+    tmp_path: Path,
+    smtp_server: SmtpTestServer,
+) -> None:
+    """Marks are grouped, but a pass cancelled mid-batch still records every sent row: only
+    the message whose DATA got no answer stays claimed (and goes out again after the lease)."""
+    import asyncio
+
+    setup(engine, tmp_path)
+    for n in range(5):
+        subscribe(engine, f"p{n}@example.org", datetime(2023, 1, 2, tzinfo=UTC))
+    smtp_server.handler.stall_on_data(1)  # the first DATA is never answered
+    clock = FixedClock(datetime.fromisoformat("2023-02-11T09:00:00+01:00"))
+    dispatcher = smtp_dispatcher(engine, make_settings(tmp_path), smtp_server, clock)
+    running = asyncio.create_task(dispatcher.run_pass())
+    for _ in range(500):
+        if len(smtp_server.handler.messages) == 5:
+            break
+        await asyncio.sleep(0.01)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await dispatcher.transport.close()
+    week = [status for offset, _, status in statuses(engine) if offset == 7 * DAY]
+    assert sorted(week) == ["sending"] + ["sent"] * 5
+    assert len(smtp_server.handler.messages) == 5
+
+
+def test_marks_of_a_batch_are_one_statement_and_keep_the_lease_check(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    store_deadline(engine, settings, CLOSES)
+    for n in range(4):
+        subscribe(engine, f"p{n}@example.org", datetime(2023, 1, 2, tzinfo=UTC))
+    now = CLOSES - timedelta(days=3)
+    with engine.begin() as conn:
+        mine = claims.claim(conn, now, "me", timedelta(minutes=5), 3)
+        other = claims.claim(conn, now, "other", timedelta(minutes=5), 3)
+    sent = [(row_id, f"<{row_id}@example.org>") for row_id in [*mine, *other]]
+    with engine.begin() as conn:
+        held = claims.mark_sent_many(conn, sent, "me", now)
+    assert held == set(mine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(reminders.c.id, reminders.c.status, reminders.c.message_id).where(
+                reminders.c.id.in_([*mine, *other])
+            )
+        ).all()
+    assert {r.id: (r.status, r.message_id) for r in rows} == {
+        **{row_id: ("sent", f"<{row_id}@example.org>") for row_id in mine},
+        **dict.fromkeys(other, ("sending", None)),
+    }
