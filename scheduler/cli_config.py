@@ -52,6 +52,7 @@ def config_check(ctx: click.Context) -> None:
 
 def _sources(loaded: LoadedSettings) -> list[str]:
     from feeds.fetch import Fetcher
+    from feeds.sources.html_page import selector_problems
     from scheduler.wiring import build_readers
 
     settings = loaded.settings
@@ -67,6 +68,8 @@ def _sources(loaded: LoadedSettings) -> list[str]:
             problems.append(f"source {source.id!r}: kind {source.kind!r} has no reader")
         if source.path is not None and source.url is None and not source.path.exists():
             problems.append(f"source {source.id!r}: path: {source.path}: no such file or folder")
+        if source.select is not None:
+            problems += [f"source {source.id!r}: {p}" for p in selector_problems(source.select)]
     return problems
 
 

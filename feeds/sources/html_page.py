@@ -12,6 +12,8 @@ changed page, never an empty feed); an item whose `title` matches nothing is an 
 is skipped, unless no item has a title at all, which is again a `SourceError`. No link selector:
 the title's own link (or the first link inside it). Relative links resolve against `<base href>`,
 else the final URL after redirects, else (for a `path` source) the source `link`.
+A selector that is not CSS lexbor reads is a `SourceError` naming its key (`selector_problems`,
+also run by `feedline config check`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
@@ -68,6 +70,30 @@ class Selector:
         return found
 
 
+_SELECTOR_KEYS = ("item", "title", "link", "date", "summary")
+
+
+def selector_problems(select: SelectSettings) -> list[str]:
+    """Each selector of `select` that lexbor cannot parse, as `select.KEY: 'TEXT' is not ...`.
+
+    `page` is used as CSS as it stands (followed pages); the others may end in `@attr`.
+    """
+    probe = LexborHTMLParser("<p></p>")
+    problems = []
+    for key in (*_SELECTOR_KEYS, "page"):
+        text: str | None = getattr(select, key)
+        if text is None:
+            continue
+        css = text.strip() if key == "page" else Selector.parse(text).css
+        if not css and key != "page":
+            continue  # `@attr` alone: the item element itself
+        try:
+            probe.css(css)
+        except SelectolaxError:
+            problems.append(f"select.{key}: {text!r} is not a CSS selector")
+    return problems
+
+
 def _link_of(node: LexborNode) -> str | None:
     if node.tag == "a" and node.attributes.get("href"):
         return node.attributes["href"]
@@ -92,6 +118,9 @@ def parse_html_page(
     select = source.select
     if select is None or select.item is None:
         raise SourceError(source.id, "an html source needs [sources.select] item and title")
+    bad = selector_problems(select)
+    if bad:
+        raise SourceError(source.id, "; ".join(bad))
     tree = LexborHTMLParser(text)
     base = _base_url(tree, page_url)
     root = tree.root
