@@ -11,7 +11,8 @@ Failures: an `item` selector that matches nothing is a `SourceError` naming the 
 changed page, never an empty feed); an item whose `title` matches nothing is an `ItemError` and
 is skipped, unless no item has a title at all, which is again a `SourceError`. No link selector:
 the title's own link (or the first link inside it). Relative links resolve against `<base href>`,
-else the final URL after redirects, else (for a `path` source) the source `link`.
+else the final URL after redirects, else (for a `path` source) the source `link`; an item's link
+is an http(s) URL (a `mailto:` is not the item's page: the next link, else the source `link`).
 A selector that is not CSS lexbor reads is a `SourceError` naming its key (`selector_problems`,
 also run by `feedline config check`).
 """
@@ -29,7 +30,7 @@ from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.follow.discover import read_advertised_feed
 from feeds.model import Entry
-from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
+from feeds.sanitise import absolute_url, html_to_text, http_url, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.decoding import decode_source_text
 from feeds.sources.page_dates import parse_page_date
@@ -92,6 +93,11 @@ def selector_problems(select: SelectSettings) -> list[str]:
         except SelectolaxError:
             problems.append(f"select.{key}: {text!r} is not a CSS selector")
     return problems
+
+
+def _item_link(raw: str | None, base: str) -> str | None:
+    """`raw` as the item's own page: an absolute http(s) URL, else None."""
+    return http_url(absolute_url(raw, base))
 
 
 def _link_of(node: LexborNode) -> str | None:
@@ -166,12 +172,12 @@ def _entry(
                 if link_sel.attr
                 else _link_of(link_node) or link_node.text()
             )
-            link = absolute_url(raw, base)
+            link = _item_link(raw, base)
             if link:
                 break
     else:
         for title_node in title_nodes:
-            link = absolute_url(_link_of(title_node), base)
+            link = _item_link(_link_of(title_node), base)
             if link:
                 break
 

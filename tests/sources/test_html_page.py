@@ -239,3 +239,22 @@ def test_config_check_and_sources_try_refuse_a_selector_that_is_not_css(tmp_path
     assert tried.stderr.strip() == (
         "feedline: error: sources try: select.title: '>>' is not a CSS selector"
     )
+
+
+async def test_an_items_link_is_its_http_page_never_a_mailto(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    page = (
+        b'<ul><li class="news"><a href="mailto:press@example.org">Contact the press office</a>'
+        b'</li><li class="news"><h3><a href="mailto:desk@example.org">Water plan</a>'
+        b'<a href="/news/water">more</a></h3></li></ul>'
+    )
+    url = server.page("/en/news", page)
+    select = SelectSettings(item="li.news", title="a")
+    read = await HtmlPageReader(fetcher).read(html_source(url, select=select), FetchState())
+    contact, water = read.entries
+    assert contact.link is None  # the store links it to the source page with a fragment
+    assert water.link == server.url("/news/water")
+    with_link = SelectSettings(item="li.news", title="a", link="a@href")
+    read = await HtmlPageReader(fetcher).read(html_source(url, select=with_link), FetchState())
+    assert [e.link for e in read.entries] == [None, server.url("/news/water")]
