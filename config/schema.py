@@ -91,6 +91,22 @@ def _mail_address(text: str) -> str:
     return text
 
 
+def _unsubscribe_mailto(text: str) -> str:
+    """`mailto:ADDRESS` for a bare address; a `mailto:` URL (with `?subject=`) as it is."""
+    url = text.strip()
+    if not url.lower().startswith("mailto:"):
+        url = f"mailto:{url}"
+    local, at, domain = url[len("mailto:") :].split("?", 1)[0].rpartition("@")
+    if (
+        any(char in url for char in " <>,\r\n")
+        or not at
+        or not _LOCAL_PART.match(local)
+        or not _DOMAIN.match(domain)
+    ):
+        raise ValueError(f"{text!r} is not an address (e.g. unsubscribe@example.org)")
+    return url
+
+
 @dataclass(frozen=True)
 class PathBases:
     """The validation context of `Settings`: what relative paths are relative to.
@@ -122,6 +138,7 @@ Duration = Annotated[
 ]
 CronExpression = Annotated[str, AfterValidator(_cron)]
 MailAddress = Annotated[str, AfterValidator(_mail_address)]
+MailtoUrl = Annotated[str, AfterValidator(_unsubscribe_mailto)]
 #: A path feedline reads or writes at run time; relative to the settings file's folder.
 StatePath = Annotated[Path, AfterValidator(_relative_to(lambda bases: bases.state))]
 #: A file the settings ship with (a source's page); relative to the settings file's folder.
@@ -363,7 +380,10 @@ class MailSettings(Section):
     file: FileMailSettings = Field(default_factory=FileMailSettings)
     smtp: SmtpMailSettings = Field(default_factory=SmtpMailSettings)
     list_id: str | None = Field(None, description='List-Id, e.g. "reminders.example.org".')
-    unsubscribe_mailto: str | None = Field(None, description="mailto address for unsubscribe.")
+    unsubscribe_mailto: MailtoUrl | None = Field(
+        None,
+        description="Address for List-Unsubscribe beside the link (`a@b` or a `mailto:` URL).",
+    )
 
 
 class SecretSettings(Section):

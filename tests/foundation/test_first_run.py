@@ -1,0 +1,54 @@
+"""What a new user meets first: the sample built from a copy of the embedded default, with
+one key changed at a time, and the mail, pages and output that follow from it."""
+
+from __future__ import annotations
+
+import email
+import shutil
+from email import policy
+from pathlib import Path
+
+import config
+from tests.foundation.helpers import run_cli
+
+DEFAULT = Path(config.__file__).parent / "default"
+BUILT = "2026-02-02T09:00:00+01:00"
+
+
+def sample_copy(folder: Path, replace: dict[str, str]) -> Path:
+    """The embedded default's settings and page in `folder`, each `replace` key applied."""
+    shutil.copytree(DEFAULT, folder, dirs_exist_ok=True)
+    path = folder / "feedline.toml"
+    text = path.read_text(encoding="utf-8")
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_bare_unsubscribe_mailto_reaches_list_unsubscribe(tmp_path: Path) -> None:
+    # the example documents `unsubscribe_mailto = "unsubscribe@example.org"`: it was dropped
+    mailto = 'transport = "file"\nunsubscribe_mailto = "unsubscribe@example.org"'
+    path = sample_copy(tmp_path, {'transport = "file"': mailto})
+    assert run_cli("build", config=path, now=BUILT).exit_code == 0
+    assert run_cli("subscribers", "add", "a@example.org", config=path, now=BUILT).exit_code == 0
+    sent = run_cli("remind", config=path, now="2026-02-11T09:00:00+01:00")
+    assert sent.stdout.startswith("sent 1,")
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    targets = str(message["List-Unsubscribe"])
+    assert targets.startswith("<http://127.0.0.1:8080/unsubscribe?token=")
+    assert targets.endswith(", <mailto:unsubscribe@example.org>")
+
+
+def test_an_unsubscribe_mailto_that_is_no_address_is_a_config_error(tmp_path: Path) -> None:
+    path = sample_copy(
+        tmp_path, {'transport = "file"': 'transport = "file"\nunsubscribe_mailto = "unsubscribe"'}
+    )
+    checked = run_cli("config", "check", config=path)
+    assert checked.exit_code == 2
+    assert checked.stderr.strip() == (
+        f"feedline: error: {path}: mail.unsubscribe_mailto: 'unsubscribe' is not an address "
+        "(e.g. unsubscribe@example.org)"
+    )
