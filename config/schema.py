@@ -91,6 +91,16 @@ def _mail_address(text: str) -> str:
     return text
 
 
+def _plain_address(text: str) -> str:
+    """A bare `local@domain` (a recipient), refused with a name or anything else around it."""
+    if parseaddr(text)[1] != text or "<" in text:
+        raise ValueError(f"{text!r} is not an address (e.g. ops@example.org)")
+    try:
+        return _mail_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an address (e.g. ops@example.org)") from None
+
+
 def _unsubscribe_mailto(text: str) -> str:
     """`mailto:ADDRESS` for a bare address; a `mailto:` URL (with `?subject=`) as it is."""
     url = text.strip()
@@ -138,6 +148,7 @@ Duration = Annotated[
 ]
 CronExpression = Annotated[str, AfterValidator(_cron)]
 MailAddress = Annotated[str, AfterValidator(_mail_address)]
+PlainAddress = Annotated[str, AfterValidator(_plain_address)]
 MailtoUrl = Annotated[str, AfterValidator(_unsubscribe_mailto)]
 #: A path feedline reads or writes at run time; relative to the settings file's folder.
 StatePath = Annotated[Path, AfterValidator(_relative_to(lambda bases: bases.state))]
@@ -404,7 +415,7 @@ class ServerSettings(Section):
 
 class AlertSettings(Section):
     after_failures: int = Field(3, ge=1, description="Consecutive failures before an alert.")
-    operator: str | None = Field(None, description="Operator address for source alerts.")
+    operator: PlainAddress | None = Field(None, description="Operator address for source alerts.")
 
 
 class FetchSettings(Section):

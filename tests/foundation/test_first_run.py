@@ -52,3 +52,18 @@ def test_an_unsubscribe_mailto_that_is_no_address_is_a_config_error(tmp_path: Pa
         f"feedline: error: {path}: mail.unsubscribe_mailto: 'unsubscribe' is not an address "
         "(e.g. unsubscribe@example.org)"
     )
+
+
+def test_an_alerts_operator_that_is_no_address_is_a_config_error(tmp_path: Path) -> None:
+    # it was accepted, and the alert after three failures could go nowhere
+    for value in ("nobody", "Ops <ops@example.org>"):
+        alerts = f'[alerts]\noperator = "{value}"\n[reminders]'
+        path = sample_copy(tmp_path, {"[reminders]": alerts})
+        checked = run_cli("config", "check", config=path)
+        assert checked.exit_code == 2
+        assert checked.stderr.strip() == (
+            f"feedline: error: {path}: alerts.operator: {value!r} is not an address "
+            "(e.g. ops@example.org)"
+        )
+    path = sample_copy(tmp_path, {"[reminders]": '[alerts]\noperator = "ops@x.org"\n[reminders]'})
+    assert run_cli("config", "check", config=path).exit_code == 0
