@@ -91,6 +91,11 @@ def _mail_address(text: str) -> str:
     return text
 
 
+def _article(kind: str) -> str:
+    """The article of a source kind: an html source, an items source, a feed source."""
+    return "an" if kind in ("html", "items") else "a"
+
+
 def _plain_address(text: str) -> str:
     """A bare `local@domain` (a recipient), refused with a name or anything else around it."""
     if parseaddr(text)[1] != text or "<" in text:
@@ -297,9 +302,9 @@ class SourceSettings(Section):
     @model_validator(mode="after")
     def _by_kind(self) -> SourceSettings:
         if self.kind in ("text", "markdown", "items") and self.path is None:
-            raise ValueError(f"a {self.kind} source needs `path`")
+            raise ValueError(f"{_article(self.kind)} {self.kind} source needs `path`")
         if self.kind in ("html", "feed") and self.path is None and self.url is None:
-            raise ValueError(f"a {self.kind} source needs `url` or `path`")
+            raise ValueError(f"{_article(self.kind)} {self.kind} source needs `url` or `path`")
         if self.kind not in ("html", "feed") and self.select is not None:
             raise ValueError(f"`select` only applies to html and feed sources, not {self.kind}")
         if self.kind == "feed" and self.select is not None and self.select.has_items:

@@ -67,3 +67,15 @@ def test_an_alerts_operator_that_is_no_address_is_a_config_error(tmp_path: Path)
         )
     path = sample_copy(tmp_path, {"[reminders]": '[alerts]\noperator = "ops@x.org"\n[reminders]'})
     assert run_cli("config", "check", config=path).exit_code == 0
+
+
+def test_a_source_without_its_location_is_named_in_good_english(tmp_path: Path) -> None:
+    for kind, needs in (
+        ("html", "an html source needs `url` or `path`"),
+        ("items", "an items source needs `path`"),
+        ("feed", "a feed source needs `url` or `path`"),
+    ):
+        path = sample_copy(tmp_path, {'kind = "text"\npath = "pages/news.txt"': f'kind = "{kind}"'})
+        checked = run_cli("config", "check", config=path)
+        assert checked.exit_code == 2
+        assert checked.stderr.strip() == f"feedline: error: {path}: sources[0]: {needs}"
