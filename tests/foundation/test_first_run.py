@@ -79,3 +79,19 @@ def test_a_source_without_its_location_is_named_in_good_english(tmp_path: Path) 
         checked = run_cli("config", "check", config=path)
         assert checked.exit_code == 2
         assert checked.stderr.strip() == f"feedline: error: {path}: sources[0]: {needs}"
+
+
+def test_bad_input_to_subscribers_add_and_mail_test_is_a_usage_error(tmp_path: Path) -> None:
+    path = sample_copy(tmp_path, {})
+    for argv, message in (
+        (["subscribers", "add", "a@b"], "'a@b' is not a valid email address"),
+        (["subscribers", "add", "a@example.org", "--offsets", "7x"], "offsets: '7x' is not a"),
+        (["subscribers", "add", "a@example.org", "--source", "nope"], "unknown source(s): nope"),
+        (["mail", "test", "nobody"], "'nobody' is not a valid email address"),
+    ):
+        result = run_cli(*argv, config=path)
+        assert result.exit_code == 2, argv
+        assert result.stderr.startswith(f"feedline: error: {message}")
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "outbox").exists()
+    assert not (tmp_path / "data").exists()  # refused before the database is opened
