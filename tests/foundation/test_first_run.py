@@ -95,3 +95,16 @@ def test_bad_input_to_subscribers_add_and_mail_test_is_a_usage_error(tmp_path: P
         assert result.stderr.count("\n") == 1
     assert not (tmp_path / "outbox").exists()
     assert not (tmp_path / "data").exists()  # refused before the database is opened
+
+
+def test_status_shows_times_as_remind_does_in_the_sources_zone(tmp_path: Path) -> None:
+    path = sample_copy(tmp_path, {})
+    assert run_cli("build", config=path, now=BUILT).exit_code == 0
+    assert run_cli("subscribers", "add", "a@example.org", config=path, now=BUILT).exit_code == 0
+    reminded = run_cli("remind", config=path, now="2026-02-10T09:00:00+01:00").stdout
+    assert reminded.endswith("next due: 2026-02-10T23:59:59+01:00\n")
+    status = run_cli("status", config=path, now="2026-02-10T09:00:00+01:00").stdout.splitlines()
+    assert status[1] == (
+        "source home-affairs: last success 2026-02-02T09:00:00+01:00, 0 failure(s) in a row"
+    )
+    assert status[2] == "reminders: 4 pending, 0 sent, 0 failed; next due 2026-02-10T23:59:59+01:00"
