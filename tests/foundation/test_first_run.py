@@ -108,3 +108,22 @@ def test_status_shows_times_as_remind_does_in_the_sources_zone(tmp_path: Path) -
         "source home-affairs: last success 2026-02-02T09:00:00+01:00, 0 failure(s) in a row"
     )
     assert status[2] == "reminders: 4 pending, 0 sent, 0 failed; next due 2026-02-10T23:59:59+01:00"
+
+
+def test_extract_refuses_a_language_it_does_not_read_instead_of_reading_english() -> None:
+    from click.testing import CliRunner
+
+    from scheduler.cli import cli
+
+    text = "The call for evidence stays open until 17 février 2026.\n"
+    french = CliRunner().invoke(cli, ["extract", "--lang", "fr-BE"], input=text)
+    assert french.exit_code == 0 and '"date": "2026-02-17"' in french.stdout
+    unknown = CliRunner().invoke(cli, ["extract", "--lang", "xx"], input=text)
+    assert unknown.exit_code == 2
+    assert unknown.stderr == (
+        "Error: --lang: 'xx' is not a language the extractor reads (en, fr, de, it, es, nl, pt)\n"
+    )
+    line = '{"text": "open until 17 February", "lang": "pl"}\n'
+    per_line = CliRunner().invoke(cli, ["extract", "--jsonl"], input=line)
+    assert per_line.exit_code == 2
+    assert per_line.stderr.startswith("Error: stdin line 1, \"lang\": 'pl' is not a language")
