@@ -41,6 +41,7 @@ def config_check(ctx: click.Context) -> None:
     click.echo(f"data:     {settings.site.data_dir}")
     problems += _sources(loaded)
     click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html")
+    problems += _database(loaded)
     problems += _mail(loaded)
     problems += _signing_key(loaded)
     for problem in problems:
@@ -71,6 +72,17 @@ def _sources(loaded: LoadedSettings) -> list[str]:
         if source.select is not None:
             problems += [f"source {source.id!r}: {p}" for p in selector_problems(source.select)]
     return problems
+
+
+def _database(loaded: LoadedSettings) -> list[str]:
+    from config.errors import ConfigError
+    from scheduler.database import checked_database_url
+
+    try:
+        checked_database_url(loaded.settings)
+    except ConfigError as error:
+        return [str(error)]
+    return []
 
 
 def _mail(loaded: LoadedSettings) -> list[str]:

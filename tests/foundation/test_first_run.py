@@ -127,3 +127,18 @@ def test_extract_refuses_a_language_it_does_not_read_instead_of_reading_english(
     per_line = CliRunner().invoke(cli, ["extract", "--jsonl"], input=line)
     assert per_line.exit_code == 2
     assert per_line.stderr.startswith("Error: stdin line 1, \"lang\": 'pl' is not a language")
+
+
+def test_a_database_url_sqlalchemy_cannot_read_is_a_config_error(tmp_path: Path) -> None:
+    # was a NoSuchModuleError / ArgumentError traceback from build, and passed config check
+    for url, message in (
+        ("foo://x", "unknown database kind 'foo' (use postgresql+psycopg://... or sqlite:///PATH)"),
+        ("not a url:hunter2", "not a database URL (e.g. postgresql+psycopg://user@host/feedline)"),
+    ):
+        path = sample_copy(tmp_path, {"max_items = 100": f'database_url = "{url}"'})
+        expected = f"feedline: error: site.database_url (or FEEDLINE_DATABASE_URL): {message}"
+        for argv in (["config", "check"], ["build"], ["deadlines"]):
+            result = run_cli(*argv, config=path)
+            assert result.exit_code == 2, argv
+            assert result.stderr.strip() == expected
+            assert "hunter2" not in result.output
