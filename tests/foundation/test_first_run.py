@@ -8,6 +8,8 @@ import shutil
 from email import policy
 from pathlib import Path
 
+import pytest
+
 import config
 from tests.foundation.helpers import run_cli
 
@@ -142,3 +144,25 @@ def test_a_database_url_sqlalchemy_cannot_read_is_a_config_error(tmp_path: Path)
             assert result.exit_code == 2, argv
             assert result.stderr.strip() == expected
             assert "hunter2" not in result.output
+
+
+def test_a_list_override_that_is_not_json_names_its_variable(tmp_path: Path) -> None:
+    from config.errors import ConfigError
+    from config.loading import load_settings
+
+    path = sample_copy(tmp_path, {})
+    for value in ("[7d", "7d, 1d"):
+        env = {"FEEDLINE_REMINDERS__OFFSETS": value}
+        with pytest.raises(ConfigError) as caught:
+            load_settings(str(path), env=env, cwd=tmp_path)
+        message = str(caught.value)
+        assert message.startswith(
+            "environment variable FEEDLINE_REMINDERS__OFFSETS: not valid JSON"
+        )
+        assert message.endswith(
+            """(a list value is JSON, e.g. FEEDLINE_REMINDERS__OFFSETS='["7d", "1d"]')"""
+        )
+    env = {"FEEDLINE_REMINDERS__OFFSETS": '["3d"]', "FEEDLINE_SITE__TITLE": "[not a list"}
+    settings = load_settings(str(path), env=env, cwd=tmp_path).settings
+    assert settings.site.title == "[not a list"
+    assert [o.days for o in settings.reminders.offsets] == [3]
