@@ -40,7 +40,7 @@ def config_check(ctx: click.Context) -> None:
     click.echo(f"output:   {settings.site.output_dir}  (served as {settings.site.base_url})")
     click.echo(f"data:     {settings.site.data_dir}")
     problems += _sources(loaded)
-    click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html")
+    click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html, feeds.opml")
     problems += _database(loaded)
     problems += _mail(loaded)
     problems += _signing_key(loaded)

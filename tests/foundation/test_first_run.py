@@ -166,3 +166,13 @@ def test_a_list_override_that_is_not_json_names_its_variable(tmp_path: Path) -> 
     settings = load_settings(str(path), env=env, cwd=tmp_path).settings
     assert settings.site.title == "[not a list"
     assert [o.days for o in settings.reminders.offsets] == [3]
+
+
+def test_config_check_lists_every_merged_file_a_build_writes(tmp_path: Path) -> None:
+    path = sample_copy(tmp_path, {})
+    checked = run_cli("config", "check", config=path).stdout.splitlines()
+    built = run_cli("build", config=path, now=BUILT).stdout.splitlines()[-1]
+    merged = next(line for line in checked if line.startswith("merged:"))
+    named = merged.removeprefix("merged:").strip().split(", ")
+    assert named == ["all.rss", "all.atom", "all.json", "deadlines.ics", "index.html", "feeds.opml"]
+    assert all(name in built for name in named)  # feeds.opml was missing from the check
