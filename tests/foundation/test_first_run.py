@@ -176,3 +176,12 @@ def test_config_check_lists_every_merged_file_a_build_writes(tmp_path: Path) -> 
     named = merged.removeprefix("merged:").strip().split(", ")
     assert named == ["all.rss", "all.atom", "all.json", "deadlines.ics", "index.html", "feeds.opml"]
     assert all(name in built for name in named)  # feeds.opml was missing from the check
+
+
+def test_the_index_dates_recent_items_by_the_day_in_the_sources_zone(tmp_path: Path) -> None:
+    # built at 00:30 in Brussels, 23:30 UTC the day before: the items are of 2 February
+    path = sample_copy(tmp_path, {})
+    assert run_cli("build", config=path, now="2026-02-02T00:30:00+01:00").exit_code == 0
+    index = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    assert '<time datetime="2026-02-01T23:30:00+00:00">2026-02-02</time>' in index
+    assert ">2026-02-01</time>" not in index
