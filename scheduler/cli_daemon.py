@@ -102,7 +102,7 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 
 @click.command()
 @click.option("--host", default=None, help="Override [server] host.")
-@click.option("--port", type=int, default=None, help="Override [server] port.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Override [server] port.")
 @click.option("--access-log", is_flag=True, help="Log each request.")
 @click.pass_context
 @handle_errors

@@ -185,3 +185,11 @@ def test_the_index_dates_recent_items_by_the_day_in_the_sources_zone(tmp_path: P
     index = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
     assert '<time datetime="2026-02-01T23:30:00+00:00">2026-02-02</time>' in index
     assert ">2026-02-01</time>" not in index
+
+
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path: Path) -> None:
+    # was "cannot listen on 127.0.0.1:-5: ... (another program may be using it ...)", exit 1
+    path = sample_copy(tmp_path, {})
+    result = run_cli("serve", "--port", "-5", config=path)
+    assert result.exit_code == 2
+    assert "Invalid value for '--port': -5 is not in the range 0<=x<=65535." in result.stderr
