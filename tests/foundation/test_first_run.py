@@ -193,3 +193,18 @@ def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path: Path) -> N
     result = run_cli("serve", "--port", "-5", config=path)
     assert result.exit_code == 2
     assert "Invalid value for '--port': -5 is not in the range 0<=x<=65535." in result.stderr
+
+
+def test_every_toml_example_of_the_readme_passes_config_check(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(config.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    minimal, *others = re.findall(r"```toml\n(.*?)```", readme, re.DOTALL)
+    site = minimal.split("[[sources]]")[0]
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "news.txt").write_text("News\n\nA page.\n", encoding="utf-8")
+    for number, block in enumerate([minimal, *(site + other for other in others)]):
+        path = tmp_path / f"readme-{number}.toml"
+        path.write_text(block, encoding="utf-8")
+        checked = run_cli("config", "check", config=path)
+        assert checked.exit_code == 0, (number, checked.stderr)  # the follow one had no title
