@@ -165,3 +165,14 @@ async def test_a_pdf_is_not_a_feed(server: LoopbackServer, fetcher: Fetcher) -> 
         SourceError, match=r"expected application/rss\+xml or .* got application/pdf"
     ):
         await FeedReader(fetcher).read(feed_source(url), FetchState())
+
+
+@pytest.mark.parametrize("served_as", ["application/x-rss+xml", "application/x-atom+xml"])
+async def test_a_feed_served_with_an_x_type_is_read(
+    server: LoopbackServer, fetcher: Fetcher, served_as: str
+) -> None:
+    # `python -m http.server` serves .rss as application/x-rss+xml: it was refused
+    name = "rss.xml" if "rss" in served_as else "atom.xml"
+    url = server.page("/feed", data(name), served_as)
+    read = await FeedReader(fetcher).read(feed_source(url), FetchState())
+    assert read.entries and read.problems == ()
