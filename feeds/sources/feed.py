@@ -238,6 +238,10 @@ class FeedReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        if source.select is not None:  # `select.page`, for followed pages
+            from feeds.sources.html_page import check_selectors  # html_page imports this module
+
+            check_selectors(source)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_FEED)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)

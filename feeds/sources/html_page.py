@@ -100,6 +100,13 @@ def _item_link(raw: str | None, base: str) -> str | None:
     return http_url(absolute_url(raw, base))
 
 
+def check_selectors(source: SourceSettings) -> None:
+    """SourceError naming each selector of `source` that is not CSS, before anything is fetched."""
+    bad = selector_problems(source.select) if source.select is not None else []
+    if bad:
+        raise SourceError(source.id, "; ".join(bad))
+
+
 def _link_of(node: LexborNode) -> str | None:
     if node.tag == "a" and node.attributes.get("href"):
         return node.attributes["href"]
@@ -124,9 +131,7 @@ def parse_html_page(
     select = source.select
     if select is None or select.item is None:
         raise SourceError(source.id, "an html source needs [sources.select] item and title")
-    bad = selector_problems(select)
-    if bad:
-        raise SourceError(source.id, "; ".join(bad))
+    check_selectors(source)
     tree = LexborHTMLParser(text)
     base = _base_url(tree, page_url)
     root = tree.root
@@ -223,6 +228,7 @@ class HtmlPageReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        check_selectors(source)
         if source.select is None or source.select.item is None:  # the feed the page advertises
             return await read_advertised_feed(self._fetcher, source, previous)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_HTML)
