@@ -183,9 +183,13 @@ def subscribers_list(ctx: click.Context) -> None:
 def subscribers_remove(ctx: click.Context, email: str) -> None:
     """Remove a subscriber and their planned reminders."""
     from scheduler.database import open_database
-    from scheduler.ledger.subscribers import SubscriberError, remove_subscriber
+    from scheduler.ledger.subscribers import SubscriberError, normalise_email, remove_subscriber
 
     settings = load(ctx).settings
+    try:
+        normalise_email(email)
+    except SubscriberError as error:
+        fail(str(error), EXIT_CONFIG)
     engine = open_database(settings)
     try:
         with engine.begin() as conn:

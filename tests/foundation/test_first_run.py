@@ -90,6 +90,7 @@ def test_bad_input_to_subscribers_add_and_mail_test_is_a_usage_error(tmp_path: P
         (["subscribers", "add", "a@example.org", "--offsets", "7x"], "offsets: '7x' is not a"),
         (["subscribers", "add", "a@example.org", "--source", "nope"], "unknown source(s): nope"),
         (["mail", "test", "nobody"], "'nobody' is not a valid email address"),
+        (["subscribers", "remove", "nobody"], "'nobody' is not a valid email address"),
     ):
         result = run_cli(*argv, config=path)
         assert result.exit_code == 2, argv
