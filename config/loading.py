@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config.errors import ConfigError
 from config.schema import PathBases, Settings
@@ -122,13 +122,45 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
             values = environment_values(env)
         except SettingsError as exc:
             example = 'FEEDLINE_REMINDERS__OFFSETS=\'["7d", "1d"]\''
+            name, problem = _bad_json(env, nested) or ("environment", str(exc))
             raise ConfigError(
-                f"{exc} (a list value is JSON, e.g. {example})", file="environment"
+                f"{problem} (a list value is JSON, e.g. {example})", file=name
             ) from None
     shortcut = env.get(f"{ENV_PREFIX}DATABASE_URL")
     if shortcut:
         values = _merge({"site": {"database_url": shortcut}}, values)
     return values
+
+
+def _bad_json(env: Mapping[str, str], names: list[str]) -> tuple[str, str] | None:
+    """The first variable for a list (or table) key whose value is not JSON, and why (the value
+    is not repeated)."""
+    import json
+
+    for name in names:
+        value = env[name].strip()
+        if not (value.startswith(("[", "{")) or _is_collection(name)):
+            continue
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            reason = getattr(exc, "msg", "not JSON")
+            return f"environment variable {name}", f"not valid JSON ({reason})"
+    return None
+
+
+def _is_collection(name: str) -> bool:
+    """Whether `FEEDLINE_SECTION__KEY...` names a list or mapping key of the schema."""
+    model: type[BaseModel] | None = Settings
+    annotation: Any = None
+    for part in name[len(ENV_PREFIX) :].lower().split(ENV_NESTING):
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return False
+        annotation = field.annotation
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation if is_model else None
+    return get_origin(annotation) in (list, tuple, dict, set)
 
 
 def _env_sections() -> list[str]:

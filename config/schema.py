@@ -91,6 +91,37 @@ def _mail_address(text: str) -> str:
     return text
 
 
+def _article(kind: str) -> str:
+    """The article of a source kind: an html source, an items source, a feed source."""
+    return "an" if kind in ("html", "items") else "a"
+
+
+def _plain_address(text: str) -> str:
+    """A bare `local@domain` (a recipient), refused with a name or anything else around it."""
+    if parseaddr(text)[1] != text or "<" in text:
+        raise ValueError(f"{text!r} is not an address (e.g. ops@example.org)")
+    try:
+        return _mail_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an address (e.g. ops@example.org)") from None
+
+
+def _unsubscribe_mailto(text: str) -> str:
+    """`mailto:ADDRESS` for a bare address; a `mailto:` URL (with `?subject=`) as it is."""
+    url = text.strip()
+    if not url.lower().startswith("mailto:"):
+        url = f"mailto:{url}"
+    local, at, domain = url[len("mailto:") :].split("?", 1)[0].rpartition("@")
+    if (
+        any(char in url for char in " <>,\r\n")
+        or not at
+        or not _LOCAL_PART.match(local)
+        or not _DOMAIN.match(domain)
+    ):
+        raise ValueError(f"{text!r} is not an address (e.g. unsubscribe@example.org)")
+    return url
+
+
 @dataclass(frozen=True)
 class PathBases:
     """The validation context of `Settings`: what relative paths are relative to.
@@ -122,6 +153,8 @@ Duration = Annotated[
 ]
 CronExpression = Annotated[str, AfterValidator(_cron)]
 MailAddress = Annotated[str, AfterValidator(_mail_address)]
+PlainAddress = Annotated[str, AfterValidator(_plain_address)]
+MailtoUrl = Annotated[str, AfterValidator(_unsubscribe_mailto)]
 #: A path feedline reads or writes at run time; relative to the settings file's folder.
 StatePath = Annotated[Path, AfterValidator(_relative_to(lambda bases: bases.state))]
 #: A file the settings ship with (a source's page); relative to the settings file's folder.
@@ -269,9 +302,9 @@ class SourceSettings(Section):
     @model_validator(mode="after")
     def _by_kind(self) -> SourceSettings:
         if self.kind in ("text", "markdown", "items") and self.path is None:
-            raise ValueError(f"a {self.kind} source needs `path`")
+            raise ValueError(f"{_article(self.kind)} {self.kind} source needs `path`")
         if self.kind in ("html", "feed") and self.path is None and self.url is None:
-            raise ValueError(f"a {self.kind} source needs `url` or `path`")
+            raise ValueError(f"{_article(self.kind)} {self.kind} source needs `url` or `path`")
         if self.kind not in ("html", "feed") and self.select is not None:
             raise ValueError(f"`select` only applies to html and feed sources, not {self.kind}")
         if self.kind == "feed" and self.select is not None and self.select.has_items:
@@ -363,7 +396,10 @@ class MailSettings(Section):
     file: FileMailSettings = Field(default_factory=FileMailSettings)
     smtp: SmtpMailSettings = Field(default_factory=SmtpMailSettings)
     list_id: str | None = Field(None, description='List-Id, e.g. "reminders.example.org".')
-    unsubscribe_mailto: str | None = Field(None, description="mailto address for unsubscribe.")
+    unsubscribe_mailto: MailtoUrl | None = Field(
+        None,
+        description="Address for List-Unsubscribe beside the link (`a@b` or a `mailto:` URL).",
+    )
 
 
 class SecretSettings(Section):
@@ -384,7 +420,7 @@ class ServerSettings(Section):
 
 class AlertSettings(Section):
     after_failures: int = Field(3, ge=1, description="Consecutive failures before an alert.")
-    operator: str | None = Field(None, description="Operator address for source alerts.")
+    operator: PlainAddress | None = Field(None, description="Operator address for source alerts.")
 
 
 class FetchSettings(Section):

@@ -237,6 +237,7 @@ class SitePublisher:
                     source.title,
                     source.id,
                     newest_items(conn, [source.id], RECENT_PER_SOURCE, deadlines_of=_no_deadlines),
+                    source.timezone,
                 )
                 for source in self.settings.sources
             ]

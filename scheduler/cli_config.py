@@ -40,7 +40,8 @@ def config_check(ctx: click.Context) -> None:
     click.echo(f"output:   {settings.site.output_dir}  (served as {settings.site.base_url})")
     click.echo(f"data:     {settings.site.data_dir}")
     problems += _sources(loaded)
-    click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html")
+    click.echo("merged:   all.rss, all.atom, all.json, deadlines.ics, index.html, feeds.opml")
+    problems += _database(loaded)
     problems += _mail(loaded)
     problems += _signing_key(loaded)
     for problem in problems:
@@ -52,6 +53,7 @@ def config_check(ctx: click.Context) -> None:
 
 def _sources(loaded: LoadedSettings) -> list[str]:
     from feeds.fetch import Fetcher
+    from feeds.sources.html_page import selector_problems
     from scheduler.wiring import build_readers
 
     settings = loaded.settings
@@ -67,7 +69,20 @@ def _sources(loaded: LoadedSettings) -> list[str]:
             problems.append(f"source {source.id!r}: kind {source.kind!r} has no reader")
         if source.path is not None and source.url is None and not source.path.exists():
             problems.append(f"source {source.id!r}: path: {source.path}: no such file or folder")
+        if source.select is not None:
+            problems += [f"source {source.id!r}: {p}" for p in selector_problems(source.select)]
     return problems
+
+
+def _database(loaded: LoadedSettings) -> list[str]:
+    from config.errors import ConfigError
+    from scheduler.database import checked_database_url
+
+    try:
+        checked_database_url(loaded.settings)
+    except ConfigError as error:
+        return [str(error)]
+    return []
 
 
 def _mail(loaded: LoadedSettings) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import click
@@ -137,7 +138,7 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 
 @click.command()
 @click.option("--host", default=None, help="Override [server] host.")
-@click.option("--port", type=int, default=None, help="Override [server] port.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Override [server] port.")
 @click.option("--access-log", is_flag=True, help="Log each request.")
 @click.pass_context
 @handle_errors
@@ -194,12 +195,13 @@ def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
         click.echo(json.dumps(report.body, indent=2))
     else:
         body = report.body
+        shown = _in_zone(settings.display_zone)
         click.echo(f"status: {body['status']}")
         for problem in body["problems"]:
             click.echo(f"  problem: {problem}")
         for source in body["sources"]:
             line = (
-                f"source {source['id']}: last success {source['last_success'] or 'never'}"
+                f"source {source['id']}: last success {shown(source['last_success'])}"
                 f", {source['consecutive_failures']} failure(s) in a row"
             )
             if source["last_error"]:
@@ -210,7 +212,22 @@ def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
         r = body["reminders"]
         click.echo(
             f"reminders: {r['pending']} pending, {r['sent']} sent, {r['failed']} failed;"
-            f" next due {r['next_due'] or 'none'}"
+            f" next due {shown(r['next_due'], 'none')}"
         )
     if not report.healthy:
         ctx.exit(1)
+
+
+def _in_zone(zone: str) -> Callable[..., str]:
+    """An instant of the /healthz document (UTC) as `remind` shows one: to the second, in
+    `zone` (the sources' zone, see `Settings.display_zone`)."""
+    from zoneinfo import ZoneInfo
+
+    where = ZoneInfo(zone)
+
+    def shown(instant: str | None, missing: str = "never") -> str:
+        if not instant:
+            return missing
+        return datetime.fromisoformat(instant).astimezone(where).isoformat(timespec="seconds")
+
+    return shown

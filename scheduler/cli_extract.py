@@ -13,6 +13,7 @@ from feeds.clock import Clock, FixedClock, SystemClock
 from feeds.deadlines import choose_reference, deadline_to_json, find_deadlines
 from feeds.deadlines.explain import explain_text
 from feeds.deadlines.times import is_known_zone
+from feeds.names import LANGUAGES, supported
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 DEFAULT_LANGUAGE = "en"
@@ -38,6 +39,16 @@ def _check_zone(value: object, where: str) -> str:
         return value
     raise InputError(
         f"{where}: unknown time zone {value!r} (use an IANA name such as Europe/Brussels)"
+    )
+
+
+def _check_language(value: str, where: str) -> str:
+    """A language the extractor reads (a BCP 47 tag like fr-BE is read as fr); never a silent
+    fall back to English for a tag it does not know."""
+    if supported(value) == value.split("-", 1)[0].split("_", 1)[0].lower():
+        return value
+    raise InputError(
+        f"{where}: {value!r} is not a language the extractor reads ({', '.join(LANGUAGES)})"
     )
 
 
@@ -91,6 +102,7 @@ def _jsonl(
         lang = record.get("lang") or language
         if not isinstance(lang, str):
             raise InputError(f'{where}: "lang" must be a string')
+        lang = _check_language(lang, f'{where}, "lang"')
         result = _extract(
             record["text"], published=line_published, timezone=zone, language=lang, today=today
         )
@@ -120,6 +132,7 @@ def extract(
     """Find consultation closing dates in text read from stdin; print them as JSON."""
     published_date = _parse_date(published, "--published") if published is not None else None
     zone = _check_zone(timezone, "--timezone")
+    language = _check_language(language, "--lang")
     today = _clock(now).now().date()
     stdin, stdout = sys.stdin, sys.stdout
     if explain and jsonl:

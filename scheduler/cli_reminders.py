@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.cli_common import (
+    EXIT_CONFIG,
+    NOW,
+    clock_for,
+    fail,
+    handle_errors,
+    load,
+    setup_logging,
+)
 
 if TYPE_CHECKING:  # each command imports what it runs, so `--help` and `mail test` start fast
     from config.loading import LoadedSettings
@@ -106,16 +114,25 @@ def subscribers_add(
     """Add a subscriber (an existing address is updated)."""
     from scheduler.database import open_database
     from scheduler.ledger.planning import plan
-    from scheduler.ledger.subscribers import SubscriberError, add_subscriber, parse_offsets
+    from scheduler.ledger.subscribers import (
+        SubscriberError,
+        add_subscriber,
+        normalise_email,
+        parse_offsets,
+    )
 
     settings = load(ctx).settings
     known = {s.id for s in settings.sources}
     unknown = [s for s in source_ids if s not in known]
-    if unknown:
-        raise SubscriberError(
-            f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"
-        )
-    chosen_offsets = parse_offsets(offsets) if offsets else ()
+    try:  # bad input is a usage error (exit 2), found before the database is opened
+        normalise_email(email)
+        if unknown:
+            raise SubscriberError(
+                f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"
+            )
+        chosen_offsets = parse_offsets(offsets) if offsets else ()
+    except SubscriberError as error:
+        fail(str(error), EXIT_CONFIG)
     clock = clock_for(now)
     engine = open_database(settings)
     try:
@@ -166,9 +183,13 @@ def subscribers_list(ctx: click.Context) -> None:
 def subscribers_remove(ctx: click.Context, email: str) -> None:
     """Remove a subscriber and their planned reminders."""
     from scheduler.database import open_database
-    from scheduler.ledger.subscribers import SubscriberError, remove_subscriber
+    from scheduler.ledger.subscribers import SubscriberError, normalise_email, remove_subscriber
 
     settings = load(ctx).settings
+    try:
+        normalise_email(email)
+    except SubscriberError as error:
+        fail(str(error), EXIT_CONFIG)
     engine = open_database(settings)
     try:
         with engine.begin() as conn:
@@ -226,8 +247,13 @@ def mail_group() -> None:
 @handle_errors
 def mail_test(ctx: click.Context, email: str) -> None:
     """Send one test message through the configured transport."""
+    from scheduler.ledger.subscribers import SubscriberError, normalise_email
     from scheduler.mail_test_command import send_test_message
 
     settings = load(ctx).settings
+    try:
+        normalise_email(email)
+    except SubscriberError as error:
+        fail(str(error), EXIT_CONFIG)
     where = asyncio.run(send_test_message(settings, email))
     click.echo(f"test message to {email} handed to {where}")

@@ -79,13 +79,19 @@ def _source(url: str, options: dict[str, Any]) -> SourceSettings:
     }
     if select:
         data["select"] = select
+    from feeds.sources.html_page import selector_problems
+
     try:
-        return SourceSettings.model_validate(data)
+        source = SourceSettings.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "options"
         fail(f"sources try: {where}: {first['msg']}", EXIT_CONFIG)
         raise AssertionError("unreachable") from None
+    bad = selector_problems(source.select) if source.select is not None else []
+    if bad:
+        fail(f"sources try: {'; '.join(bad)}", EXIT_CONFIG)
+    return source
 
 
 def _print(trial: Trial, zone: ZoneInfo) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from config.errors import ConfigError
 from config.schema import Settings
 from feeds.errors import StoreError
 
@@ -28,6 +30,26 @@ def database_url(settings: Settings) -> str:
     if settings.site.database_url:
         return settings.site.database_url
     return f"sqlite:///{settings.site.data_dir / 'feedline.db'}"
+
+
+def checked_database_url(settings: Settings) -> str:
+    """`database_url`, refused as a ConfigError when SQLAlchemy cannot read it or knows no such
+    database kind (the value is not repeated: it may hold a password)."""
+    url = database_url(settings)
+    try:
+        make_url(url).get_dialect()
+    except NoSuchModuleError:
+        kind = url.partition(":")[0]
+        raise ConfigError(
+            f"unknown database kind {kind!r} (use postgresql+psycopg://... or sqlite:///PATH)",
+            key="site.database_url (or FEEDLINE_DATABASE_URL)",
+        ) from None
+    except ArgumentError:
+        raise ConfigError(
+            "not a database URL (e.g. postgresql+psycopg://user@host/feedline)",
+            key="site.database_url (or FEEDLINE_DATABASE_URL)",
+        ) from None
+    return url
 
 
 def create_db_engine(url: str) -> Engine:
@@ -101,8 +123,9 @@ def upgrade(engine: Engine) -> None:
 
 
 def open_database(settings: Settings) -> Engine:
-    """The engine for the configured database, upgraded to head; StoreError when unusable."""
-    url = database_url(settings)
+    """The engine for the configured database, upgraded to head; StoreError when unusable
+    (ConfigError when the URL is none)."""
+    url = checked_database_url(settings)
     if url.startswith("sqlite:///"):
         try:
             settings.site.data_dir.mkdir(parents=True, exist_ok=True)

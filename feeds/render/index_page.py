@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -63,6 +64,7 @@ class RecentItems:
     title: str
     base_name: str
     items: Sequence[Item] = field(default_factory=tuple)
+    timezone: str = "UTC"  # the source's: an item's day is the day there
 
 
 def calendar_path(uid: str) -> str:
@@ -130,7 +132,7 @@ def render_index(
                     "title": item.title,
                     "link": item.link,
                     "iso": item.published.isoformat(),
-                    "day": f"{item.published:%Y-%m-%d}",
+                    "day": f"{item.published.astimezone(ZoneInfo(source.timezone)):%Y-%m-%d}",
                 }
                 for item in source.items
             ],

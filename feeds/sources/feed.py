@@ -33,8 +33,11 @@ from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_ht
 from feeds.sources.base import FetchState, SourceRead
 from feeds.text import collapse
 
+# Also the types a feed is accepted as; `application/x-rss+xml` and `application/x-atom+xml` are
+# what many servers send (Python's mimetypes, older Apache and IIS configurations).
 ACCEPT_FEED = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
+    "application/x-rss+xml;q=0.9, application/x-atom+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/*;q=0.1"
 )
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
@@ -235,6 +238,10 @@ class FeedReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        if source.select is not None:  # `select.page`, for followed pages
+            from feeds.sources.html_page import check_selectors  # html_page imports this module
+
+            check_selectors(source)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_FEED)
         if result.unchanged:
             return SourceRead(entries=(), state=result.state, unchanged=True)

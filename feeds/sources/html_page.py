@@ -11,7 +11,10 @@ Failures: an `item` selector that matches nothing is a `SourceError` naming the 
 changed page, never an empty feed); an item whose `title` matches nothing is an `ItemError` and
 is skipped, unless no item has a title at all, which is again a `SourceError`. No link selector:
 the title's own link (or the first link inside it). Relative links resolve against `<base href>`,
-else the final URL after redirects, else (for a `path` source) the source `link`.
+else the final URL after redirects, else (for a `path` source) the source `link`; an item's link
+is an http(s) URL (a `mailto:` is not the item's page: the next link, else the source `link`).
+A selector that is not CSS lexbor reads is a `SourceError` naming its key (`selector_problems`,
+also run by `feedline config check`).
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from config.schema import SelectSettings, SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.fetch import Fetcher, FetchResult, load_source
 from feeds.follow.discover import read_advertised_feed
 from feeds.model import Entry
-from feeds.sanitise import absolute_url, html_to_text, sanitise_html, text_to_html
+from feeds.sanitise import absolute_url, html_to_text, http_url, sanitise_html, text_to_html
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.decoding import decode_source_text
 from feeds.sources.page_dates import parse_page_date
@@ -68,6 +71,42 @@ class Selector:
         return found
 
 
+_SELECTOR_KEYS = ("item", "title", "link", "date", "summary")
+
+
+def selector_problems(select: SelectSettings) -> list[str]:
+    """Each selector of `select` that lexbor cannot parse, as `select.KEY: 'TEXT' is not ...`.
+
+    `page` is used as CSS as it stands (followed pages); the others may end in `@attr`.
+    """
+    probe = LexborHTMLParser("<p></p>")
+    problems = []
+    for key in (*_SELECTOR_KEYS, "page"):
+        text: str | None = getattr(select, key)
+        if text is None:
+            continue
+        css = text.strip() if key == "page" else Selector.parse(text).css
+        if not css and key != "page":
+            continue  # `@attr` alone: the item element itself
+        try:
+            probe.css(css)
+        except SelectolaxError:
+            problems.append(f"select.{key}: {text!r} is not a CSS selector")
+    return problems
+
+
+def _item_link(raw: str | None, base: str) -> str | None:
+    """`raw` as the item's own page: an absolute http(s) URL, else None."""
+    return http_url(absolute_url(raw, base))
+
+
+def check_selectors(source: SourceSettings) -> None:
+    """SourceError naming each selector of `source` that is not CSS, before anything is fetched."""
+    bad = selector_problems(source.select) if source.select is not None else []
+    if bad:
+        raise SourceError(source.id, "; ".join(bad))
+
+
 def _link_of(node: LexborNode) -> str | None:
     if node.tag == "a" and node.attributes.get("href"):
         return node.attributes["href"]
@@ -92,6 +131,7 @@ def parse_html_page(
     select = source.select
     if select is None or select.item is None:
         raise SourceError(source.id, "an html source needs [sources.select] item and title")
+    check_selectors(source)
     tree = LexborHTMLParser(text)
     base = _base_url(tree, page_url)
     root = tree.root
@@ -137,12 +177,12 @@ def _entry(
                 if link_sel.attr
                 else _link_of(link_node) or link_node.text()
             )
-            link = absolute_url(raw, base)
+            link = _item_link(raw, base)
             if link:
                 break
     else:
         for title_node in title_nodes:
-            link = absolute_url(_link_of(title_node), base)
+            link = _item_link(_link_of(title_node), base)
             if link:
                 break
 
@@ -188,6 +228,7 @@ class HtmlPageReader:
         self._fetcher = fetcher
 
     async def read(self, source: SourceSettings, previous: FetchState) -> SourceRead:
+        check_selectors(source)
         if source.select is None or source.select.item is None:  # the feed the page advertises
             return await read_advertised_feed(self._fetcher, source, previous)
         result = await load_source(self._fetcher, source, previous, accept=ACCEPT_HTML)

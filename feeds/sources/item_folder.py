@@ -30,7 +30,7 @@ import yaml
 from config.schema import SourceSettings
 from feeds.errors import ItemError, SourceError
 from feeds.model import Entry
-from feeds.sanitise import absolute_url, sanitise_html, text_to_html
+from feeds.sanitise import absolute_url, http_url, sanitise_html, text_to_html
 from feeds.sources.base import MAX_SOURCE_BYTES, FetchState, SourceRead, content_hash
 from feeds.sources.decoding import decode_source_text
 from feeds.sources.local import read_local_file
@@ -91,7 +91,7 @@ def parse_item_file(source: SourceSettings, name: str, text: str, zone: ZoneInfo
     except ValueError as exc:
         raise ItemError(source.id, name, str(exc)) from None
     raw_link = meta.get("link")
-    link = absolute_url(str(raw_link), source.page_link) if raw_link else None
+    link = http_url(absolute_url(str(raw_link), source.page_link)) if raw_link else None
     if raw_link and link is None:
         raise ItemError(source.id, name, f"link {raw_link!r} is not a web address")
     base = link or source.page_link

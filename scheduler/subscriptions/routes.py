@@ -253,7 +253,7 @@ class SubscriptionRoutes:
 
     def _what(self, person: Subscriber) -> str:
         offsets = person.offsets_or(self.offsets)
-        reminders = "reminders " + ", ".join(duration_text(o) for o in offsets) + " before each"
+        reminders = f"reminders {_and_list([duration_text(o) for o in offsets])} before each"
         reminders += " deadline"
         if person.digest is DigestChoice.ONLY:
             return "a weekly digest of open consultations"
@@ -394,3 +394,8 @@ class SubscriptionRoutes:
                 ("Changed your mind? Subscribe again", self.links.manage(found.id, found.version))
             ],
         )
+
+
+def _and_list(parts: list[str]) -> str:
+    """Offsets as a sentence says them: 7 days; 7 days and 1 day; 7 days, 3 days and 1 day."""
+    return " and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}"

@@ -120,7 +120,7 @@ def test_status_output_and_exit_codes_on_each_database(
     assert lines[:3] == [
         "status: failing",
         "  problem: source gone failing for longer than 1:00:00",
-        "source good: last success 2024-03-01T10:00:00+00:00, 0 failure(s) in a row",
+        "source good: last success 2024-03-01T11:00:00+01:00, 0 failure(s) in a row",
     ]
     assert lines[3].startswith("source gone: last success never, 1 failure(s) in a row; last")
     assert lines[4:] == ["reminders: 0 pending, 0 sent, 0 failed; next due none"]

@@ -165,3 +165,28 @@ async def test_a_pdf_is_not_a_feed(server: LoopbackServer, fetcher: Fetcher) -> 
         SourceError, match=r"expected application/rss\+xml or .* got application/pdf"
     ):
         await FeedReader(fetcher).read(feed_source(url), FetchState())
+
+
+@pytest.mark.parametrize("served_as", ["application/x-rss+xml", "application/x-atom+xml"])
+async def test_a_feed_served_with_an_x_type_is_read(
+    server: LoopbackServer, fetcher: Fetcher, served_as: str
+) -> None:
+    # `python -m http.server` serves .rss as application/x-rss+xml: it was refused
+    name = "rss.xml" if "rss" in served_as else "atom.xml"
+    url = server.page("/feed", data(name), served_as)
+    read = await FeedReader(fetcher).read(feed_source(url), FetchState())
+    assert read.entries and read.problems == ()
+
+
+async def test_a_page_selector_that_is_not_css_fails_the_source_before_any_fetch(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    # it was "item page not read: could not read the page: SelectolaxError" for every item
+    from config.schema import SelectSettings
+
+    url = server.page("/rss", data("rss.xml"), "application/rss+xml")
+    source = feed_source(url, follow=True, select=SelectSettings(page="article[["))
+    with pytest.raises(SourceError) as caught:
+        await FeedReader(fetcher).read(source, FetchState())
+    assert str(caught.value) == "source 'agency': select.page: 'article[[' is not a CSS selector"
+    assert server.seen == []

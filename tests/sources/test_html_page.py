@@ -13,6 +13,7 @@ from feeds.errors import SourceError
 from feeds.fetch import Fetcher
 from feeds.sources.base import FetchState
 from feeds.sources.html_page import HtmlPageReader, Selector
+from tests.foundation.helpers import run_cli, site_block, write_config
 from tests.sources.support import DATA, LoopbackServer, html_source
 
 ECL = (DATA / "ecl_newsroom.html").read_bytes()
@@ -209,3 +210,51 @@ async def test_a_saved_page_file_resolves_links_against_the_source_link(
 def test_selector_syntax(text: str, css: str, attr: str | None) -> None:
     selector = Selector.parse(text)
     assert (selector.css, selector.attr) == (css, attr)
+
+
+async def test_a_selector_that_is_not_css_is_one_error_naming_its_key(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    url = server.page("/en/news", ECL)
+    select = SelectSettings(item="article[[", title="h3 a@")
+    with pytest.raises(SourceError) as caught:
+        await HtmlPageReader(fetcher).read(html_source(url, select=select), FetchState())
+    assert str(caught.value) == (
+        "source 'newsroom': select.item: 'article[[' is not a CSS selector; "
+        "select.title: 'h3 a@' is not a CSS selector"
+    )
+
+
+def test_config_check_and_sources_try_refuse_a_selector_that_is_not_css(tmp_path: Path) -> None:
+    body = site_block() + (
+        '[[sources]]\nid = "newsroom"\nkind = "html"\nurl = "https://example.org/news"\n'
+        'title = "News"\n[sources.select]\nitem = "li.news["\ntitle = "a"\n'
+    )
+    checked = run_cli("config", "check", config=write_config(tmp_path, body))
+    assert checked.exit_code == 2
+    assert "source 'newsroom': select.item: 'li.news[' is not a CSS selector" in checked.stderr
+    # refused before anything is fetched: nothing listens on port 9
+    tried = run_cli("sources", "try", "http://127.0.0.1:9/", "--item", "li", "--title", ">>")
+    assert tried.exit_code == 2
+    assert tried.stderr.strip() == (
+        "feedline: error: sources try: select.title: '>>' is not a CSS selector"
+    )
+
+
+async def test_an_items_link_is_its_http_page_never_a_mailto(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    page = (
+        b'<ul><li class="news"><a href="mailto:press@example.org">Contact the press office</a>'
+        b'</li><li class="news"><h3><a href="mailto:desk@example.org">Water plan</a>'
+        b'<a href="/news/water">more</a></h3></li></ul>'
+    )
+    url = server.page("/en/news", page)
+    select = SelectSettings(item="li.news", title="a")
+    read = await HtmlPageReader(fetcher).read(html_source(url, select=select), FetchState())
+    contact, water = read.entries
+    assert contact.link is None  # the store links it to the source page with a fragment
+    assert water.link == server.url("/news/water")
+    with_link = SelectSettings(item="li.news", title="a", link="a@href")
+    read = await HtmlPageReader(fetcher).read(html_source(url, select=with_link), FetchState())
+    assert [e.link for e in read.entries] == [None, server.url("/news/water")]

@@ -105,3 +105,13 @@ async def test_french_date_in_front_matter(folder: Path) -> None:
     entry = next(e for e in read.entries if e.title == "Appel à contributions")
     assert entry.published == datetime(2026, 2, 11, 11, 0, tzinfo=UTC)
     assert "ouverte jusqu'au 11 mars 2026" in entry.content
+
+
+async def test_a_mailto_link_is_an_item_problem_not_the_items_page(tmp_path: Path) -> None:
+    (tmp_path / "press.md").write_text(
+        "---\ntitle: Press office\ndate: 2024-03-01\nlink: mailto:press@example.org\n---\nHi\n"
+    )
+    read = await ItemFolderReader().read(items_source(tmp_path), FetchState())
+    assert not read.entries
+    [problem] = read.problems
+    assert problem.detail == "link 'mailto:press@example.org' is not a web address"

@@ -156,3 +156,16 @@ async def test_pending_sign_ups_expire_after_seven_days(site: Site) -> None:
     assert site.status("new@example.org") is None
     page = await site.client.get("/confirm", params={"token": token})
     assert page.status_code == 400 and "This link does not work" in page.text
+
+
+async def test_the_confirmed_page_says_the_offsets_as_a_sentence(site: Site) -> None:
+    for address, offsets, said in (
+        ("two@example.org", ["7d", "1d"], "reminders 7 days and 1 day before each deadline."),
+        ("one@example.org", ["3d"], "reminders 3 days before each deadline."),
+        ("all@example.org", ["7d", "3d", "1d"], "reminders 7 days, 3 days and 1 day before"),
+    ):
+        await site.sign_up(address, offsets=offsets)
+        token = site.token_of(site.link_in(site.mails_to(address)[0], "confirm"))
+        csrf = await site.form("/confirm", token=token)
+        done = await site.client.post("/confirm", data={"csrf": csrf, "token": token})
+        assert f"You will get {said}" in done.text  # was "7 days, 1 day before"
