@@ -124,12 +124,14 @@ def test_extract_refuses_a_language_it_does_not_read_instead_of_reading_english(
     unknown = CliRunner().invoke(cli, ["extract", "--lang", "xx"], input=text)
     assert unknown.exit_code == 2
     assert unknown.stderr == (
-        "Error: --lang: 'xx' is not a language the extractor reads (en, fr, de, it, es, nl, pt)\n"
+        "feedline: error: --lang: 'xx' is not a language the extractor reads"
+        " (en, fr, de, it, es, nl, pt)\n"
     )
     line = '{"text": "open until 17 February", "lang": "pl"}\n'
     per_line = CliRunner().invoke(cli, ["extract", "--jsonl"], input=line)
     assert per_line.exit_code == 2
-    assert per_line.stderr.startswith("Error: stdin line 1, \"lang\": 'pl' is not a language")
+    expected = "feedline: error: stdin line 1, \"lang\": 'pl' is not a language"
+    assert per_line.stderr.startswith(expected)
 
 
 def test_a_database_url_sqlalchemy_cannot_read_is_a_config_error(tmp_path: Path) -> None:
@@ -193,7 +195,7 @@ def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path: Path) -> N
     path = sample_copy(tmp_path, {})
     result = run_cli("serve", "--port", "-5", config=path)
     assert result.exit_code == 2
-    assert "Invalid value for '--port': -5 is not in the range 0<=x<=65535." in result.stderr
+    assert "Invalid value for '--port': -5 is not in the range 0<=x<=65535 (see" in result.stderr
 
 
 def test_every_toml_example_of_the_readme_passes_config_check(tmp_path: Path) -> None:
@@ -209,3 +211,20 @@ def test_every_toml_example_of_the_readme_passes_config_check(tmp_path: Path) ->
         path.write_text(block, encoding="utf-8")
         checked = run_cli("config", "check", config=path)
         assert checked.exit_code == 0, (number, checked.stderr)  # the follow one had no title
+
+
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(tmp_path: Path) -> None:
+    # was click's three lines: "Usage: ...", "Try '... -h' for help.", "Error: ..."
+    path = sample_copy(tmp_path, {})
+    result = run_cli("build", "--now", "yesterday", config=path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    prog = result.stderr.removeprefix("feedline: error: ").split(" ", 1)[0]  # "cli" here
+    assert result.stderr.startswith(f"feedline: error: {prog} build: Invalid value for '--now'")
+    assert result.stderr.endswith(f"(see {prog} build --help)\n")
+    missing = run_cli("subscribers", "add", config=path)
+    assert missing.exit_code == 2
+    assert missing.stderr == (
+        f"feedline: error: {prog} subscribers add: Missing argument 'EMAIL'"
+        f" (see {prog} subscribers add --help)\n"
+    )
