@@ -8,8 +8,10 @@ same matches as `finditer`, in the same order.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
+from typing import Any
 
 
 def matches_at_starts(
@@ -26,3 +28,70 @@ def matches_at_starts(
         else:
             yield m
             position = m.end()
+
+
+_parser: Any = importlib.import_module("re._parser")  # the parser `re` itself compiles with
+_C: Any = importlib.import_module("re._constants")
+_WIDEST_RANGE = 256  # a class wider than this counts as "any character"
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters a match of `pattern` (compiled without flags) can start with, or None
+    when that is not a short known set (a class like `\\w`, a match that may be empty)."""
+    firsts, nullable = _firsts(_parser.parse(pattern))
+    return None if firsts is None or nullable else frozenset(firsts)
+
+
+def may_be_empty(pattern: str) -> bool:
+    """Whether `pattern` (compiled without flags) can match the empty string."""
+    return bool(_parser.parse(pattern).getwidth()[0] == 0)
+
+
+def _firsts(items: Any) -> tuple[set[str] | None, bool]:
+    """(first characters, whether the sequence `items` may match the empty string)."""
+    found: set[str] = set()
+    for op, av in items:
+        firsts, nullable = _first_of(op, av)
+        if firsts is None:
+            return None, False
+        found |= firsts
+        if not nullable:
+            return found, False
+    return found, True
+
+
+def _first_of(op: Any, av: Any) -> tuple[set[str] | None, bool]:
+    if op is _C.LITERAL:
+        return {chr(av)}, False
+    if op is _C.IN:
+        chars: set[str] = set()
+        for item, value in av:
+            if item is _C.LITERAL:
+                chars.add(chr(value))
+            elif item is _C.RANGE and value[1] - value[0] <= _WIDEST_RANGE:
+                chars.update(map(chr, range(value[0], value[1] + 1)))
+            else:  # NEGATE, CATEGORY, a wide range
+                return None, False
+        return chars, False
+    if op is _C.SUBPATTERN:
+        _, add_flags, del_flags, inner = av
+        return (None, False) if add_flags or del_flags else _firsts(inner)
+    if op is _C.ATOMIC_GROUP:
+        return _firsts(av)
+    if op is _C.BRANCH:
+        found: set[str] = set()
+        any_nullable = False
+        for alternative in av[1]:
+            firsts, nullable = _firsts(alternative)
+            if firsts is None:
+                return None, False
+            found |= firsts
+            any_nullable |= nullable
+        return found, any_nullable
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+        low, _, inner = av
+        firsts, nullable = _firsts(inner)
+        return firsts, low == 0 or nullable
+    if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+        return set(), True  # zero-width: the first character comes after it
+    return None, False

@@ -25,9 +25,10 @@ from feeds.deadlines import (
     times,
 )
 from feeds.deadlines.caseless import Caseless, lowered
+from feeds.deadlines.cues import cues_for
 from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
-from feeds.deadlines.starts import matches_at_starts
+from feeds.deadlines.starts import first_chars, matches_at_starts, may_be_empty
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
 EXTRA = [
@@ -248,6 +249,26 @@ def test_split_sentences_finds_the_boundaries_it_always_found() -> None:
     for text in texts:
         expected = _split_in_full(text)
         assert [(s.start, s.end, s.text, s.paragraph) for s in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it", "es", "nl", "pt"])
+def test_cues_are_tried_only_by_the_letter_a_word_starts_with(language: str) -> None:
+    cue_set = cues_for(language)
+    assert cue_set._starts is not None  # the dispatch is in use, not the whole alternation
+    matched = 0
+    for text in [*CORPUS, "Frist: 3. Mai; Einsendefrist 4. Mai. t/m 5 mei, dell’ 8"]:
+        expected = [(m.span(), m.lastgroup) for m in cue_set.pattern.finditer(text)]
+        assert [(m.span(), m.lastgroup) for m in cue_set._matches(text)] == expected, text
+        matched += len(expected)
+    assert matched > 200
+
+
+def test_first_chars_of_patterns() -> None:
+    assert first_chars(r"(?<!\w)(?:ab|c[de]?)x*") == frozenset("ac")
+    assert first_chars(r"(?:on\s+)?by") == frozenset("ob")
+    assert first_chars(r"\w*frist") is None  # any word character
+    assert first_chars("a?") is None  # may be empty
+    assert may_be_empty("a?") and not may_be_empty("a?b")
 
 
 @pytest.mark.parametrize(("language", "month_first"), [("en", False), ("en", True), ("fr", False),
