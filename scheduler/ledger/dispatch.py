@@ -2,12 +2,10 @@
 record the outcomes.
 
 Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
-(at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are a
-group commit: a sender whose message went out yields once to the event loop, so every send
-that finished in the same turn joins it, and the first of them marks them all in one UPDATE;
-no sender takes its next message before its last one is marked. So a crash resends at most
-the messages in flight, one per sender (`in_flight_bound`), and the busier the loop the more
-marks share a statement.
+(at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
+committed in groups (one UPDATE per `MARK_EVERY` sends, and at the end of each claimed
+batch), so a crash resends at most the messages in flight: the sends in progress plus the
+ones sent since the last mark (`in_flight_bound`).
 """
 
 from __future__ import annotations
@@ -37,12 +35,13 @@ from scheduler.subscriptions.digest import upkeep
 log = logging.getLogger(__name__)
 
 PASSED = claims.PASSED
+#: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
+MARK_EVERY = 32
 
 
 def in_flight_bound(senders: int) -> int:
-    """At most this many messages are resent after a crash: one being sent, or sent and
-    waiting for its group's mark, per sender."""
-    return senders
+    """At most this many messages are resent after a crash: sent but not yet marked."""
+    return MARK_EVERY - 1 + senders
 
 
 @dataclass(slots=True)
@@ -200,10 +199,8 @@ class ReminderDispatcher:
         self._unmarked.append((item.row_id, item.message_id))
         summary.sent += 1
         log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
-        # Group commit: the sends that finished in this turn of the loop join this one, and
-        # whoever resumes first marks them all; this sender goes on only once it is marked.
-        await asyncio.sleep(0)
-        self._mark_unmarked()
+        if len(self._unmarked) >= MARK_EVERY:
+            self._mark_unmarked()
 
     def _mark_unmarked(self) -> None:
         """Mark the sent rows not yet marked, in one statement (no await: no send finishes
