@@ -10,7 +10,15 @@ import click
 
 from config.loading import LoadedSettings
 from feeds.clock import Clock
-from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logging
+from scheduler.cli_common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    NOW,
+    clock_for,
+    handle_errors,
+    load,
+    setup_logging,
+)
 from scheduler.database import open_database
 from scheduler.ledger import claims
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
@@ -19,11 +27,12 @@ from scheduler.ledger.subscribers import (
     SubscriberError,
     add_subscriber,
     list_subscribers,
+    normalise_email,
     parse_offsets,
     read_import_file,
     remove_subscriber,
 )
-from scheduler.reminders_app import build_dispatcher, ledger_hook, never_refreshed
+from scheduler.reminders_app import build_dispatcher, ledger_hook, mail_problem, never_refreshed
 from scheduler.wiring import build_app
 
 
@@ -46,8 +55,7 @@ def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: boo
     summary = asyncio.run(_remind(loaded, clock, dry_run))
     if summary is not None:
         click.echo(summary.line())
-        if summary.failed:
-            ctx.exit(1)
+        ctx.exit(pass_exit_code(summary))
 
 
 async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSummary | None:
@@ -62,9 +70,23 @@ async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSu
             if dry_run:
                 _dry_run(dispatcher, clock)
                 return None
-            return await dispatcher.run_pass()
+            summary = await dispatcher.run_pass()
         finally:
             await dispatcher.transport.close()
+        summary.mail_problem = mail_problem(app.settings, app.engine, clock)
+        return summary
+
+
+def pass_exit_code(summary: PassSummary) -> int:
+    """2: the mail login was refused (configuration); 1: a reminder failed for good, or mail
+    has been failing for longer than `[mail] failing_after`; else 0. Says why on stderr."""
+    if summary.config_error:
+        click.echo(f"feedline: error: {summary.config_error}", err=True)
+        return EXIT_CONFIG
+    if summary.mail_problem:
+        click.echo(f"feedline: error: {summary.mail_problem}", err=True)
+        return EXIT_FAILED
+    return EXIT_FAILED if summary.failed else 0
 
 
 def _dry_run(dispatcher: ReminderDispatcher, clock: Clock) -> None:
@@ -111,11 +133,16 @@ def subscribers_add(
     settings = load(ctx).settings
     known = {s.id for s in settings.sources}
     unknown = [s for s in source_ids if s not in known]
-    if unknown:
-        raise SubscriberError(
-            f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"
+    if unknown:  # argument errors are usage errors: exit 2, like a bad --now
+        raise click.UsageError(
+            f"unknown source(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})",
+            ctx,
         )
-    chosen_offsets = parse_offsets(offsets) if offsets else ()
+    try:
+        normalise_email(email)
+        chosen_offsets = parse_offsets(offsets) if offsets else ()
+    except SubscriberError as error:
+        raise click.UsageError(str(error), ctx) from None
     clock = clock_for(now)
     engine = open_database(settings)
     try:

@@ -213,8 +213,9 @@ class Daemon:
                 settings.site.output_dir,
                 cache_max_age=settings.server.cache_max_age,
                 extra_routes=self.routes.add_to,
+                max_body_size=settings.server.max_body_size,
             )
-            self.server = FeedServer(web_app)
+            self.server = FeedServer(web_app, limits=settings.server)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
         await self.refresh()  # everything once at start, then on each source's schedule

@@ -17,13 +17,14 @@ def build_app(
     *,
     cache_max_age: int = 300,
     extra_routes: Callable[[web.Application], None] | None = None,
+    max_body_size: int = 1_048_576,
 ) -> web.Application:
     """An application serving the files in `output_dir` (GET and HEAD).
 
     `extra_routes(app)` adds routes such as `/healthz` and `/unsubscribe`; they are registered
     first and always win over the catch-all for files.
     """
-    app = web.Application()
+    app = web.Application(client_max_size=max_body_size)  # larger bodies: 413
     if extra_routes is not None:
         extra_routes(app)
     static = StaticFiles(Path(output_dir), cache_max_age=cache_max_age)

@@ -24,7 +24,13 @@ from scheduler.ledger import claims
 from scheduler.ledger.compose import Composer, Outgoing
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
-from scheduler.mail.transport import MailTransport, PermanentMailError, TransientMailError
+from scheduler.mail.transport import (
+    MailAuthError,
+    MailTransport,
+    PermanentMailError,
+    TransientMailError,
+)
+from scheduler.mail_health import MonitoredTransport
 from scheduler.subscriptions.digest import upkeep
 
 log = logging.getLogger(__name__)
@@ -45,12 +51,17 @@ class PassSummary:
     expired: int = 0
     next_due: datetime | None = None
     sent_ids: list[int] = field(default_factory=list)
+    #: The server refused the login: the pass stopped, its claims given back untried.
+    config_error: str | None = None
+    #: Set by the caller after the pass: mail failing for longer than `[mail] failing_after`.
+    mail_problem: str | None = None
 
     def line(self) -> str:
         due = self.next_due.isoformat() if self.next_due else "nothing pending"
+        stopped = f"; stopped: {self.config_error}" if self.config_error else ""
         return (
             f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
-            f"expired {self.expired}; next due: {due}"
+            f"expired {self.expired}; next due: {due}{stopped}"
         )
 
 
@@ -107,11 +118,13 @@ class ReminderDispatcher:
                 await self._pass(conn, summary)
             finally:
                 self._conn = None
+        if isinstance(self.transport, MonitoredTransport):
+            self.transport.check_alert()  # mail failing for `failing_after`: tell the operator
         return summary
 
     async def _pass(self, conn: Connection, summary: PassSummary) -> None:
         settled_at: datetime | None = None
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and summary.config_error is None:
             now = self.clock.now()
             with conn.begin():
                 if settled_at is None or now - settled_at >= SETTLE_EVERY:
@@ -124,6 +137,10 @@ class ReminderDispatcher:
                 outgoing = self.composer.load(conn, row_ids)
             queue = iter(outgoing)
             await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+        if summary.config_error is not None:  # rows back untried; wait a tick, not a spin
+            with conn.begin():
+                claims.release(conn, self.owner, self.clock.now())
+            return
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
@@ -162,8 +179,8 @@ class ReminderDispatcher:
                     self.clock.now(),
                 )
             return
-        if self.stopping.is_set():
-            return  # released on shutdown, untouched
+        if self.stopping.is_set() or summary.config_error is not None:
+            return  # released on shutdown (or after a refused login), untouched
         if item.closes_at is not None and item.closes_at <= self.clock.now():
             with self._transaction() as conn:
                 claims.mark_final(
@@ -173,6 +190,9 @@ class ReminderDispatcher:
             return
         try:
             await self.transport.send_bytes(item.mail)
+        except MailAuthError as error:
+            summary.config_error = str(error)
+            return
         except TransientMailError as error:
             self._record_transient(item, str(error), summary)
             return

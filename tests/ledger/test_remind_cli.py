@@ -106,9 +106,9 @@ def test_subscriber_commands(tmp_path: Path, seed_page: Path) -> None:
     listing = run_cli("subscribers", "list", config=config).stdout
     assert "ana@example.org\tactive\tsources: home-affairs\toffsets: 3d,3h" in listing
     bad = run_cli("subscribers", "add", "not-an-address", config=config)
-    assert bad.exit_code == 1 and "not a valid email address" in bad.stderr
+    assert bad.exit_code == 2 and "not a valid email address" in bad.stderr  # usage error
     unknown = run_cli("subscribers", "add", "b@example.org", "--source", "nope", config=config)
-    assert unknown.exit_code == 1 and "unknown source(s): nope" in unknown.stderr
+    assert unknown.exit_code == 2 and "unknown source(s): nope" in unknown.stderr
     (tmp_path / "people.csv").write_text(
         "email,sources,offsets\nbo@example.org,,7d\nbroken,,\nana@example.org,home-affairs,1d\n"
         "cy@example.org,home-affairs;elsewhere,\n"
