@@ -66,3 +66,13 @@ def by_status(engine: Engine) -> dict[str, int]:
 def delivered(server: SmtpTestServer, operator: bool = False) -> list[str]:
     """Recipients of every accepted message (the operator's alerts left out unless asked)."""
     return [r for m in server.handler.messages for r in m.recipients if operator or r != OPERATOR]
+
+
+def tally(expected: list[str], server: SmtpTestServer) -> tuple[int, int]:
+    """(lost, duplicated) of the reminders to `expected` as the server received them."""
+    got = delivered(server)
+    return len(set(expected) - set(got)), len(got) - len(set(got))
+
+
+def db_name(engine: Engine) -> str:
+    return "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"

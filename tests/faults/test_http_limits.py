@@ -23,6 +23,7 @@ from feeds.clock import FixedClock
 from feeds.serve.app import build_app
 from feeds.serve.server import FeedServer
 from scheduler.web import DaemonRoutes
+from tests.faults.conftest import Reliability
 from tests.ledger.helpers import KEY, end_of_day, make_settings, store_deadline
 
 LIMITS = ServerSettings(idle_timeout=timedelta(seconds=2), max_line_size=1024, max_headers=20)
@@ -59,7 +60,7 @@ async def _closed_by_server(reader: asyncio.StreamReader, within: float) -> bool
 
 
 async def test_healthz_answers_within_a_second_with_500_idle_and_slow_clients(
-    server: FeedServer,
+    server: FeedServer, reliability: Reliability
 ) -> None:
     connections = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(500)]
     slow = connections[:250]  # headers a byte at a time; the other 250 send nothing at all
@@ -93,6 +94,13 @@ async def test_healthz_answers_within_a_second_with_500_idle_and_slow_clients(
     for _, writer in connections:
         writer.close()
     assert sum(closed) == 500, f"{500 - sum(closed)} connections left open past idle_timeout"
+    reliability.record(
+        "Load: 500 connections (250 idle, 250 sending headers a byte at a time)",
+        "500 connections, 10 /healthz",
+        0,
+        0,
+        f"slowest /healthz {slowest * 1000:.0f} ms (< 1 s); all 500 closed by idle_timeout",
+    )
 
 
 async def test_a_keep_alive_connection_is_closed_when_idle(server: FeedServer) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from feeds.clock import FixedClock
 from feeds.store.tables import items, reminders
 from scheduler.database import create_db_engine, upgrade
+from tests.faults.conftest import Reliability
 from tests.faults.helpers import (
     DUE,
     by_status,
@@ -28,6 +29,7 @@ from tests.faults.helpers import (
     fault_settings,
     many_subscribers,
     monitored_dispatcher,
+    tally,
 )
 from tests.faults.proxy import TcpProxy
 from tests.foundation.helpers import run_cli, site_block, source_block, write_config
@@ -63,19 +65,25 @@ def proxied() -> Iterator[tuple[TcpProxy, Engine, str]]:
 
 
 async def test_connection_cut_mid_pass_loses_nothing(
-    proxied: tuple[TcpProxy, Engine, str], tmp_path: Path, smtp_server: SmtpTestServer
+    proxied: tuple[TcpProxy, Engine, str],
+    tmp_path: Path,
+    smtp_server: SmtpTestServer,
+    reliability: Reliability,
 ) -> None:
     proxy, engine, _ = proxied
     settings = fault_settings(tmp_path)
-    people = many_subscribers(engine, settings, 40)
+    people = many_subscribers(engine, settings, reliability.size(40, 1000))
+    count = len(people)
     clock = FixedClock(DUE)
     handler = smtp_server.handler
     original = handler.handle_DATA
 
+    cuts: list[int] = []
+
     async def cut_after_ten(*args: Any) -> str:
         reply = await original(*args)
-        if len(handler.messages) == 10:
-            proxy.cut()  # every database connection of the pass, mid-pass
+        if len(handler.messages) >= 10 and not cuts:
+            cuts.append(proxy.cut())  # every database connection of the pass, mid-pass
         return reply
 
     handler.handle_DATA = cut_after_ten  # type: ignore[method-assign]
@@ -83,7 +91,7 @@ async def test_connection_cut_mid_pass_loses_nothing(
     with pytest.raises(SQLAlchemyError):
         await first.run_pass()
     await first.transport.close()
-    assert 10 <= len(handler.messages) < 40
+    assert 10 <= len(handler.messages) < count
     clock.advance(settings.reminders.lease + timedelta(seconds=1))  # the claims run out
     second = monitored_dispatcher(engine, settings, smtp_server, clock, owner="second")
     summary = await second.run_pass()
@@ -92,13 +100,23 @@ async def test_connection_cut_mid_pass_loses_nothing(
     assert sorted(counts) == people, "0 lost"
     duplicated = sum(counts.values()) - len(counts)
     assert duplicated <= 2, "at most the messages in flight (max_connections = 2)"
-    assert by_status(engine)["sent"] == 40
-    assert summary.sent + 10 >= 40
+    assert by_status(engine)["sent"] == count
+    assert summary.sent >= 1, "the second sender finished what the cut pass held"
+    reliability.record(
+        "PostgreSQL connections cut mid-pass (proxy)",
+        f"{count:,} reminders, cut after 10",
+        *tally(people, smtp_server),
+        "the pass fails with the database error; the claims come back after the lease and "
+        "another sender finishes; duplicates at most the 2 in flight",
+    )
 
 
-def test_connection_cut_mid_refresh_then_next_refresh_stores_once(
-    proxied: tuple[TcpProxy, Engine, str], tmp_path: Path
+async def test_connection_cut_mid_refresh_then_next_refresh_stores_once(
+    proxied: tuple[TcpProxy, Engine, str], tmp_path: Path, reliability: Reliability
 ) -> None:
+    from config.loading import load_settings
+    from scheduler.wiring import build_app
+
     proxy, engine, url = proxied
     page = tmp_path / "page.txt"
     page.write_text(
@@ -115,29 +133,47 @@ def test_connection_cut_mid_refresh_then_next_refresh_stores_once(
         with engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
 
-    # Cut every connection while a build is running: the build fails with one clear line.
-    import threading
-
-    cutter = threading.Timer(0.05, proxy.cut)
-    proxy.stop()  # unreachable at start of the build ...
-    refused = run_cli("build", config=config)
-    assert refused.exit_code in (1, 2), refused.output
+    proxy.stop()  # unreachable at the start of a build: one clear line
+    refused = await asyncio.to_thread(run_cli, "build", config=config)
+    assert refused.exit_code == 1, refused.output
     assert "Traceback" not in refused.output
-    assert "cannot open the database" in refused.stderr
+    assert refused.stderr.strip().startswith("feedline: error: cannot open the database")
     assert len(refused.stderr.strip().splitlines()) == 1
-    proxy.start()  # ... and back
-    cutter.start()
-    run_cli("build", config=config)  # may or may not be cut mid-way: either way no harm
-    cutter.join()
-    again = run_cli("build", config=config)
+    proxy.start()
+    cuts: list[int] = []
+
+    def cut_while_storing(conn: Any, changes: Any) -> None:
+        if not cuts:  # inside the transaction that stores the items and their deadlines
+            cuts.append(proxy.cut())
+
+    clock = FixedClock(DUE)
+    async with build_app(
+        load_settings(config), clock, on_deadlines=cut_while_storing, workers=False
+    ) as app:
+        first = await app.refresher.refresh()
+        assert cuts and [o.status for o in first.outcomes] == ["failed"]
+        assert "could not store its items" in str(first.outcomes[0].error)
+        assert item_count() == 0, "rolled back"
+        second = await app.refresher.refresh()
+        assert [o.status for o in second.outcomes] == ["ok"]
+    assert item_count() == 2, "stored once"
+    again = await asyncio.to_thread(run_cli, "build", config=config)
     assert again.exit_code == 0, again.output
     assert item_count() == 2, "nothing doubled"
-    status = run_cli("status", config=config)
+    status = await asyncio.to_thread(run_cli, "status", config=config)
     assert status.exit_code == 0, status.output
+    reliability.record(
+        "PostgreSQL unreachable at a build, then cut mid-refresh (proxy)",
+        "3 builds, 2 items",
+        2 - item_count(),
+        0,
+        "one-line 'cannot open the database' error; the cut refresh rolls back and fails "
+        "the source; the next one stores each item once",
+    )
 
 
 def test_unreachable_at_start_is_one_line_for_every_command(
-    proxied: tuple[TcpProxy, Engine, str], tmp_path: Path
+    proxied: tuple[TcpProxy, Engine, str], tmp_path: Path, reliability: Reliability
 ) -> None:
     proxy, _, url = proxied
     config = write_config(
@@ -150,6 +186,13 @@ def test_unreachable_at_start_is_one_line_for_every_command(
         assert "Traceback" not in result.output
         lines = result.stderr.strip().splitlines()
         assert lines[-1].startswith("feedline: error: cannot open the database"), lines
+    reliability.record(
+        "PostgreSQL unreachable at start",
+        "status, remind, subscribers list, once",
+        0,
+        0,
+        "each: exit 1, one line 'cannot open the database ...', no traceback",
+    )
 
 
 async def test_database_back_after_a_failed_pass_resumes(
