@@ -214,6 +214,7 @@ class Daemon:
                 cache_max_age=settings.server.cache_max_age,
                 extra_routes=self.routes.add_to,
                 max_body_size=settings.server.max_body_size,
+                body_timeout=settings.server.idle_timeout.total_seconds(),
             )
             self.server = FeedServer(web_app, limits=settings.server)
             await self.server.start(settings.server.host, settings.server.port)

@@ -209,6 +209,7 @@ async def serve_forever(
         cache_max_age=cache_max_age,
         extra_routes=extra_routes,
         max_body_size=limits.max_body_size,
+        body_timeout=limits.idle_timeout.total_seconds(),
     )
     server = FeedServer(app, access_log=access_log, limits=limits)
     await server.start(host, port)
