@@ -134,13 +134,21 @@ def main() -> None:
     jobs = []
     for name, share in SHARES.items():  # big shares split in chunks so workers balance
         count = round(args.total * share)
-        chunks = max(1, count // 2500)
+        chunks = max(1, count // 1000)
         for n in range(chunks):
             jobs.append((name, count // chunks + (n < count % chunks), args.seed + n))
     started = time.perf_counter()
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    results = []
+    progress = args.json.with_suffix(".partial.jsonl") if args.json else None
+    if progress:
+        progress.write_text("")
     with multiprocessing.get_context("fork").Pool(args.workers, maxtasksperchild=4) as pool:
-        results = pool.map(_work, jobs, chunksize=1)
+        for result in pool.imap_unordered(_work, jobs, chunksize=1):
+            results.append(result)  # kept as it comes: a run cut short still tells
+            if progress:
+                with progress.open("a") as handle:
+                    handle.write(json.dumps(result) + "\n")
     merged: dict[str, Tally] = {}
     for result in results:
         tally = merged.setdefault(result["target"], Tally(result["target"]))

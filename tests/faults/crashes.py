@@ -152,7 +152,7 @@ def kill_during_reminders(
     database_url: str | None,
     seed: int = 16,
     max_per_second: float = 100,
-    pause: tuple[float, float] = (0.5, 3.0),
+    pause: tuple[float, float] = (0.0, 1.0),
     timeout: float = 1800,
 ) -> CrashOutcome:
     """`count` due reminders; `senders` `feedline remind` processes (restarted when they
@@ -179,25 +179,30 @@ def kill_during_reminders(
         running = [feedline(config, "remind") for _ in range(senders)]
         killed = mid_send = 0
         seen = 0
-        next_kill = time.monotonic() + rng.uniform(*pause)
+        armed_at: float | None = None  # messages flowed since the last kill: pick a moment
+        kill_at = 0.0
         while time.monotonic() - started < timeout:
             with sink.lock:
                 total = sum(sink.received.values())
-            sending, seen = total > seen, total
+            flowing, seen = total > seen, total
             open_rows = _open_rows(engine)
             for index, process in enumerate(running):
                 if process.poll() is not None and open_rows:
                     running[index] = feedline(config, "remind")
             if not open_rows and all(p.poll() is not None for p in running):
                 break
-            if killed < kills and time.monotonic() >= next_kill and open_rows:
-                victim = rng.choice(running)
-                if victim.poll() is None:
+            now = time.monotonic()
+            if killed < kills and open_rows and flowing and armed_at is None:
+                armed_at, kill_at = now, now + rng.uniform(*pause)  # a random moment of sending
+            if armed_at is not None and now >= kill_at:
+                alive = [p for p in running if p.poll() is None]
+                if alive:
+                    victim = rng.choice(alive)
                     victim.send_signal(signal.SIGKILL)
                     victim.wait()
                     killed += 1
-                    mid_send += sending  # messages arrived in the last 50 ms
-                next_kill = time.monotonic() + rng.uniform(*pause)
+                    mid_send += flowing  # messages arrived in the last 50 ms
+                armed_at = None
             time.sleep(0.05)
         else:
             raise AssertionError(f"not finished in {timeout}s: {_open_rows(engine)} rows open")

@@ -20,8 +20,8 @@ MAX_CONNECTIONS = 4
 
 def test_sigkill_during_reminders_on_sqlite(tmp_path: Path, reliability: Reliability) -> None:
     count, kills = reliability.size((300, 5), (10_000, 100))
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'feedline.db'}")
     (tmp_path / "data").mkdir()
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'feedline.db'}")
     upgrade(engine)
     outcome = kill_during_reminders(
         tmp_path,
@@ -30,8 +30,8 @@ def test_sigkill_during_reminders_on_sqlite(tmp_path: Path, reliability: Reliabi
         kills=kills,
         senders=1,
         database_url=None,
-        max_per_second=reliability.size(150, 80),
-        pause=reliability.size((0.3, 1.5), (0.5, 2.5)),
+        max_per_second=reliability.size(40, 150),
+        pause=(0.0, 0.6),
     )
     engine.dispose()
     reliability.record(
@@ -68,8 +68,8 @@ def test_sigkill_during_reminders_on_postgres_three_senders(
             kills=kills,
             senders=3,
             database_url=url,
-            max_per_second=reliability.size(60, 30),
-            pause=reliability.size((0.3, 1.5), (0.5, 2.5)),
+            max_per_second=reliability.size(10, 60),
+            pause=(0.0, 0.6),
         )
     finally:
         engine.dispose()
