@@ -41,14 +41,20 @@ def run_suite(out: Path) -> int:
 
 
 def fuzz_row(path: Path) -> dict[str, object]:
-    tallies = json.loads(path.read_text())
+    """The fuzz run's row, from fuzz_bench's --json list (or its .partial.jsonl of chunks)."""
+    text = path.read_text()
+    if path.suffix == ".jsonl":
+        tallies = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        tallies = json.loads(text)
     inputs = sum(t["inputs"] for t in tallies)
     crashes = sum(t["crashes"] for t in tallies)
     hangs = sum(t["hangs"] for t in tallies)
     bad = sum(t["bad_feeds"] for t in tallies)
     checked = sum(t["feeds_checked"] for t in tallies)
     return {
-        "fault": f"Hostile and broken input, {len(tallies)} targets (bench/fuzz_bench.py)",
+        "fault": f"Hostile and broken input, {len({t['target'] for t in tallies})} targets "
+        "(bench/fuzz_bench.py)",
         "size": f"{inputs:,} inputs",
         "lost": "-",
         "duplicated": "-",
