@@ -60,3 +60,22 @@ def test_json_feed_title_of_a_control_character_and_a_list_url() -> None:
 def test_html_link_with_a_control_character_renders() -> None:
     files = html_page('<div class="item"><h2><a href="0\x1b">0</a></h2></div>')
     assert files and feed_problems(files) == []
+
+
+def test_item_file_with_an_impossible_yaml_date_is_skipped_and_reported() -> None:
+    # Found by bench/fuzz_bench.py (27 of 8,000 item-folder inputs): PyYAML turns
+    # `date: 9999-99-99` into a date and raises ValueError, not YAMLError.
+    from zoneinfo import ZoneInfo
+
+    import pytest
+
+    from feeds.errors import ItemError
+    from feeds.sources.item_folder import parse_item_file
+
+    with pytest.raises(ItemError, match="impossible value"):
+        parse_item_file(
+            source("items"), "x.md", "---\ntitle: T\ndate: 9999-99-99\n---\nBody\n", ZoneInfo("UTC")
+        )
+    from tests.fuzz.targets import item_file
+
+    assert item_file("---\ndate: 9999-99-99\n---\nBody\n") == {}
