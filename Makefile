@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: run test check lint types pytest bench clean lock
+.PHONY: run test check lint types pytest bench reliability clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Every fault of docs/reliability.md at full size (about half an hour); rewrites its table.
+reliability: $(STAMP)
+	$(BIN)/python bench/reliability_bench.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info

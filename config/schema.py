@@ -400,6 +400,11 @@ class MailSettings(Section):
         None,
         description="Address for List-Unsubscribe beside the link (`a@b` or a `mailto:` URL).",
     )
+    failing_after: Duration = Field(
+        timedelta(minutes=10),
+        description="Mail that keeps failing (refused, timeouts, 4xx) this long turns status, "
+        "/healthz and the exit code of remind/once to failing, and alerts the operator.",
+    )
 
 
 class SecretSettings(Section):
@@ -416,6 +421,17 @@ class ServerSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
     cache_max_age: int = Field(300, ge=0, description="Cache-Control max-age in seconds.")
     metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    idle_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="Close a connection that has not sent a whole request in this long "
+        "(idle keep-alive connections and clients that send headers slowly).",
+    )
+    max_line_size: int = Field(8190, ge=256, description="Longest request line, in bytes.")
+    max_field_size: int = Field(8190, ge=256, description="Longest header line, in bytes.")
+    max_headers: int = Field(100, ge=8, description="Most header lines in one request.")
+    max_body_size: int = Field(
+        1_048_576, ge=1024, description="Largest request body (form posts), in bytes."
+    )
 
 
 class AlertSettings(Section):

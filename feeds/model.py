@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from feeds.clock import as_utc
+from feeds.text import has_control, strip_control
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,12 @@ class Entry:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, as_utc(value))
+        # No character XML cannot carry gets past here, whichever reader made the entry
+        # (lxml refused the whole feed for one control character in a guid).
+        for name in ("title", "content", "link", "guid", "summary"):
+            text = getattr(self, name)
+            if text is not None and has_control(text):
+                object.__setattr__(self, name, strip_control(text))
 
     def __reduce__(self) -> tuple[type[Entry], tuple[object, ...]]:
         # Entries cross to and from worker processes (feeds.work): rebuilt from their fields

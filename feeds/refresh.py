@@ -160,18 +160,29 @@ class Refresher:
         for source in self.settings.sources:  # feeds deleted from the output folder come back
             if source.id not in feeds and not self.publisher.has_files(source.id):
                 feeds[source.id] = asyncio.create_task(self.publisher.publish_source(source))
-        published = await asyncio.gather(*feeds.values(), return_exceptions=True)
-        for failure in published:
-            if isinstance(failure, BaseException):
-                raise failure
-        for source in self.settings.sources:  # file names in the order of the configuration
-            if source.id in feeds:
-                report.files_written += feeds[source.id].result()
-        report.files_written += await self.publisher.publish_site(
-            sources_changed=bool(feeds),
-            deadlines_changed=any(o.deadline_changes for o in report.outcomes),
-        )
+        try:
+            published = await asyncio.gather(*feeds.values(), return_exceptions=True)
+            for failure in published:
+                if isinstance(failure, BaseException):
+                    raise failure
+            for source in self.settings.sources:  # file names in the order of the configuration
+                if source.id in feeds:
+                    report.files_written += feeds[source.id].result()
+            report.files_written += await self.publisher.publish_site(
+                sources_changed=bool(feeds),
+                deadlines_changed=any(o.deadline_changes for o in report.outcomes),
+            )
+        except Exception:
+            # E.g. the disk is full: the items are stored but their feeds (or the merged ones)
+            # are not written. Without this the next refresh found the sources unchanged and
+            # left the old files (tests/faults/test_disk_full.py).
+            await asyncio.to_thread(self._forget_render_keys, list(feeds))
+            raise
         return report
+
+    def _forget_render_keys(self, source_ids: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            source_store.forget_render_keys(conn, source_ids)
 
     def _stored_states(self, source_ids: Sequence[str]) -> dict[str, source_store.StoredState]:
         with self.engine.connect() as conn:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -57,13 +57,24 @@ def absolute_url(link: str | None, base: str | None) -> str | None:
     http, https and mailto (so `javascript:` and relative links without a base are gone)."""
     if link is None:
         return None
-    link = link.strip()
+    # As browsers do (WHATWG URL): tabs and line breaks dropped, controls and spaces at the
+    # ends trimmed; other controls percent-encoded. A raw control in a link made lxml refuse
+    # the whole feed (found by bench/fuzz_bench.py).
+    link = _URL_BREAKS.sub("", link).strip(_URL_TRIM)
     if not link or (link.startswith("#") and not base):
         return None
-    resolved = urljoin(base, link) if base else link
-    if urlsplit(resolved).scheme.lower() not in URL_SCHEMES:
+    try:
+        resolved = urljoin(base, link) if base else link
+        if urlsplit(resolved).scheme.lower() not in URL_SCHEMES:
+            return None
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
         return None
-    return resolved
+    return _URL_CONTROL.sub(lambda found: quote(found.group()), resolved)
+
+
+_URL_BREAKS = re.compile("[\t\n\r]")
+_URL_TRIM = "".join(map(chr, range(0x21))) + "\x7f"
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def sanitise_html(fragment: str, base: str | None = None) -> str:

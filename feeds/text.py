@@ -6,7 +6,9 @@ import re
 import unicodedata
 
 # XML 1.0 forbids C0 controls except tab, LF, CR; also drop C1 controls and the noncharacters.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_ILLEGAL_XML = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+)  # lone surrogates too: a feed's "&#xD800;" decodes to one and no encoder takes it
 _ASCII_XML_ALLOWED = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 _OTHER_SPACES = "\t\u00a0\u2000-\u200b\u202f\u205f\u3000"
 _SPACES = " " + _OTHER_SPACES
@@ -39,6 +41,8 @@ def clean_line(text: str) -> str:
 
 def collapse(text: str) -> str:
     """Every whitespace run (line breaks included) to one space, trimmed: text on one line."""
+    if has_control(text):  # a run of controls is no text either (an empty title stays empty)
+        text = strip_control(text)
     return " ".join(text.split())  # str.split's whitespace is re's \s, at C speed
 
 

@@ -60,7 +60,7 @@ async def send_source_alerts(
             opened = False
         else:
             continue
-        if not await _send(settings, transport, clock, subject, body):
+        if not await send_operator_alert(settings, transport, clock, subject, body):
             continue  # try again after the next refresh
         with engine.begin() as conn:
             set_alert_open(conn, outcome.source_id, opened)
@@ -68,9 +68,10 @@ async def send_source_alerts(
     return sent
 
 
-async def _send(
+async def send_operator_alert(
     settings: Settings, transport: MailTransport, clock: Clock, subject: str, body: str
 ) -> bool:
+    """One email to `[alerts] operator` (a log line when there is none); False if not sent."""
     operator = settings.alerts.operator
     if not operator:
         log.warning("%s (no [alerts] operator configured, so no email)", subject)

@@ -105,11 +105,13 @@ def run(
 def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: str) -> None:
     """Refresh every source and send due reminders once, then exit (for cron).
 
-    Exit status: 0 all well; 1 a source failed or a reminder failed for good.
+    Exit status: 0 all well; 1 a source failed, a reminder failed for good or mail has been
+    failing for longer than [mail] failing_after; 2 the mail server refused the login.
     """
     from scheduler.alerts import send_source_alerts
     from scheduler.cli_build import print_report
-    from scheduler.reminders_app import build_dispatcher, ledger_hook
+    from scheduler.cli_reminders import pass_exit_code
+    from scheduler.reminders_app import build_dispatcher, ledger_hook, mail_problem
     from scheduler.wiring import build_app
 
     setup_logging(1 if verbose else -1, log_format)
@@ -131,7 +133,8 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
             finally:
                 await dispatcher.transport.close()
             click.echo(f"reminders: {summary.line()}")
-            return 1 if report.failed or summary.failed else 0
+            summary.mail_problem = mail_problem(app.settings, app.engine, clock)
+            return pass_exit_code(summary) or (1 if report.failed else 0)
 
     ctx.exit(asyncio.run(main()))
 
@@ -164,6 +167,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bo
                 cache_max_age=settings.server.cache_max_age,
                 extra_routes=routes.add_to,
                 access_log=access_log,
+                limits=settings.server,
                 on_started=lambda server: click.echo(
                     f"serving {settings.site.output_dir} on {server.url}", err=True
                 ),
@@ -209,6 +213,12 @@ def status(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
             click.echo(line)
             for page in source["failing_pages"]:
                 click.echo(f"  item page {page['url']}: {page['error']}")
+        mail = body["mail"]
+        click.echo(
+            f"mail: {'ok' if mail['ok'] else 'failing'}, "
+            f"{mail['consecutive_failures']} failure(s) in a row"
+            + (f"; last error: {mail['last_error']}" if mail["consecutive_failures"] else "")
+        )
         r = body["reminders"]
         click.echo(
             f"reminders: {r['pending']} pending, {r['sent']} sent, {r['failed']} failed;"

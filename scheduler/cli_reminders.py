@@ -11,6 +11,7 @@ import click
 
 from scheduler.cli_common import (
     EXIT_CONFIG,
+    EXIT_FAILED,
     NOW,
     clock_for,
     fail,
@@ -44,12 +45,11 @@ def remind(ctx: click.Context, dry_run: bool, now: datetime | None, verbose: boo
     summary = asyncio.run(_remind(loaded, clock, dry_run))
     if summary is not None:
         click.echo(summary.line())
-        if summary.failed:
-            ctx.exit(1)
+        ctx.exit(pass_exit_code(summary))
 
 
 async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSummary | None:
-    from scheduler.reminders_app import build_dispatcher, ledger_hook, never_refreshed
+    from scheduler.reminders_app import build_dispatcher, ledger_hook, mail_problem, never_refreshed
     from scheduler.wiring import build_app
 
     # A refresh here is rare (a store no source was read into yet): no worker processes.
@@ -63,9 +63,23 @@ async def _remind(loaded: LoadedSettings, clock: Clock, dry_run: bool) -> PassSu
             if dry_run:
                 _dry_run(dispatcher, clock)
                 return None
-            return await dispatcher.run_pass()
+            summary = await dispatcher.run_pass()
         finally:
             await dispatcher.transport.close()
+        summary.mail_problem = mail_problem(app.settings, app.engine, clock)
+        return summary
+
+
+def pass_exit_code(summary: PassSummary) -> int:
+    """2: the mail login was refused (configuration); 1: a reminder failed for good, or mail
+    has been failing for longer than `[mail] failing_after`; else 0. Says why on stderr."""
+    if summary.config_error:
+        click.echo(f"feedline: error: {summary.config_error}", err=True)
+        return EXIT_CONFIG
+    if summary.mail_problem:
+        click.echo(f"feedline: error: {summary.mail_problem}", err=True)
+        return EXIT_FAILED
+    return EXIT_FAILED if summary.failed else 0
 
 
 def _dry_run(dispatcher: ReminderDispatcher, clock: Clock) -> None:

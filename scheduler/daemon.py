@@ -265,8 +265,10 @@ class Daemon:
                 settings.site.output_dir,
                 cache_max_age=settings.server.cache_max_age,
                 extra_routes=self.routes.add_to,
+                max_body_size=settings.server.max_body_size,
+                body_timeout=settings.server.idle_timeout.total_seconds(),
             )
-            self.server = FeedServer(web_app)
+            self.server = FeedServer(web_app, limits=settings.server)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
         roles = {"refresh": self.refreshing, "send": self.sending, "serve": self.serve}

@@ -7,6 +7,7 @@ revision is read from the migration files' text and the current one from `alembi
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,17 @@ def open_database(settings: Settings) -> Engine:
         engine.dispose()
         raise StoreError(
             f"cannot open the database {engine.url!r}: {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0]}"
+            f"{str(exc).splitlines()[0]}{_disk_full_note(url, settings)}"
         ) from None
     return engine
+
+
+def _disk_full_note(url: str, settings: Settings) -> str:
+    """SQLite says "disk I/O error" when its disk is full: say which disk, and that it is."""
+    if not url.startswith("sqlite:///"):
+        return ""
+    try:
+        free = shutil.disk_usage(settings.site.data_dir).free
+    except OSError:
+        return ""
+    return f" (no space left on the disk of {settings.site.data_dir})" if free < 65536 else ""

@@ -14,6 +14,7 @@ from feeds.store.pages import failing_pages
 from feeds.store.sources import health as source_health
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
+from scheduler.mail_health import read_health
 
 FAILURE_WINDOW = timedelta(hours=24)
 
@@ -52,6 +53,7 @@ def health_report(settings: Settings, engine: Engine, clock: Clock) -> HealthRep
         ).scalar_one()
         next_due = claims.next_due(conn)
         pages = failing_pages(conn)  # item pages that failed: reported, never failing a source
+        mail = read_health(conn)
     sources = []
     for source in settings.sources:
         state = states.get(source.id)
@@ -85,11 +87,15 @@ def health_report(settings: Settings, engine: Engine, clock: Clock) -> HealthRep
         )
     if recent_failures:
         problems.append(f"{recent_failures} reminder(s) failed in the last 24 hours")
+    mail_problem = mail.problem(now, settings.mail.failing_after)
+    if mail_problem:
+        problems.append(mail_problem)
     body = {
         "status": "ok" if not problems else "failing",
         "now": now.isoformat(),
         "problems": problems,
         "sources": sources,
+        "mail": mail.body(now, settings.mail.failing_after),
         "reminders": {
             "pending": counts.get(claims.PENDING, 0),
             "sending": counts.get(claims.SENDING, 0),

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from prometheus_client import REGISTRY
@@ -34,6 +34,7 @@ from feeds.clock import Clock
 from feeds.serve.instrument import instrument
 from feeds.store.tables import deadlines, items, reminders, sources
 from scheduler.ledger import claims
+from scheduler.mail_health import MailHealth, read_health
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,17 @@ def ledger_figures(conn: Connection, now: datetime, source_ids: Sequence[str]) -
 class LedgerCollector(Collector):
     """Reads `ledger_figures` on each collect; a database that cannot be read is `up 0`."""
 
-    def __init__(self, engine: Engine, clock: Clock, source_ids: Sequence[str]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        source_ids: Sequence[str],
+        mail_failing_after: timedelta = timedelta(minutes=10),
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.source_ids = list(source_ids)
+        self.mail_failing_after = mail_failing_after
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -132,6 +140,7 @@ class LedgerCollector(Collector):
         try:
             with self.engine.connect() as conn:
                 figures = ledger_figures(conn, self.clock.now(), self.source_ids)
+                mail = read_health(conn)
         except SQLAlchemyError as error:
             log.warning("metrics: cannot read the database: %s", str(error).splitlines()[0])
             up.add_metric([], 0)
@@ -140,6 +149,20 @@ class LedgerCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield from _families(figures)
+        yield from _mail_families(mail, self.clock.now(), self.mail_failing_after)
+
+
+def _mail_families(mail: MailHealth, now: datetime, after: timedelta) -> Iterable[Metric]:
+    yield GaugeMetricFamily(
+        "feedline_mail_failing",
+        "1 when mail has failed for longer than [mail] failing_after or the login is refused.",
+        1 if mail.failing(now, after) else 0,
+    )
+    yield GaugeMetricFamily(
+        "feedline_mail_consecutive_failures",
+        "Transient mail failures in a row (refused, timeouts, 4xx) since the last success.",
+        mail.failures,
+    )
 
 
 def _families(figures: LedgerFigures) -> Iterable[Metric]:
@@ -200,7 +223,12 @@ def add_metrics(app: web.Application, settings: Settings, engine: Engine, clock:
     if not settings.server.metrics:
         return
     collector = _ProcessAndLedger(
-        LedgerCollector(engine, clock, [source.id for source in settings.sources])
+        LedgerCollector(
+            engine,
+            clock,
+            [source.id for source in settings.sources],
+            settings.mail.failing_after,
+        )
     )
 
     async def metrics(request: web.Request) -> web.Response:

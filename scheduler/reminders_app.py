@@ -15,6 +15,7 @@ from feeds.store.tables import sources
 from scheduler.ledger.dispatch import ReminderDispatcher
 from scheduler.ledger.planning import on_deadline_changes
 from scheduler.mail.factory import build_transport
+from scheduler.mail_health import MonitoredTransport, read_health
 from scheduler.tokens import load_signing_key
 
 
@@ -34,8 +35,16 @@ def ledger_hook(settings: Settings, clock: Clock) -> DeadlineHook:
 
 
 def build_dispatcher(settings: Settings, engine: Engine, clock: Clock) -> ReminderDispatcher:
-    transport = build_transport(settings.mail, os.environ)
+    inner = build_transport(settings.mail, os.environ)
+    transport = MonitoredTransport(inner, engine, clock, settings)
     return ReminderDispatcher(settings, engine, transport, clock, signing_key(settings))
+
+
+def mail_problem(settings: Settings, engine: Engine, clock: Clock) -> str | None:
+    """Why mail is failing (`[mail] failing_after` passed, or a refused login), else None."""
+    with engine.connect() as conn:
+        health = read_health(conn)
+    return health.problem(clock.now(), settings.mail.failing_after)
 
 
 def never_refreshed(settings: Settings, engine: Engine) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from feeds.serve.static import StaticFiles
 
@@ -17,13 +19,16 @@ def build_app(
     *,
     cache_max_age: int = 300,
     extra_routes: Callable[[web.Application], None] | None = None,
+    max_body_size: int = 1_048_576,
+    body_timeout: float | None = None,
 ) -> web.Application:
     """An application serving the files in `output_dir` (GET and HEAD).
 
     `extra_routes(app)` adds routes such as `/healthz` and `/unsubscribe`; they are registered
     first and always win over the catch-all for files.
     """
-    app = web.Application()
+    middlewares = [_body_in_time(body_timeout)] if body_timeout else []
+    app = web.Application(client_max_size=max_body_size, middlewares=middlewares)  # 413 above
     if extra_routes is not None:
         extra_routes(app)
     static = StaticFiles(Path(output_dir), cache_max_age=cache_max_age)
@@ -34,3 +39,23 @@ def build_app(
     static.resource = resource
     app[STATIC] = static
     return app
+
+
+def _body_in_time(seconds: float) -> Middleware:
+    """A request body (a form post) must arrive within `seconds` ([server] idle_timeout):
+    a client sending it a byte at a time gets 408 instead of holding a handler forever.
+    Requests without a body (every GET of a feed) pass straight through."""
+
+    @web.middleware
+    async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.can_read_body:
+            try:
+                async with asyncio.timeout(seconds):
+                    await request.read()  # kept: the handler's post() reads it from memory
+            except TimeoutError:
+                raise web.HTTPRequestTimeout(
+                    text="The request body did not arrive in time.\n"
+                ) from None
+        return await handler(request)
+
+    return body_in_time

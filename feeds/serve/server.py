@@ -11,9 +11,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from config.schema import ServerSettings
 from feeds.clock import Clock
 from feeds.errors import FeedlineError
 from feeds.serve.app import build_app
@@ -66,6 +68,40 @@ class ConciseAccessLogger(AbstractAccessLogger):
         )
 
 
+class OneLineBadRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (too long a line, too many headers, not HTTP)
+    with a full traceback; the client's fault deserves one warning line without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "bad request from %s: %s %s"
+            record.args = (peer, error.code, error.message.splitlines()[0][:200])
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+#: The connections' logger (aiohttp's "aiohttp.server" messages go here instead).
+server_log = logging.getLogger("feeds.serve.http")
+server_log.addFilter(OneLineBadRequests())
+
+
+def connection_limits(limits: ServerSettings) -> dict[str, Any]:
+    """aiohttp's per-connection settings from `[server]`. The keep-alive timer starts when a
+    connection opens and a request only counts once its headers are complete, so
+    `idle_timeout` closes idle connections and clients that send headers slowly alike."""
+    return {
+        "keepalive_timeout": limits.idle_timeout.total_seconds(),
+        "max_line_size": limits.max_line_size,
+        "max_field_size": limits.max_field_size,
+        "max_headers": limits.max_headers,
+        "logger": server_log,
+    }
+
+
 class ServeError(FeedlineError):
     """The server could not start (e.g. the port is taken)."""
 
@@ -89,9 +125,11 @@ class FeedServer:
         reuse_port: bool = False,
         wire: bool = True,
         clock: Clock | None = None,
+        limits: ServerSettings | None = None,
     ) -> None:
         self.app = app
         self._clock = clock
+        self._limits = limits or ServerSettings()
         self._reuse_port = reuse_port
         self._wire = wire and not access_log
         self._wire_path: WirePath | None = None
@@ -111,13 +149,15 @@ class FeedServer:
             access_log_class=ConciseAccessLogger,
             handle_signals=False,
             shutdown_timeout=self._shutdown_timeout,
+            **connection_limits(self._limits),
         )
         await runner.setup()
         server = runner.server
         assert server is not None
         # web.Server's public handler, read by each connection as it opens: files first.
         server.request_handler = FileFastPath(self.app, server.request_handler)
-        wire = wire_path(self.app, server, self._clock) if self._wire else None
+        idle = self._limits.idle_timeout.total_seconds()
+        wire = wire_path(self.app, server, self._clock, idle) if self._wire else None
         try:
             # What web.TCPSite does, with the raw fast path as the protocol when there is one.
             listener = await asyncio.get_running_loop().create_server(
@@ -184,10 +224,18 @@ async def serve_forever(
     extra_routes: Callable[[web.Application], None] | None = None,
     access_log: bool = False,
     on_started: Callable[[FeedServer], None] | None = None,
+    limits: ServerSettings | None = None,
 ) -> None:
     """Serve `output_dir` until cancelled (Ctrl-C in `asyncio.run`), then close cleanly."""
-    app = build_app(output_dir, cache_max_age=cache_max_age, extra_routes=extra_routes)
-    server = FeedServer(app, access_log=access_log)
+    limits = limits or ServerSettings()
+    app = build_app(
+        output_dir,
+        cache_max_age=cache_max_age,
+        extra_routes=extra_routes,
+        max_body_size=limits.max_body_size,
+        body_timeout=limits.idle_timeout.total_seconds(),
+    )
+    server = FeedServer(app, access_log=access_log, limits=limits)
     await server.start(host, port)
     try:
         if on_started is not None:

@@ -82,8 +82,10 @@ class WirePath:
         prefixes: tuple[str, ...],
         count: bool,
         clock: Clock,
+        keepalive_timeout: float = KEEPALIVE_TIMEOUT,
     ) -> None:
         self.cache = cache
+        self.keepalive_timeout = keepalive_timeout  #: `[server] idle_timeout`, as aiohttp's
         self.fallback = fallback
         self.exact = exact
         self.prefixes = prefixes
@@ -97,7 +99,7 @@ class WirePath:
 
     def __call__(self) -> WireConnection:
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().call_later(_SWEEP_SECONDS, self._sweep)
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every(), self._sweep)
         return WireConnection(self)
 
     def relative(self, path: bytes) -> str | None:
@@ -122,14 +124,18 @@ class WirePath:
         """Close the connections idle for longer than the keep-alive timeout, and those
         sending one request head for that long (a byte now and then)."""
         loop = asyncio.get_running_loop()
-        since = loop.time() - KEEPALIVE_TIMEOUT
+        since = loop.time() - self.keepalive_timeout
         for connection in list(self.connections):
             if connection.task is not None:
                 continue
             partial = connection.partial_since
             if connection.last_active < since or (partial is not None and partial < since):
                 connection.close()
-        self._sweeper = loop.call_later(_SWEEP_SECONDS, self._sweep)
+        self._sweeper = loop.call_later(self._sweep_every(), self._sweep)
+
+    def _sweep_every(self) -> float:
+        """Seconds between sweeps: often enough that a short idle timeout is kept."""
+        return max(0.1, min(_SWEEP_SECONDS, self.keepalive_timeout / 4))
 
     def close(self) -> None:
         """Close every connection this path still holds (those handed over are aiohttp's)."""
@@ -330,6 +336,7 @@ def wire_path(
     app: web.Application,
     fallback: Callable[[], asyncio.Protocol],
     clock: Clock | None = None,
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> WirePath | None:
     """The fast path for `app`'s output folder, or None when it cannot be used (no folder,
     or middlewares, which must see every request)."""
@@ -344,4 +351,5 @@ def wire_path(
         prefixes=prefixes,
         count=bool(app.get(COUNT_REQUESTS, False)),
         clock=clock or SystemClock(),
+        keepalive_timeout=keepalive_timeout,
     )

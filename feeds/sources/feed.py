@@ -138,7 +138,12 @@ def parse_xml_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # its loose parser crashes on some hostile bytes ("&#xD800;")
+        raise SourceError(
+            source_id, f"not a well-formed feed at {url}: {exc.__class__.__name__}: {exc}"
+        ) from None
     version = parsed.get("version") or ""
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
@@ -158,6 +163,11 @@ def parse_xml_feed(
     return entries, problems
 
 
+def _string(value: Any) -> str | None:
+    """A JSON value where a string belongs: anything else (a list, a number) is absent."""
+    return value if isinstance(value, str) else None
+
+
 def _json_date(value: Any, zone: ZoneInfo) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -172,7 +182,7 @@ def _json_item(source_id: str, item: Any, base: str, zone: ZoneInfo, index: int)
     if not isinstance(item, dict):
         raise ItemError(source_id, f"item {index}", "not a JSON object")
     guid = item.get("id")
-    link = absolute_url(item.get("url") or item.get("external_url"), base)
+    link = absolute_url(_string(item.get("url")) or _string(item.get("external_url")), base)
     label = str(guid or link or f"item {index}")
     entry_base = link or base
     html_body = item.get("content_html")
@@ -220,7 +230,7 @@ def parse_json_feed(
     items = document.get("items")
     if not isinstance(items, list):
         raise SourceError(source_id, f"JSON Feed at {url} has no `items` list")
-    base = absolute_url(document.get("home_page_url"), url) or url
+    base = absolute_url(_string(document.get("home_page_url")), url) or url
     entries: list[Entry] = []
     problems: list[ItemError] = []
     for index, item in enumerate(items, start=1):

@@ -34,7 +34,7 @@ from feeds.sanitise import absolute_url, html_to_text, http_url, sanitise_html, 
 from feeds.sources.base import FetchState, SourceRead
 from feeds.sources.decoding import decode_source_text
 from feeds.sources.page_dates import parse_page_date
-from feeds.text import collapse
+from feeds.text import collapse, strip_control
 
 ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.1"
 
@@ -162,7 +162,9 @@ def _entry(
 ) -> Entry:
     title_sel = Selector.parse(select.title or "")
     title_nodes = title_sel.nodes(node)
-    titles = [collapse(v) for v in title_sel.values(node)]
+    # Controls out before the emptiness test: a title of only control characters is no title
+    # (it rendered as an empty one, which feedgen refuses: the whole feed failed).
+    titles = [collapse(strip_control(v)) for v in title_sel.values(node)]
     title = next((t for t in titles if t), "")
     if not title:
         label = collapse(node.text(separator=" "))[:60] or "(empty item)"

@@ -80,6 +80,8 @@ def parse_item_file(source: SourceSettings, name: str, text: str, zone: ZoneInfo
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 2}" if where is not None else ""
         raise ItemError(source.id, name, f"front matter is not valid YAML{line}") from None
+    except ValueError as exc:  # PyYAML builds `date: 9999-99-99` as a date and fails (fuzzing)
+        raise ItemError(source.id, name, f"front matter has an impossible value: {exc}") from None
     if not isinstance(meta, dict):
         raise ItemError(source.id, name, "front matter must be a mapping (key: value lines)")
     title = meta.get("title")

@@ -122,6 +122,15 @@ def record_failure(conn: Connection, source_id: str, error: str, now: datetime) 
     )
 
 
+def forget_render_keys(conn: Connection, source_ids: Sequence[str]) -> None:
+    """The next refresh of these sources reads and publishes in full (their feeds could not
+    be written: the stored state must not say they are up to date)."""
+    if source_ids:
+        conn.execute(
+            update(sources).where(sources.c.id.in_(list(source_ids))).values(render_key=None)
+        )
+
+
 def set_alert_open(conn: Connection, source_id: str, is_open: bool) -> None:
     conn.execute(update(sources).where(sources.c.id == source_id).values(alert_open=is_open))
 

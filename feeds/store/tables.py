@@ -181,3 +181,17 @@ item_pages = Table(
     Column("error_at", UTCDateTime),
     Column("failures", Integer, nullable=False, default=0),
 )
+
+#: The mail transport's health (scheduler/mail_health.py): one row per transport ("mail").
+mail_health = Table(
+    "mail_health",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("failing_since", UTCDateTime),  # first failure of the current unbroken run
+    Column("failures", Integer, nullable=False, default=0),  # consecutive transient failures
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("config_error", Text),  # the server refused the login (535): fix the settings
+    Column("alert_open", Boolean, nullable=False, default=False),
+)

@@ -14,10 +14,11 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
@@ -29,7 +30,13 @@ from scheduler.ledger import claims
 from scheduler.ledger.compose import Composer, Outgoing
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
-from scheduler.mail.transport import MailTransport, PermanentMailError, TransientMailError
+from scheduler.mail.transport import (
+    MailAuthError,
+    MailTransport,
+    PermanentMailError,
+    TransientMailError,
+)
+from scheduler.mail_health import MonitoredTransport
 from scheduler.subscriptions.digest import upkeep
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,10 @@ class PassSummary:
     expired: int = 0
     next_due: datetime | None = None
     zone: str = "UTC"  #: where `line` shows the next due time (the settings' display zone)
+    #: The server refused the login: the pass stopped, its claims given back untried.
+    config_error: str | None = None
+    #: Set by the caller after the pass: mail failing for longer than `[mail] failing_after`.
+    mail_problem: str | None = None
 
     def line(self) -> str:
         due = (
@@ -60,10 +71,26 @@ class PassSummary:
             if self.next_due
             else "nothing pending"
         )
+        stopped = f"; stopped: {self.config_error}" if self.config_error else ""
         return (
             f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
-            f"expired {self.expired}; next due: {due}"
+            f"expired {self.expired}; next due: {due}{stopped}"
         )
+
+
+async def _all_or_none(workers: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the send workers; when one fails (the database went away), cancel the others
+    before raising, so none keeps sending detached from the pass (found by
+    tests/faults/test_postgres_faults.py: with gather, a cut connection doubled 4 messages
+    on 2 connections; now at most the messages in flight)."""
+    tasks = [asyncio.ensure_future(worker) for worker in workers]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 def default_owner() -> str:
@@ -120,10 +147,12 @@ class ReminderDispatcher:
                 await self._pass(conn, summary)
             finally:
                 self._conn = None
+        if isinstance(self.transport, MonitoredTransport):
+            self.transport.check_alert()  # mail failing for `failing_after`: tell the operator
         return summary
 
     async def _pass(self, conn: Connection, summary: PassSummary) -> None:
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and summary.config_error is None:
             now = self.clock.now()
             with conn.begin():
                 row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
@@ -137,9 +166,13 @@ class ReminderDispatcher:
             with conn.begin():
                 queue = iter(self.composer.load_lazily(conn, row_ids))
             try:
-                await asyncio.gather(*(self._worker(queue, summary) for _ in range(self.senders)))
+                await _all_or_none(self._worker(queue, summary) for _ in range(self.senders))
             finally:  # also when cancelled: what was sent is marked before anything else
                 self._mark_unmarked()
+        if summary.config_error is not None:  # rows back untried; wait a tick, not a spin
+            with conn.begin():
+                claims.release(conn, self.owner, self.clock.now())
+            return
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
@@ -179,8 +212,8 @@ class ReminderDispatcher:
                     self.clock.now(),
                 )
             return
-        if self.stopping.is_set():
-            return  # released on shutdown, untouched
+        if self.stopping.is_set() or summary.config_error is not None:
+            return  # released on shutdown (or after a refused login), untouched
         if item.closes_at is not None and item.closes_at <= self.clock.now():
             with self._transaction() as conn:
                 claims.mark_final(
@@ -190,6 +223,9 @@ class ReminderDispatcher:
             return
         try:
             await self.transport.send_bytes(item.mail)
+        except MailAuthError as error:
+            summary.config_error = str(error)
+            return
         except TransientMailError as error:
             self._record_transient(item, str(error), summary)
             return

@@ -26,6 +26,7 @@ from config.schema import SmtpMailSettings
 from scheduler.mail.rate import TokenBucket
 from scheduler.mail.transport import (
     RECIPIENT_REJECTED_CODES,
+    MailAuthError,
     MailConfigError,
     MailError,
     PermanentMailError,
@@ -165,7 +166,8 @@ class SmtpTransport:
             await client.connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
-            raise TransientMailError(
+            error = MailAuthError if exc.code >= 500 else TransientMailError  # 454: try later
+            raise error(
                 f"login as {s.username!r} refused by {self._where()}: check the credentials",
                 code=exc.code,
             ) from exc

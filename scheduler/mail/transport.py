@@ -57,6 +57,12 @@ class MailConfigError(MailError, ConfigError):
     """The mail settings cannot work (missing password, unreadable CA file): exit 2."""
 
 
+class MailAuthError(TransientMailError, MailConfigError):
+    """The server refused the login (5xx to AUTH, e.g. 535): the credentials are wrong. A
+    configuration error, not the message's fault: dispatch gives the reminder back untried
+    and stops the pass; retrying each message would only burn its attempts."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One finished message as it goes on the wire: the envelope and the RFC 5322 bytes

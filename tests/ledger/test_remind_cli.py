@@ -111,7 +111,7 @@ def test_subscriber_commands(tmp_path: Path, seed_page: Path) -> None:
     listing = run_cli("subscribers", "list", config=config).stdout
     assert "di@example.org\tactive\tsources: all\toffsets: 1d12h,1h30m" in listing  # as written
     bad = run_cli("subscribers", "add", "not-an-address", config=config)
-    assert bad.exit_code == 2 and "not a valid email address" in bad.stderr
+    assert bad.exit_code == 2 and "not a valid email address" in bad.stderr  # usage error
     unknown = run_cli("subscribers", "add", "b@example.org", "--source", "nope", config=config)
     assert unknown.exit_code == 2 and "unknown source(s): nope" in unknown.stderr
     (tmp_path / "people.csv").write_text(
