@@ -123,7 +123,10 @@ def test_status_output_and_exit_codes_on_each_database(
         "source good: last success 2024-03-01T11:00:00+01:00, 0 failure(s) in a row",
     ]
     assert lines[3].startswith("source gone: last success never, 1 failure(s) in a row; last")
-    assert lines[4:] == ["reminders: 0 pending, 0 sent, 0 failed; next due none"]
+    assert lines[4:] == [
+        "mail: ok, 0 failure(s) in a row",
+        "reminders: 0 pending, 0 sent, 0 failed; next due none",
+    ]
     as_json = run_cli("status", "--json", config=config, now="2024-03-01T10:05:00+00:00")
     assert as_json.exit_code == 1
     assert json.loads(as_json.stdout)["sources"][0]["last_success"] == "2024-03-01T10:00:00+00:00"
