@@ -14,7 +14,7 @@ from feeds.store.pages import failing_pages
 from feeds.store.sources import health as source_health
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
-from scheduler.mail_health import read_health
+from scheduler.mail_state import read_health
 
 FAILURE_WINDOW = timedelta(hours=24)
 

@@ -22,17 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Engine
 
 from config.schema import Settings
 from feeds.clock import Clock
-from feeds.store.tables import mail_health
 from scheduler.mail.transport import (
     MailAuthError,
     MailTransport,
@@ -41,119 +39,23 @@ from scheduler.mail.transport import (
     TransientMailError,
     raw_message,
 )
+from scheduler.mail_state import (
+    MailHealth,
+    read_health,
+    record_config_error,
+    record_failure,
+    record_success,
+    set_alert_open,
+)
 
 log = logging.getLogger(__name__)
 
-NAME = "mail"
 SUCCESS_EVERY = 60.0  # seconds (monotonic) between success writes that end no run
 MAIL_OUTCOMES = Counter(
     "feedline_mail_outcomes",
     "Messages handed to the mail transport, by outcome (sent, transient, permanent, auth).",
     ["outcome"],
 )
-
-
-@dataclass(frozen=True, slots=True)
-class MailHealth:
-    failing_since: datetime | None = None
-    failures: int = 0
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    last_success: datetime | None = None
-    config_error: str | None = None
-    alert_open: bool = False
-
-    def failing(self, now: datetime, after: timedelta) -> bool:
-        if self.config_error:
-            return True
-        return self.failing_since is not None and now - self.failing_since >= after
-
-    def problem(self, now: datetime, after: timedelta) -> str | None:
-        """One line for `status` and `/healthz` when failing, else None."""
-        if self.config_error:
-            return f"mail cannot go out: {self.config_error}"
-        if not self.failing(now, after) or self.failing_since is None:
-            return None
-        return (
-            f"mail failing since {self.failing_since.isoformat()} "
-            f"({self.failures} failure(s) in a row): {self.last_error}"
-        )
-
-    def body(self, now: datetime, after: timedelta) -> dict[str, Any]:
-        def stamp(when: datetime | None) -> str | None:
-            return when.isoformat() if when else None
-
-        return {
-            "ok": not self.failing(now, after),
-            "failing_since": stamp(self.failing_since),
-            "consecutive_failures": self.failures,
-            "last_error": self.last_error,
-            "last_error_at": stamp(self.last_error_at),
-            "last_success": stamp(self.last_success),
-            "config_error": self.config_error,
-        }
-
-
-def read_health(conn: Connection) -> MailHealth:
-    row = conn.execute(select(mail_health).where(mail_health.c.name == NAME)).first()
-    if row is None:
-        return MailHealth()
-    return MailHealth(
-        failing_since=row.failing_since,
-        failures=row.failures,
-        last_error=row.last_error,
-        last_error_at=row.last_error_at,
-        last_success=row.last_success,
-        config_error=row.config_error,
-        alert_open=row.alert_open,
-    )
-
-
-def _write(conn: Connection, **values: Any) -> None:
-    changed = conn.execute(
-        update(mail_health).where(mail_health.c.name == NAME).values(**values)
-    ).rowcount
-    if changed:
-        return
-    conn.execute(
-        insert(mail_health).values(**{"name": NAME, "failures": 0, "alert_open": False, **values})
-    )
-
-
-def record_failure(conn: Connection, error: str, now: datetime) -> MailHealth:
-    health = read_health(conn)
-    _write(
-        conn,
-        failing_since=health.failing_since or now,
-        failures=health.failures + 1,
-        last_error=error,
-        last_error_at=now,
-    )
-    return read_health(conn)
-
-
-def record_config_error(conn: Connection, error: str, now: datetime) -> MailHealth:
-    health = read_health(conn)
-    _write(
-        conn,
-        failing_since=health.failing_since or now,
-        failures=health.failures + 1,
-        last_error=error,
-        last_error_at=now,
-        config_error=error,
-    )
-    return read_health(conn)
-
-
-def record_success(conn: Connection, now: datetime) -> MailHealth:
-    """Ends a run of failures; returns the health as it was before."""
-    before = read_health(conn)
-    _write(conn, failing_since=None, failures=0, config_error=None, last_success=now)
-    return before
-
-
-def set_alert_open(conn: Connection, opened: bool) -> None:
-    _write(conn, alert_open=opened)
 
 
 class MonitoredTransport:

@@ -34,7 +34,7 @@ from feeds.clock import Clock
 from feeds.serve.instrument import instrument
 from feeds.store.tables import deadlines, items, reminders, sources
 from scheduler.ledger import claims
-from scheduler.mail_health import MailHealth, read_health
+from scheduler.mail_state import MailHealth, read_health
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from feeds.store.tables import sources
 from scheduler.ledger.dispatch import ReminderDispatcher
 from scheduler.ledger.planning import on_deadline_changes
 from scheduler.mail.factory import build_transport
-from scheduler.mail_health import MonitoredTransport, read_health
+from scheduler.mail_health import MonitoredTransport
+from scheduler.mail_state import read_health
 from scheduler.tokens import load_signing_key
 
 

@@ -110,7 +110,8 @@ def test_status_shows_times_as_remind_does_in_the_sources_zone(tmp_path: Path) -
     assert status[1] == (
         "source home-affairs: last success 2026-02-02T09:00:00+01:00, 0 failure(s) in a row"
     )
-    assert status[2] == "reminders: 4 pending, 0 sent, 0 failed; next due 2026-02-10T23:59:59+01:00"
+    assert status[2] == "mail: ok, 0 failure(s) in a row"
+    assert status[3] == "reminders: 4 pending, 0 sent, 0 failed; next due 2026-02-10T23:59:59+01:00"
 
 
 def test_extract_refuses_a_language_it_does_not_read_instead_of_reading_english() -> None:
