@@ -85,29 +85,26 @@ def _write(conn: Connection, **values: Any) -> None:
     )
 
 
-def record_failure(conn: Connection, error: str, now: datetime) -> MailHealth:
+def record_failure(
+    conn: Connection, error: str, now: datetime, *, config_error: bool = False
+) -> MailHealth:
+    """Starts or extends the current run of failures; `config_error` (a refused login) also
+    makes mail failing at once, until a success."""
     health = read_health(conn)
+    values: dict[str, Any] = {"config_error": error} if config_error else {}
     _write(
         conn,
         failing_since=health.failing_since or now,
         failures=health.failures + 1,
         last_error=error,
         last_error_at=now,
+        **values,
     )
     return read_health(conn)
 
 
 def record_config_error(conn: Connection, error: str, now: datetime) -> MailHealth:
-    health = read_health(conn)
-    _write(
-        conn,
-        failing_since=health.failing_since or now,
-        failures=health.failures + 1,
-        last_error=error,
-        last_error_at=now,
-        config_error=error,
-    )
-    return read_health(conn)
+    return record_failure(conn, error, now, config_error=True)
 
 
 def record_success(conn: Connection, now: datetime) -> MailHealth:
