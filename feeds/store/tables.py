@@ -182,7 +182,8 @@ item_pages = Table(
     Column("failures", Integer, nullable=False, default=0),
 )
 
-#: The mail transport's health (scheduler/mail_state.py, written by scheduler/mail_health.py): one row per transport ("mail").
+#: The mail transport's health (scheduler/mail_state.py, written by scheduler/mail_health.py):
+#: one row per transport ("mail").
 mail_health = Table(
     "mail_health",
     metadata,
