@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
+from feeds.store.bulk import insert_ignoring_duplicates
 from feeds.store.tables import mail_health
 
 NAME = "mail"
@@ -75,14 +76,14 @@ def read_health(conn: Connection) -> MailHealth:
 
 
 def _write(conn: Connection, **values: Any) -> None:
-    changed = conn.execute(
-        update(mail_health).where(mail_health.c.name == NAME).values(**values)
-    ).rowcount
-    if changed:
-        return
+    """Update the one row, creating it first if no daemon has yet (ON CONFLICT DO NOTHING, so
+    two daemons recording their first outcome at once cannot fail on the key)."""
     conn.execute(
-        insert(mail_health).values(**{"name": NAME, "failures": 0, "alert_open": False, **values})
+        insert_ignoring_duplicates(conn, mail_health).values(
+            name=NAME, failures=0, alert_open=False
+        )
     )
+    conn.execute(update(mail_health).where(mail_health.c.name == NAME).values(**values))
 
 
 def record_failure(

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from feeds.store import bulk
 from feeds.store.deadlines import DeadlineChange
 from feeds.store.tables import deadlines, reminders
 from scheduler.ledger.claims import ReminderStatus
@@ -35,8 +35,7 @@ def insert_ignoring_duplicates(conn: Connection, rows: Sequence[dict[str, Any]])
     """
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(reminders).on_conflict_do_nothing().returning(reminders.c.id)
+    statement = bulk.insert_ignoring_duplicates(conn, reminders).returning(reminders.c.id)
     return len(conn.execute(statement, list(rows)).all())
 
 
