@@ -31,8 +31,7 @@ from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.metrics import record_refresh
 from feeds.refresh import render_key
-from feeds.serve.app import build_app as build_web_app
-from feeds.serve.server import FeedServer
+from feeds.serve.server import FeedServer, feed_server
 from feeds.store.sources import stored_states
 from scheduler.alerts import send_source_alerts
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
@@ -261,14 +260,12 @@ class Daemon:
         settings = self.app.settings
         if self.serve:
             settings.site.output_dir.mkdir(parents=True, exist_ok=True)
-            web_app = build_web_app(
+            self.server = feed_server(
                 settings.site.output_dir,
+                settings.server,
                 cache_max_age=settings.server.cache_max_age,
                 extra_routes=self.routes.add_to,
-                max_body_size=settings.server.max_body_size,
-                body_timeout=settings.server.idle_timeout.total_seconds(),
             )
-            self.server = FeedServer(web_app, limits=settings.server)
             await self.server.start(settings.server.host, settings.server.port)
             log.info("serving %s on %s", settings.site.output_dir, self.server.url)
         roles = {"refresh": self.refreshing, "send": self.sending, "serve": self.serve}

@@ -215,6 +215,25 @@ class FeedServer:
         await self.stop()
 
 
+def feed_server(
+    output_dir: Path,
+    limits: ServerSettings,
+    *,
+    cache_max_age: int,
+    extra_routes: Callable[[web.Application], None] | None = None,
+    access_log: bool = False,
+) -> FeedServer:
+    """The server of `output_dir` (not started) with `[server]`'s body and connection limits."""
+    app = build_app(
+        output_dir,
+        cache_max_age=cache_max_age,
+        extra_routes=extra_routes,
+        max_body_size=limits.max_body_size,
+        body_timeout=limits.idle_timeout.total_seconds(),
+    )
+    return FeedServer(app, access_log=access_log, limits=limits)
+
+
 async def serve_forever(
     output_dir: Path,
     *,
@@ -227,15 +246,13 @@ async def serve_forever(
     limits: ServerSettings | None = None,
 ) -> None:
     """Serve `output_dir` until cancelled (Ctrl-C in `asyncio.run`), then close cleanly."""
-    limits = limits or ServerSettings()
-    app = build_app(
+    server = feed_server(
         output_dir,
+        limits or ServerSettings(),
         cache_max_age=cache_max_age,
         extra_routes=extra_routes,
-        max_body_size=limits.max_body_size,
-        body_timeout=limits.idle_timeout.total_seconds(),
+        access_log=access_log,
     )
-    server = FeedServer(app, access_log=access_log, limits=limits)
     await server.start(host, port)
     try:
         if on_started is not None:
