@@ -59,6 +59,8 @@ class CueWords:
     lapses: tuple[str, ...]
     happenings: tuple[str, ...]
     recurring: tuple[str, ...]
+    other_deadlines: tuple[str, ...]
+    handing_in: tuple[str, ...]
 
 
 @cache
@@ -85,6 +87,8 @@ def cue_words(language: str) -> CueWords:
         lapses=tuple(words.get("lapses", ())),
         happenings=tuple(words.get("happenings", ())),
         recurring=tuple(words.get("recurring", ())),
+        other_deadlines=tuple(words.get("other_deadlines", ())),
+        handing_in=tuple(words.get("handing_in", ())),
     )
 
 
@@ -241,6 +245,17 @@ def has_context(text: str) -> bool:
     return _CONTEXT.search(text.lower()) is not None
 
 
+def context_at(text: str, start: int, end: int, *, skip: Caseless | None = None) -> int | None:
+    """Where the first consultation word of `text[start:end]` starts (None: there is none),
+    not counting those inside a match of `skip`."""
+    part = text[start:end]
+    skipped = [] if skip is None else [m.span() for m in skip.finditer(part)]
+    for m in _CONTEXT.finditer(part.lower()):
+        if not any(a <= m.start() < b for a, b in skipped):
+            return start + m.start()
+    return None
+
+
 # For "by": the submission word or verb the "by" belongs to, in the same clause before it.
 CLAUSE_START = re.compile(r"[^.;:]*$")
 _SUBMISSION_NOUNS = (
@@ -282,6 +297,21 @@ ACTIONS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("actions")) + r")(?!
 LAPSES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("lapses")) + r")(?!\w)")
 # A date that comes back every year ("before 1 April each year"): a standing rule.
 RECURRING = Caseless(r"[\s,]*(?:" + "|".join(_every_language("recurring")) + r")(?!\w)")
+# Things with deadlines of their own that no one sends in response ("the accounts report").
+OTHER_DEADLINES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("other_deadlines")) + r")")
+# Words of handing in ("submitting the", "Abgabe des"): the object after them says what is due.
+HANDING_IN = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("handing_in")) + r")")
+# The deadline nouns of every language ("deadline", "data limite", "Frist"): what they name.
+DEADLINE_NOUNS = Caseless(
+    _cue_pattern(
+        enumerate(
+            pattern
+            for language in LANGUAGES
+            for kind, _, pattern in cue_words(language).cues
+            if kind is CueKind.NOUN
+        )
+    )
+)
 # Verbs of taking place: an event's, unless their subject is the consultation itself.
 HAPPENINGS = Caseless(r"(?:" + "|".join(_every_language("happenings")) + r")")
 # The words of a consultation process itself (the subject of "took place between ...").

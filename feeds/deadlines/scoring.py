@@ -22,19 +22,23 @@ from feeds.deadlines.cues import (
     ACTIONS,
     BLOCKERS,
     CLAUSE_START,
+    DEADLINE_NOUNS,
     EVENT_REGISTRATION,
     EVENT_WORDS,
+    HANDING_IN,
     HAPPENINGS,
     INSTRUMENTS,
     LAPSES,
     NOT_A_SUBMISSION,
     OBLIGATION,
+    OTHER_DEADLINES,
     PROCESS,
     RECURRING,
     START_WORDS,
     SUBMISSION_BEFORE_BY,
     Cue,
     CueKind,
+    context_at,
     has_context,
 )
 from feeds.deadlines.dates import DateMention, is_relative
@@ -80,6 +84,11 @@ _START_REACH = 25
 FAR_RELATIVE = -3.0  # "today"/"tomorrow" only counts right after its cue ("closes tomorrow")
 RELATIVE_REACH = 20
 LOOSE_MONTH_END = -3.0  # "the committees finish by the end of November": loose, not a deadline
+SOMETHING_ELSE_DUE = -4.0  # "until 30 April, the deadline for the accounts report"
+_OBJECT_REACH = 100  # how far after a deadline noun its object ("for sending the report") runs
+_WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,2}$")  # "the annual report deadline"
+# A deadline noun in apposition to the date before it: "30 April, sendo esta a data limite".
+_APPOSITION = re.compile(r"^\s*[,(–—-]\s*(?:[^\W\d_]+\s+){0,3}$")
 
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
@@ -324,6 +333,8 @@ def _scored(
         cue.kind is CueKind.BY or (cue.kind is CueKind.CLOSE and cue.needs_context)
     ):
         add(LOOSE_MONTH_END, "'the end of June' after a cue other than 'until' or 'by'")
+    if _due_for_something_else(text, cue, mention, dates):
+        add(SOMETHING_ELSE_DUE, "the deadline of something else (a report, accounts, a tax)")
     if mention.year is not None and mention.year < FIRST_PLAUSIBLE_YEAR:
         add(IMPLAUSIBLE_YEAR, f"implausible year {mention.year}")
     extends = cue.kind is CueKind.EXTEND or "extension" in why
@@ -356,6 +367,47 @@ def _action_before(text: str, start: int, cue_start: int) -> bool:
             return True
         position = match.end()
     return False
+
+
+def _due_for_something_else(
+    text: str, cue: Cue, mention: DateMention, dates: Sequence[DateMention]
+) -> bool:
+    """Whether a deadline noun names the date as the deadline of something no one sends in
+    response to a consultation: the noun is the cue ("the deadline for filing the accounts is
+    30 April"), or stands in apposition right after a date that no consultation word comes
+    before in the sentence ("needed by 30 April, the deadline for the accounts report"); its
+    object names such a thing before any consultation word."""
+    if OTHER_DEADLINES.search(text) is None:
+        return False  # most sentences: one search
+    if cue.kind is CueKind.NOUN and mention.start >= cue.end:
+        return _object_is_something_else(text, cue.start, cue.end, mention.start)
+    if context_at(text, 0, mention.start) is not None:
+        return False  # "comments are welcome until 30 April, also the deadline for the report"
+    for noun in DEADLINE_NOUNS.finditer(text, mention.end):
+        if not _APPOSITION.match(text[mention.end : noun.start()]):
+            break
+        later = [d.start for d in dates if d.start >= noun.end()]
+        end = min([noun.end() + _OBJECT_REACH, len(text), *later])
+        if not later or later[0] > end:  # the noun names no date of its own after it
+            return _object_is_something_else(text, noun.start(), noun.end(), end)
+        break
+    return False
+
+
+def _object_is_something_else(text: str, start: int, end: int, object_end: int) -> bool:
+    """Whether the deadline noun at `start:end` is for something else: the nearest word that
+    says what is due, in the two words before it or its complement up to the end of its
+    sentence part (`object_end`, or ; and .), names a report or a payment, not a response
+    (a word of handing in, "submitting the", "Abgabe des", says nothing of what is due)."""
+    stops = [i for i in (text.find(mark, end, object_end) for mark in ";.") if i >= 0]
+    object_end = min([object_end, *stops])
+    words_before = _WORDS_BEFORE_NOUN.search(text, _clause_start(text, start), start)
+    begin = start if words_before is None else words_before.start()
+    other = OTHER_DEADLINES.search(text, begin, object_end)
+    if other is None:
+        return False
+    consultation = context_at(text, begin, object_end, skip=HANDING_IN)
+    return consultation is None or consultation > other.start()
 
 
 def _is_event(text: str, start: int, end: int) -> bool:

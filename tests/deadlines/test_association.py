@@ -143,6 +143,62 @@ def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
     assert _dates(text, lang) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        # a date named, in apposition, the deadline of a report: not the consultation's end
+        (
+            "Consulta pública sobre a tarifa de saneamento. A redução do prazo justifica-se:\n"
+            "a) os ajustamentos têm de estar fechados até 15 de maio de 2025, sendo esta a data "
+            "limite para o envio do relatório de contas pelas operadoras;\nb) dez dias úteis "
+            "bastam.",
+            "pt",
+            [],
+        ),
+        (
+            "Die Anhörung zum Entgeltkatalog läuft zehn Arbeitstage. Bis zum 30. April 2025, der "
+            "Frist für die Abgabe des Jahresberichts, melden die Netzbetreiber ihre Zahlen.",
+            "de",
+            [],
+        ),
+        # a deadline noun whose object is a report (after a word of handing in); the
+        # consultation's own date is kept
+        (
+            "Consultation on the water charges scheme. The deadline for submitting the annual "
+            "accounts report is 31 March 2025. Responses by 10 April 2025.",
+            "en",
+            ["2025-04-10"],
+        ),
+        (
+            "Consultation sur le tarif. La date limite pour le dépôt du rapport annuel est fixée "
+            "au 31 mars 2025.",
+            "fr",
+            [],
+        ),
+        # the response comes first: the report is only what one comments on
+        ("The deadline for submissions on the draft annual report is 12 May 2025.", "en",
+         ["2025-05-12"]),
+        (
+            "Consultation sur le tarif. La date limite pour le dépôt des contributions sur le "
+            "rapport annuel est fixée au 31 mars 2025.",
+            "fr",
+            ["2025-03-31"],
+        ),
+        # the date is the consultation's in its own clause; the report's deadline falls with it
+        (
+            "Comments on the tariff review are welcome until 30 April 2025, which is also the "
+            "deadline for the annual accounts report.",
+            "en",
+            ["2025-04-30"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_deadline_of_something_else_is_not_the_consultations(
+    text: str, lang: str, want: list[str]
+) -> None:
+    assert _dates(text, lang) == want
+
+
 def test_lists_of_the_consultation_taking_place_keep_its_end() -> None:
     text = (
         "The first round of consultation on the wind farm took place between 2 June 2024 and "
