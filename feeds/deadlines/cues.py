@@ -245,6 +245,17 @@ def has_context(text: str) -> bool:
     return _CONTEXT.search(text.lower()) is not None
 
 
+def has_something_to_respond_to(text: str) -> bool:
+    """`has_context(text)`, unless its only consultation words are words of handing in
+    ("submit", "Abgabe", "registre") and it names a report, tax or payment: a notice about
+    filing a tax return or a report, where nothing is open for responses."""
+    if not has_context(text):
+        return False
+    if OTHER_DEADLINES.search(text) is None:
+        return True
+    return context_at(text, 0, len(text), skip=HANDING_IN) is not None
+
+
 def context_at(text: str, start: int, end: int, *, skip: Caseless | None = None) -> int | None:
     """Where the first consultation word of `text[start:end]` starts (None: there is none),
     not counting those inside a match of `skip`."""

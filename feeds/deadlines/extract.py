@@ -21,6 +21,7 @@ from feeds.deadlines.cues import (
     cues_for,
     has_context,
     has_cue_word,
+    has_something_to_respond_to,
 )
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
 from feeds.deadlines.labels import clean_label, is_bare_label, label_for
@@ -176,7 +177,7 @@ def read_deadlines(
                         _refuse(reading, entry, "a relative day, and no date for the item")
                         continue
                     if not in_text:
-                        in_text.append(has_context(text))
+                        in_text.append(has_something_to_respond_to(text))
                     if not in_text[0]:
                         _refuse(reading, entry, "nothing in the text to respond to")
                         return Reading([], reading.considered)

@@ -199,6 +199,38 @@ def test_a_deadline_of_something_else_is_not_the_consultations(
     assert _dates(text, lang) == want
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        # only words of handing in, about a tax return or a report: nothing to respond to
+        (
+            "Companies must submit their annual tax return by 31 January 2026. A return "
+            "submitted late costs a penalty.",
+            "en",
+            [],
+        ),
+        ("Die Abgabefrist für die Steuererklärung 2024 endet am 31. Juli 2025.", "de", []),
+        (
+            "La déclaration annuelle des rejets est à transmettre avant le 15 mars 2025 ; le "
+            "registre national est public.",
+            "fr",
+            [],
+        ),
+        # a response or a call is named too: its deadline stays
+        ("Submit your views on the draft tax strategy by 31 January 2026.", "en", ["2026-01-31"]),
+        (
+            "Applications for the grant must be submitted by 5 May 2025; the fee is £10.",
+            "en",
+            ["2025-05-05"],
+        ),
+    ],
+)
+def test_a_notice_about_filing_a_return_has_no_deadline(
+    text: str, lang: str, want: list[str]
+) -> None:
+    assert _dates(text, lang) == want
+
+
 def test_lists_of_the_consultation_taking_place_keep_its_end() -> None:
     text = (
         "The first round of consultation on the wind farm took place between 2 June 2024 and "
