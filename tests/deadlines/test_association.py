@@ -216,6 +216,10 @@ def test_a_deadline_of_something_else_is_not_the_consultations(
             "fr",
             [],
         ),
+        # a taxpayer (contribuinte, contribuable) is no contribution
+        ("Os contribuintes têm até 30 de junho de 2025 para entregar o IRS.", "pt", []),
+        ("Les contribuables ont jusqu'au 5 juin 2025 pour déclarer leurs revenus.", "fr", []),
+        ("As contribuições podem ser enviadas até 30 de junho de 2025.", "pt", ["2025-06-30"]),
         # a response or a call is named too: its deadline stays
         ("Submit your views on the draft tax strategy by 31 January 2026.", "en", ["2026-01-31"]),
         (
