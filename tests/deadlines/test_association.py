@@ -216,6 +216,17 @@ def test_a_deadline_of_something_else_is_not_the_consultations(
             "fr",
             [],
         ),
+        # asking for more time for a return is no application
+        (
+            "Lukt de aangifte niet op tijd? U kunt tot 1 mei 2025 uitstel aanvragen.",
+            "nl",
+            [],
+        ),
+        (
+            "U kunt tot 1 mei 2025 subsidie aanvragen voor isolatie; de betaling volgt later.",
+            "nl",
+            ["2025-05-01"],
+        ),
         # a taxpayer (contribuinte, contribuable) is no contribution
         ("Os contribuintes têm até 30 de junho de 2025 para entregar o IRS.", "pt", []),
         ("Les contribuables ont jusqu'au 5 juin 2025 pour déclarer leurs revenus.", "fr", []),
