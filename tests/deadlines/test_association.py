@@ -227,7 +227,20 @@ def test_a_deadline_of_something_else_is_not_the_consultations(
             "nl",
             ["2025-05-01"],
         ),
-        # a taxpayer (contribuinte, contribuable) is no contribution
+        (
+            "File your annual return by 31 January 2026; you can apply for a three-month "
+            "extension.",
+            "en",
+            [],
+        ),
+        # a tax notice (avis d'impôt) is no opinion; a taxpayer is no contribution
+        (
+            "La date limite pour déposer votre déclaration est le jeudi 20 mai 2025. L'avis "
+            "d'impôt arrive en juillet.",
+            "fr",
+            [],
+        ),
+        ("Donnez votre avis sur le projet jusqu'au 20 mai 2025.", "fr", ["2025-05-20"]),
         ("Os contribuintes têm até 30 de junho de 2025 para entregar o IRS.", "pt", []),
         ("Les contribuables ont jusqu'au 5 juin 2025 pour déclarer leurs revenus.", "fr", []),
         ("As contribuições podem ser enviadas até 30 de junho de 2025.", "pt", ["2025-06-30"]),
