@@ -251,20 +251,50 @@ def has_something_to_respond_to(text: str) -> bool:
     filing a tax return or a report, where nothing is open for responses."""
     if not has_context(text):
         return False
-    if OTHER_DEADLINES.search(text) is None:
-        return True
-    return context_at(text, 0, len(text), skip=HANDING_IN) is not None
+    if context_at(text, 0, len(text), skip_handing_in=True) is not None:
+        return True  # most texts: their first consultation word is one
+    return OTHER_DEADLINES.search(text) is None
 
 
-def context_at(text: str, start: int, end: int, *, skip: Caseless | None = None) -> int | None:
+def context_at(text: str, start: int, end: int, *, skip_handing_in: bool = False) -> int | None:
     """Where the first consultation word of `text[start:end]` starts (None: there is none),
-    not counting those inside a match of `skip`."""
+    not counting, with `skip_handing_in`, those inside a word of handing in."""
     part = text[start:end]
-    skipped = [] if skip is None else [m.span() for m in skip.finditer(part)]
     for m in _CONTEXT.finditer(part.lower()):
-        if not any(a <= m.start() < b for a, b in skipped):
+        if not skip_handing_in or not _in_handing_in(part, m.start()):
             return start + m.start()
     return None
+
+
+_SKIP_REACH = 50  # longer than a match of HANDING_IN ("apply for a three-month extension")
+_WORD = re.compile(r"[^\W\d_]+")
+_PREFIX = 3  # every HANDING_IN entry starts with a word of at least this many letters
+
+
+def _first_letters(pattern: str) -> str:
+    letters = re.match(r"[^\W\d_]*", lowered(pattern))
+    prefix = "" if letters is None else letters.group()[:_PREFIX]
+    if len(prefix) < _PREFIX:
+        raise ValueError(f"handing_in entry must start with {_PREFIX} letters: {pattern}")
+    return prefix
+
+
+_HANDING_IN_STARTS = frozenset(_first_letters(p) for p in _every_language("handing_in"))
+
+
+def _in_handing_in(text: str, at: int) -> bool:
+    """Whether a word of handing in covers position `at` of `text` (the regex is tried only
+    at the words before it that start like one)."""
+    since = max(0, at - _SKIP_REACH)
+    near = text[since : at + _SKIP_REACH]
+    for word in _WORD.finditer(near.lower()):
+        if word.start() > at - since:
+            break
+        if word.group()[:_PREFIX] in _HANDING_IN_STARTS:
+            m = HANDING_IN.match(near, word.start())
+            if m is not None and since + m.start() <= at < since + m.end():
+                return True
+    return False
 
 
 # For "by": the submission word or verb the "by" belongs to, in the same clause before it.
@@ -308,8 +338,20 @@ ACTIONS = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("actions")) + r")(?!
 LAPSES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("lapses")) + r")(?!\w)")
 # A date that comes back every year ("before 1 April each year"): a standing rule.
 RECURRING = Caseless(r"[\s,]*(?:" + "|".join(_every_language("recurring")) + r")(?!\w)")
+
+
+def _words_or_word_ends(entries: list[str]) -> str:
+    """One pattern for word-list entries matched where a word starts; an entry written with a
+    leading \\w* may also end a compound ("Jahresbericht") and is searched anywhere (without
+    the \\w*, which would be tried at every position)."""
+    ends = [e[3:] for e in entries if e.startswith(r"\w*")]
+    starts = [e for e in entries if not e.startswith(r"\w*")]
+    pattern = r"(?<!\w)(?:" + "|".join(starts) + ")"
+    return pattern + ("|(?:" + "|".join(ends) + ")" if ends else "")
+
+
 # Things with deadlines of their own that no one sends in response ("the accounts report").
-OTHER_DEADLINES = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("other_deadlines")) + r")")
+OTHER_DEADLINES = Caseless(_words_or_word_ends(_every_language("other_deadlines")))
 # Words of handing in ("submitting the", "Abgabe des"): the object after them says what is due.
 HANDING_IN = Caseless(r"(?<!\w)(?:" + "|".join(_every_language("handing_in")) + r")")
 # The deadline nouns of every language ("deadline", "data limite", "Frist"): what they name.

@@ -25,7 +25,6 @@ from feeds.deadlines.cues import (
     DEADLINE_NOUNS,
     EVENT_REGISTRATION,
     EVENT_WORDS,
-    HANDING_IN,
     HAPPENINGS,
     INSTRUMENTS,
     LAPSES,
@@ -89,6 +88,8 @@ _OBJECT_REACH = 100  # how far after a deadline noun its object ("for sending th
 _WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,2}$")  # "the annual report deadline"
 # A deadline noun in apposition to the date before it: "30 April, sendo esta a data limite".
 _APPOSITION = re.compile(r"^\s*[,(–—-]\s*(?:[^\W\d_]+\s+){0,3}$")
+_APPOSITION_REACH = 90  # the words in apposition and the noun itself
+_WORDS_BEFORE_REACH = 40
 
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
 _DEFAULT_MAX_GAP = 110
@@ -377,21 +378,18 @@ def _due_for_something_else(
     30 April"), or stands in apposition right after a date that no consultation word comes
     before in the sentence ("needed by 30 April, the deadline for the accounts report"); its
     object names such a thing before any consultation word."""
-    if OTHER_DEADLINES.search(text) is None:
-        return False  # most sentences: one search
     if cue.kind is CueKind.NOUN and mention.start >= cue.end:
         return _object_is_something_else(text, cue.start, cue.end, mention.start)
     if context_at(text, 0, mention.start) is not None:
         return False  # "comments are welcome until 30 April, also the deadline for the report"
-    for noun in DEADLINE_NOUNS.finditer(text, mention.end):
-        if not _APPOSITION.match(text[mention.end : noun.start()]):
-            break
-        later = [d.start for d in dates if d.start >= noun.end()]
-        end = min([noun.end() + _OBJECT_REACH, len(text), *later])
-        if not later or later[0] > end:  # the noun names no date of its own after it
-            return _object_is_something_else(text, noun.start(), noun.end(), end)
-        break
-    return False
+    noun = DEADLINE_NOUNS.search(text, mention.end, mention.end + _APPOSITION_REACH)
+    if noun is None or not _APPOSITION.match(text[mention.end : noun.start()]):
+        return False
+    later = [d.start for d in dates if d.start >= noun.end()]
+    end = min([noun.end() + _OBJECT_REACH, len(text), *later])
+    if later and later[0] <= end:
+        return False  # the noun names a date of its own after it
+    return _object_is_something_else(text, noun.start(), noun.end(), end)
 
 
 def _object_is_something_else(text: str, start: int, end: int, object_end: int) -> bool:
@@ -401,12 +399,13 @@ def _object_is_something_else(text: str, start: int, end: int, object_end: int) 
     (a word of handing in, "submitting the", "Abgabe des", says nothing of what is due)."""
     stops = [i for i in (text.find(mark, end, object_end) for mark in ";.") if i >= 0]
     object_end = min([object_end, *stops])
-    words_before = _WORDS_BEFORE_NOUN.search(text, _clause_start(text, start), start)
+    since = max(_clause_start(text, start), start - _WORDS_BEFORE_REACH)
+    words_before = _WORDS_BEFORE_NOUN.search(text, since, start)
     begin = start if words_before is None else words_before.start()
     other = OTHER_DEADLINES.search(text, begin, object_end)
     if other is None:
         return False
-    consultation = context_at(text, begin, object_end, skip=HANDING_IN)
+    consultation = context_at(text, begin, object_end, skip_handing_in=True)
     return consultation is None or consultation > other.start()
 
 
