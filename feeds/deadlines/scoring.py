@@ -89,6 +89,8 @@ _WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,2}$")  # "the annual rep
 # A deadline noun in apposition to the date before it: "30 April, sendo esta a data limite".
 _APPOSITION = re.compile(r"^\s*[,(–—-]\s*(?:[^\W\d_]+\s+){0,3}$")
 _APPOSITION_REACH = 90  # the words in apposition and the noun itself
+_WORD_REST = re.compile(r"\w*")
+_MODIFIER_GAP = re.compile(r"[\s-]*(?:[^\W\d_]+[\s-]+){0,2}")  # "tax reform consultation"
 _WORDS_BEFORE_REACH = 40
 
 _MAX_GAP = {CueKind.BY: 45, CueKind.BEFORE: 45}
@@ -396,7 +398,8 @@ def _object_is_something_else(text: str, start: int, end: int, object_end: int) 
     """Whether the deadline noun at `start:end` is for something else: the nearest word that
     says what is due, in the two words before it or its complement up to the end of its
     sentence part (`object_end`, or ; and .), names a report or a payment, not a response
-    (a word of handing in, "submitting the", "Abgabe des", says nothing of what is due)."""
+    (a word of handing in, "submitting the", "Abgabe des", says nothing of what is due), and
+    does not just qualify a consultation word two words later at most ("the tax consultation")."""
     stops = [i for i in (text.find(mark, end, object_end) for mark in ";.") if i >= 0]
     object_end = min([object_end, *stops])
     since = max(_clause_start(text, start), start - _WORDS_BEFORE_REACH)
@@ -406,7 +409,14 @@ def _object_is_something_else(text: str, start: int, end: int, object_end: int) 
     if other is None:
         return False
     consultation = context_at(text, begin, object_end, skip_handing_in=True)
-    return consultation is None or consultation > other.start()
+    if consultation is None:
+        return True
+    if consultation < other.start():
+        return False  # "the deadline for comments on the annual report"
+    rest = _WORD_REST.match(text, other.end())
+    word_end = other.end() if rest is None else rest.end()
+    # "the VAT consultation", "Steuer-Konsultation": the thing only says which consultation
+    return not (consultation <= word_end or _MODIFIER_GAP.fullmatch(text, word_end, consultation))
 
 
 def _is_event(text: str, start: int, end: int) -> bool:

@@ -184,6 +184,9 @@ def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
             "fr",
             ["2025-03-31"],
         ),
+        # the report or tax only says which consultation it is
+        ("The deadline for the VAT consultation is 5 May 2025.", "en", ["2025-05-05"]),
+        ("Die Frist für die Steuer-Konsultation endet am 5. Mai 2025.", "de", ["2025-05-05"]),
         # the date is the consultation's in its own clause; the report's deadline falls with it
         (
             "Comments on the tariff review are welcome until 30 April 2025, which is also the "
