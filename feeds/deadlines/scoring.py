@@ -377,12 +377,12 @@ def _due_for_something_else(
 ) -> bool:
     """Whether a deadline noun names the date as the deadline of something no one sends in
     response to a consultation: the noun is the cue ("the deadline for filing the accounts is
-    30 April"), or stands in apposition right after a date that no consultation word comes
-    before in the sentence ("needed by 30 April, the deadline for the accounts report"); its
-    object names such a thing before any consultation word."""
+    30 April"), or stands in apposition right after a date in a sentence without consultation
+    words ("needed by 30 April, the deadline for the accounts report"); its object names such
+    a thing before any consultation word."""
     if cue.kind is CueKind.NOUN and mention.start >= cue.end:
         return _object_is_something_else(text, cue.start, cue.end, mention.start)
-    if context_at(text, 0, mention.start) is not None:
+    if context_at(text, 0, len(text), skip_handing_in=True) is not None:
         return False  # "comments are welcome until 30 April, also the deadline for the report"
     noun = DEADLINE_NOUNS.search(text, mention.end, mention.end + _APPOSITION_REACH)
     if noun is None or not _APPOSITION.match(text[mention.end : noun.start()]):

@@ -184,6 +184,11 @@ def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
             "fr",
             ["2025-03-31"],
         ),
+        (
+            "Until 5 May 2025, the deadline for the annual report, you can send us your views.",
+            "en",
+            ["2025-05-05"],
+        ),
         # the report or tax only says which consultation it is
         ("The deadline for the VAT consultation is 5 May 2025.", "en", ["2025-05-05"]),
         ("Die Frist für die Steuer-Konsultation endet am 5. Mai 2025.", "de", ["2025-05-05"]),
