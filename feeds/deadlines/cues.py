@@ -249,11 +249,12 @@ def has_something_to_respond_to(text: str) -> bool:
     """`has_context(text)`, unless its only consultation words are words of handing in
     ("submit", "Abgabe", "registre") and it names a report, tax or payment: a notice about
     filing a tax return or a report, where nothing is open for responses."""
-    if not has_context(text):
-        return False
-    if context_at(text, 0, len(text), skip_handing_in=True) is not None:
-        return True  # most texts: their first consultation word is one
-    return OTHER_DEADLINES.search(text) is None
+    found = False
+    for m in _CONTEXT.finditer(text.lower()):
+        if not _in_handing_in(text, m.start()):
+            return True  # most texts: their first consultation word is one
+        found = True
+    return found and OTHER_DEADLINES.search(text) is None
 
 
 def context_at(text: str, start: int, end: int, *, skip_handing_in: bool = False) -> int | None:

@@ -89,6 +89,7 @@ _WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,2}$")  # "the annual rep
 # A deadline noun in apposition to the date before it: "30 April, sendo esta a data limite".
 _APPOSITION = re.compile(r"^\s*[,(–—-]\s*(?:[^\W\d_]+\s+){0,3}$")
 _APPOSITION_REACH = 90  # the words in apposition and the noun itself
+_APPOSITION_START = re.compile(r"\s*[,(–—-]")
 _WORD_REST = re.compile(r"\w*")
 _MODIFIER_GAP = re.compile(r"[\s-]*(?:[^\W\d_]+[\s-]+){0,2}")  # "tax reform consultation"
 _WORDS_BEFORE_REACH = 40
@@ -382,11 +383,13 @@ def _due_for_something_else(
     a thing before any consultation word."""
     if cue.kind is CueKind.NOUN and mention.start >= cue.end:
         return _object_is_something_else(text, cue.start, cue.end, mention.start)
-    if context_at(text, 0, len(text), skip_handing_in=True) is not None:
-        return False  # "comments are welcome until 30 April, also the deadline for the report"
+    if not _APPOSITION_START.match(text, mention.end):
+        return False  # most dates: no comma, bracket or dash after them
     noun = DEADLINE_NOUNS.search(text, mention.end, mention.end + _APPOSITION_REACH)
     if noun is None or not _APPOSITION.match(text[mention.end : noun.start()]):
         return False
+    if context_at(text, 0, len(text), skip_handing_in=True) is not None:
+        return False  # "comments are welcome until 30 April, also the deadline for the report"
     later = [d.start for d in dates if d.start >= noun.end()]
     end = min([noun.end() + _OBJECT_REACH, len(text), *later])
     if later and later[0] <= end:
