@@ -33,7 +33,7 @@ from aiohttp import web
 
 from feeds.clock import Clock, SystemClock
 from feeds.metrics import HTTP_REQUESTS
-from feeds.serve.app import STATIC
+from feeds.serve.app import STATIC, shortcuts_allowed
 from feeds.serve.cache import LOAD_IN_THREAD, Entry, FileCache
 from feeds.serve.conditional import http_date
 from feeds.serve.fastpath import claimed_paths
@@ -339,9 +339,9 @@ def wire_path(
     keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> WirePath | None:
     """The fast path for `app`'s output folder, or None when it cannot be used (no folder,
-    or middlewares, which must see every request)."""
+    or middlewares that must see every request: not those for request bodies only)."""
     static = app.get(STATIC)
-    if static is None or app.middlewares:
+    if static is None or not shortcuts_allowed(app):
         return None
     exact, prefixes = claimed_paths(app)
     return WirePath(

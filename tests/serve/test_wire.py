@@ -341,3 +341,24 @@ async def test_the_date_header_comes_from_the_clock(output_dir: Path) -> None:
         await server.stop()
     assert b"\r\nDate: Sat, 09 Mar 2024 12:30:05 GMT\r\n" in raw
     assert b"\r\nServer:" not in raw  # the fast path answered
+
+
+async def test_the_products_server_answers_files_on_the_fast_path(output_dir: Path) -> None:
+    """`feed_server` (what `feedline serve` and the daemon run) has the request-body timeout
+    middleware: it concerns only requests with a body, so files still take the fast path and
+    a form post still goes through it (408 when its body is late: tests/faults)."""
+    from config.schema import ServerSettings
+    from feeds.serve.server import feed_server
+
+    server = feed_server(output_dir, ServerSettings(), cache_max_age=300, extra_routes=add_routes)
+    assert server.app.middlewares  # the body timeout
+    await server.start()
+    try:
+        async with connect(server) as http:
+            assert (await http.ask(get("/all.rss", "Accept-Encoding: gzip"))).fast
+            posted = await http.ask(
+                b"POST /all.rss HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+            )
+            assert posted.status == 405 and not posted.fast
+    finally:
+        await server.stop()
