@@ -14,7 +14,9 @@ process(es), all started at once; wrk loads them from another process. Servers:
   answered by aiohttp, with the file shortcut before its router), as before issue 15's
   second step;
 - nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers: like with like
-  is feedline's 1 (2) processes against nginx's 1 (2) workers;
+  is feedline's 1 (2) processes against nginx's 1 (2) workers; and one worker with
+  `open_file_cache` (descriptors and stats kept, checked once a second), nginx's own answer
+  to a file cache;
 - aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
 - aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
   aiohttp itself costs per request, before any handler work.
@@ -192,6 +194,7 @@ http {{
     keepalive_requests 1000000;
     gzip_static on;
     gzip_vary on;
+    {cache}
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -206,12 +209,26 @@ http {{
 """
 
 
-def nginx_cmd(folder: Path, port: int, prefix: Path, workers: int) -> list[str]:
+#: nginx keeping open descriptors and stat results (checked once a second) instead of an
+#: open, fstat and close per request: closer to feedline's in-memory cache.
+OPEN_FILE_CACHE = "open_file_cache max=1000 inactive=60s; open_file_cache_valid 1s;"
+
+
+def nginx_cmd(
+    folder: Path, port: int, prefix: Path, workers: int, *, cache: bool = False
+) -> list[str]:
     prefix.mkdir(exist_ok=True)
     user = "user root;" if os.geteuid() == 0 else ""  # else workers run as nobody
     conf = prefix / "nginx.conf"
     conf.write_text(
-        NGINX_CONF.format(workers=workers, user=user, prefix=prefix, port=port, root=folder)
+        NGINX_CONF.format(
+            workers=workers,
+            user=user,
+            prefix=prefix,
+            port=port,
+            root=folder,
+            cache=OPEN_FILE_CACHE if cache else "",
+        )
     )
     return ["nginx", "-p", str(prefix), "-c", str(conf)]
 
@@ -322,10 +339,12 @@ def table(results: list[Result]) -> str:
 
 ONE, TWO = "feedline, 1 process", "feedline, 2 processes"
 NGINX_ONE, NGINX_TWO = "nginx, 1 worker", "nginx, 2 workers"
+NGINX_CACHED = "nginx, 1 worker, open_file_cache"
 AIOHTTP_PATH = "feedline, aiohttp path"
 PAIRS = (
     (ONE, NGINX_ONE),
     (TWO, NGINX_TWO),
+    (ONE, NGINX_CACHED),
     (ONE, AIOHTTP_PATH),
     (ONE, "aiohttp web.static"),
     ("aiohttp floor: a constant 304", NGINX_ONE),
@@ -409,6 +428,7 @@ SERVERS = (  # name, processes; each round runs them in this order, case by case
     (NGINX_ONE, 1),
     (TWO, 2),
     (NGINX_TWO, 2),
+    (NGINX_CACHED, 1),
     (AIOHTTP_PATH, 1),
     ("aiohttp web.static", 1),
     ("aiohttp floor: a constant 304", 1),
@@ -442,7 +462,9 @@ def feedline_cmd(folder: Path, port: int, tmp: Path, count: int) -> list[str]:
 
 def commands(name: str, count: int, folder: Path, port: int, tmp: Path) -> list[list[str]]:
     if name.startswith("nginx"):
-        return [nginx_cmd(folder, port, tmp / f"nginx-{count}", count)]
+        cache = name == NGINX_CACHED
+        prefix = tmp / f"nginx-{count}{'-cached' if cache else ''}"
+        return [nginx_cmd(folder, port, prefix, count, cache=cache)]
     if name in (ONE, TWO):
         return [feedline_cmd(folder, port, tmp, count)]
     kind = {

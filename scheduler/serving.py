@@ -139,7 +139,10 @@ async def _serve_child(args: argparse.Namespace) -> int:
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopped.set)
+        if args.parent_fd is None:
+            loop.add_signal_handler(signum, stopped.set)
+        else:  # the parent stops us by closing the pipe (see feeds.serve.processes)
+            signal.signal(signum, signal.SIG_IGN)
     try:
         await server.start(args.host, args.port)
         if args.parent_fd is not None:

@@ -8,7 +8,12 @@ the pipe reads end-of-file and each child stops (`watch_parent`). A child that e
 the parent runs is logged as an error, counted in `feedline_serving_restarts_total` and
 started again: at once the first time, then after a pause that doubles (up to
 `MAX_RESTART_PAUSE`) while it keeps dying within `STABLE_SECONDS` of its start.
-`stop` sends SIGTERM to every child and waits (SIGKILL after `stop_timeout`).
+`stop` closes the pipe and waits for the children (SIGKILL after `stop_timeout`).
+
+The children ignore SIGTERM and SIGINT, like the refresh workers: systemd sends SIGTERM to
+the whole unit and a terminal's Ctrl-C reaches the whole process group, and a child that
+stopped then would be started again by a parent that has not yet begun to stop. So they go
+on answering while the daemon winds down, and stop with it.
 """
 
 from __future__ import annotations
@@ -110,10 +115,8 @@ class ServingProcesses:
         for task in self._watchers:  # none restarts a child from now on
             task.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
-        for child in self.children:
-            if child is not None and child.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.send_signal(signal.SIGTERM)
+        if self._pipe is not None:  # each child reads end-of-file and stops
+            os.close(self._pipe[1])
         waits = [child.wait() for child in self.children if child is not None]
         try:
             await asyncio.wait_for(asyncio.gather(*waits), self.stop_timeout)
@@ -125,8 +128,7 @@ class ServingProcesses:
                         child.kill()
             await asyncio.gather(*(c.wait() for c in self.children if c is not None))
         if self._pipe is not None:
-            for fd in self._pipe:
-                os.close(fd)
+            os.close(self._pipe[0])
             self._pipe = None
         SERVING_PROCESSES.set(0)
 

@@ -124,6 +124,7 @@ def test_serve_with_two_processes(two_process_config: tuple[Path, int]) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=config.parent,
+        start_new_session=True,  # a process group of its own, as a systemd unit's cgroup
     )
     try:
         wait_until(lambda: listeners(port) == 2)
@@ -145,14 +146,16 @@ def test_serve_with_two_processes(two_process_config: tuple[Path, int]) -> None:
         wait_until(lambda: counted(port, "feedline_serving_restarts_total", {}) == 1)
         assert counted(port, *FILES_200) >= before
 
-        # SIGTERM stops them all.
+        # SIGTERM to every process at once (what systemd does) stops them all, none restarted.
         (second,) = children(parent.pid)
-        parent.send_signal(signal.SIGTERM)
+        os.killpg(parent.pid, signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
         wait_until(lambda: not alive(second), timeout=10)
         assert listeners(port) == 0
         assert parent.stderr is not None
-        assert b"serving process" in parent.stderr.read()  # the restart, logged
+        log = parent.stderr.read().decode()
+        assert log.count("exited (killed by SIGKILL)") == 1  # the restart, logged
+        assert log.count("exited (") == 1
     finally:
         if parent.poll() is None:
             parent.kill()
