@@ -7,14 +7,16 @@ RSS feed (~180 KB) is published into a temp folder the way feedline publishes it
 plus a gzip sidecar, `all.rss.gz`). Each server serves that folder on loopback in its own
 process(es), all started at once; wrk loads them from another process. Servers:
 
-- feedline: the built-in server as `feedline serve` runs it (uvloop, the raw fast path of
-  feeds/serve/wire.py, request counting on, a route beside the files), one process; and two
-  processes on one port (SO_REUSEPORT);
+- feedline: the product itself, `feedline serve` with a settings file for the folder (uvloop,
+  the raw fast path of feeds/serve/wire.py, /healthz, /metrics and request counting on), with
+  `[server] processes = 1` and `processes = 2` (its own SO_REUSEPORT children);
 - feedline, aiohttp path: the same without the raw fast path (every request parsed and
   answered by aiohttp, with the file shortcut before its router), as before issue 15's
   second step;
 - nginx: `gzip_static on` as in docs/deploy.md, one worker and two workers: like with like
-  is feedline's 1 (2) processes against nginx's 1 (2) workers;
+  is feedline's 1 (2) processes against nginx's 1 (2) workers; and one worker with
+  `open_file_cache` (descriptors and stats kept, checked once a second), nginx's own answer
+  to a file cache;
 - aiohttp web.static: aiohttp's FileResponse (its own ETag, conditional GET and sidecars);
 - aiohttp floor: aiohttp's low-level server answering a constant 304 (304 case only): what
   aiohttp itself costs per request, before any handler work.
@@ -150,13 +152,15 @@ def tree_cpu(pids: list[int]) -> float:
 
 
 @contextlib.contextmanager
-def running(cmds: list[list[str]], port: int) -> Iterator[list[int]]:
+def running(cmds: list[list[str]], port: int, processes: int) -> Iterator[list[int]]:
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for cmd in cmds
     ]
     try:
         wait_for_port(port)
-        time.sleep(0.3)  # every process of a SO_REUSEPORT group listening
+        deadline = time.monotonic() + 60  # every process of a SO_REUSEPORT group listening
+        while listeners(port) < processes and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield [proc.pid for proc in procs]
     finally:
         for proc in procs:
@@ -190,6 +194,7 @@ http {{
     keepalive_requests 1000000;
     gzip_static on;
     gzip_vary on;
+    {cache}
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -204,12 +209,26 @@ http {{
 """
 
 
-def nginx_cmd(folder: Path, port: int, prefix: Path, workers: int) -> list[str]:
+#: nginx keeping open descriptors and stat results (checked once a second) instead of an
+#: open, fstat and close per request: closer to feedline's in-memory cache.
+OPEN_FILE_CACHE = "open_file_cache max=1000 inactive=60s; open_file_cache_valid 1s;"
+
+
+def nginx_cmd(
+    folder: Path, port: int, prefix: Path, workers: int, *, cache: bool = False
+) -> list[str]:
     prefix.mkdir(exist_ok=True)
     user = "user root;" if os.geteuid() == 0 else ""  # else workers run as nobody
     conf = prefix / "nginx.conf"
     conf.write_text(
-        NGINX_CONF.format(workers=workers, user=user, prefix=prefix, port=port, root=folder)
+        NGINX_CONF.format(
+            workers=workers,
+            user=user,
+            prefix=prefix,
+            port=port,
+            root=folder,
+            cache=OPEN_FILE_CACHE if cache else "",
+        )
     )
     return ["nginx", "-p", str(prefix), "-c", str(conf)]
 
@@ -320,10 +339,12 @@ def table(results: list[Result]) -> str:
 
 ONE, TWO = "feedline, 1 process", "feedline, 2 processes"
 NGINX_ONE, NGINX_TWO = "nginx, 1 worker", "nginx, 2 workers"
+NGINX_CACHED = "nginx, 1 worker, open_file_cache"
 AIOHTTP_PATH = "feedline, aiohttp path"
 PAIRS = (
     (ONE, NGINX_ONE),
     (TWO, NGINX_TWO),
+    (ONE, NGINX_CACHED),
     (ONE, AIOHTTP_PATH),
     (ONE, "aiohttp web.static"),
     ("aiohttp floor: a constant 304", NGINX_ONE),
@@ -392,9 +413,9 @@ def child(kind: str, folder: Path, port: int) -> None:
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
-        else:  # feedline: with the raw fast path, or every request through aiohttp as before it
+        else:  # feedline's server with every request through aiohttp (no raw fast path)
             app = build_app(folder, extra_routes=routes)
-            server = FeedServer(app, reuse_port=True, wire=kind != "feedline-aiohttp")
+            server = FeedServer(app, wire=False)
             await server.start("127.0.0.1", port)
         await asyncio.Event().wait()
 
@@ -407,21 +428,58 @@ SERVERS = (  # name, processes; each round runs them in this order, case by case
     (NGINX_ONE, 1),
     (TWO, 2),
     (NGINX_TWO, 2),
+    (NGINX_CACHED, 1),
     (AIOHTTP_PATH, 1),
     ("aiohttp web.static", 1),
     ("aiohttp floor: a constant 304", 1),
 )
 
 
+FEEDLINE_CONFIG = """
+[site]
+title = "serve bench"
+base_url = "http://127.0.0.1:{port}/"
+output_dir = "{folder}"
+data_dir = "{data}"
+
+[mail]
+from = "Bench <bench@example.org>"
+
+[server]
+port = {port}
+processes = {count}
+"""
+
+
+def feedline_cmd(folder: Path, port: int, tmp: Path, count: int) -> list[str]:
+    """`feedline serve` as an operator runs it, `[server] processes = count`."""
+    data = tmp / f"feedline-{count}"
+    data.mkdir(exist_ok=True)
+    config = data / "feedline.toml"
+    config.write_text(FEEDLINE_CONFIG.format(port=port, folder=folder, data=data, count=count))
+    return [sys.executable, "-m", "scheduler", "--config", str(config), "serve"]
+
+
 def commands(name: str, count: int, folder: Path, port: int, tmp: Path) -> list[list[str]]:
     if name.startswith("nginx"):
-        return [nginx_cmd(folder, port, tmp / f"nginx-{count}", count)]
+        cache = name == NGINX_CACHED
+        prefix = tmp / f"nginx-{count}{'-cached' if cache else ''}"
+        return [nginx_cmd(folder, port, prefix, count, cache=cache)]
+    if name in (ONE, TWO):
+        return [feedline_cmd(folder, port, tmp, count)]
     kind = {
         AIOHTTP_PATH: "feedline-aiohttp",
         "aiohttp web.static": "aiohttp-static",
         "aiohttp floor: a constant 304": "aiohttp-floor",
-    }.get(name, "feedline")
-    return [child_cmd(kind, folder, port) for _ in range(count)]
+    }[name]
+    return [child_cmd(kind, folder, port)]
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on 127.0.0.1:`port` (one per process of a SO_REUSEPORT group)."""
+    local = f"0100007F:{port:04X}"
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "0A")
 
 
 def main() -> int:
@@ -432,6 +490,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--target", type=float, default=0.5, help="required ratio vs nginx")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only the servers whose name contains this (repeatable), e.g. --only '1 '",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -453,9 +516,11 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             servers = []
             for name, count in SERVERS:
+                if args.only and not any(word in name for word in args.only):
+                    continue
                 port = free_port()
                 pids = stack.enter_context(
-                    running(commands(name, count, folder, port, Path(tmp)), port)
+                    running(commands(name, count, folder, port, Path(tmp)), port, count)
                 )
                 url = f"http://127.0.0.1:{port}/{FEED}"
                 cases = request_headers(url)

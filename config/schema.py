@@ -432,6 +432,28 @@ class ServerSettings(Section):
     max_body_size: int = Field(
         1_048_576, ge=1024, description="Largest request body (form posts), in bytes."
     )
+    processes: int | Literal["auto"] = Field(
+        1,
+        description="Processes answering HTTP on the one port (SO_REUSEPORT): the daemon (or "
+        "`feedline serve`) and this many minus one serving-only children, restarted when one "
+        'dies. "auto": one per CPU. Linux only beyond 1.',
+    )
+
+    @field_validator("processes")
+    @classmethod
+    def _processes_in_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 64:
+            raise ValueError(f'processes = {value}: give 1 to 64, or "auto"')
+        return value
+
+    @property
+    def process_count(self) -> int:
+        """How many processes serve: `processes`, or one per CPU this process may use."""
+        if isinstance(self.processes, int):
+            return self.processes
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
+        return 1  # pragma: no cover - not Linux: one process
 
 
 class AlertSettings(Section):

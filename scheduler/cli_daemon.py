@@ -90,6 +90,7 @@ def run(
                 serve="serve" in roles and not no_serve,
                 refresh=refresh,
                 send="send" in roles,
+                log_format=log_format,
             )
             await daemon.run()
 
@@ -147,9 +148,12 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
 @handle_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bool) -> None:
     """Serve the output folder (and /healthz, /unsubscribe) without scheduling."""
-    from feeds.serve.server import run_serving, serve_forever
+    import signal
+
+    from feeds.serve.server import run_serving
     from scheduler.database import open_database
     from scheduler.reminders_app import signing_key
+    from scheduler.serving import Serving
     from scheduler.web import DaemonRoutes
 
     setup_logging(0)
@@ -158,21 +162,25 @@ def serve(ctx: click.Context, host: str | None, port: int | None, access_log: bo
     clock = SystemClock()
     engine = open_database(settings)
     routes = DaemonRoutes(settings, engine, clock, signing_key(settings))
-    try:
-        run_serving(
-            serve_forever(
-                settings.site.output_dir,
-                host=host or settings.server.host,
-                port=settings.server.port if port is None else port,
-                cache_max_age=settings.server.cache_max_age,
-                extra_routes=routes.add_to,
-                access_log=access_log,
-                limits=settings.server,
-                on_started=lambda server: click.echo(
-                    f"serving {settings.site.output_dir} on {server.url}", err=True
-                ),
+
+    async def main() -> None:
+        serving = Serving(loaded, routes, clock, host=host, port=port, access_log=access_log)
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)  # stop the other processes too
+        await serving.start()
+        try:
+            click.echo(
+                f"serving {settings.site.output_dir} on {serving.url}"
+                + (f" ({serving.count} processes)" if serving.count > 1 else ""),
+                err=True,
             )
-        )
+            await stopped.wait()
+        finally:
+            await serving.stop()
+
+    try:
+        run_serving(main())
     except KeyboardInterrupt:
         pass
     finally:

@@ -31,11 +31,11 @@ from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.metrics import record_refresh
 from feeds.refresh import render_key
-from feeds.serve.server import FeedServer, feed_server
 from feeds.store.sources import stored_states
 from scheduler.alerts import send_source_alerts
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
 from scheduler.refresh_lease import RefreshLeases, owner_name
+from scheduler.serving import Serving
 from scheduler.web import DaemonRoutes
 from scheduler.wiring import App
 
@@ -71,6 +71,7 @@ class Daemon:
         send: bool = True,
         sleep: Sleep = asyncio.sleep,
         renew_sleep: Sleep = asyncio.sleep,
+        log_format: str = "text",
     ) -> None:
         self.app = app
         self.clock = app.clock
@@ -88,7 +89,8 @@ class Daemon:
         self.wake = asyncio.Event()
         self.index_wake = asyncio.Event()  # a refresh rendered the index: new change time
         self.stopped = asyncio.Event()
-        self.server: FeedServer | None = None
+        self.server: Serving | None = None
+        self.log_format = log_format  # of the serving processes ([server] processes > 1)
         self._signals = 0
 
     def stop(self) -> None:
@@ -260,14 +262,16 @@ class Daemon:
         settings = self.app.settings
         if self.serve:
             settings.site.output_dir.mkdir(parents=True, exist_ok=True)
-            self.server = feed_server(
-                settings.site.output_dir,
-                settings.server,
-                cache_max_age=settings.server.cache_max_age,
-                extra_routes=self.routes.add_to,
+            self.server = Serving(
+                self.app.loaded, self.routes, self.clock, log_format=self.log_format
             )
-            await self.server.start(settings.server.host, settings.server.port)
-            log.info("serving %s on %s", settings.site.output_dir, self.server.url)
+            await self.server.start()
+            log.info(
+                "serving %s on %s (%d process(es))",
+                settings.site.output_dir,
+                self.server.url,
+                self.server.count,
+            )
         roles = {"refresh": self.refreshing, "send": self.sending, "serve": self.serve}
         log.info("daemon %s: %s", self.leases.owner, ", ".join(r for r, on in roles.items() if on))
         tasks: list[asyncio.Task[None]] = []

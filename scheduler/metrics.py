@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import Settings
 from feeds.clock import Clock
+from feeds.metrics_shared import SharedMetrics
 from feeds.serve.instrument import instrument
 from feeds.store.tables import deadlines, items, reminders, sources
 from scheduler.ledger import claims
@@ -210,16 +211,25 @@ def _families(figures: LedgerFigures) -> Iterable[Metric]:
 
 
 class _ProcessAndLedger(Collector):
-    def __init__(self, ledger: LedgerCollector) -> None:
+    def __init__(self, ledger: LedgerCollector, local: Collector) -> None:
         self.ledger = ledger
+        self.local = local
 
     def collect(self) -> Iterator[Metric]:
-        yield from REGISTRY.collect()
+        yield from self.local.collect()
         yield from self.ledger.collect()
 
 
-def add_metrics(app: web.Application, settings: Settings, engine: Engine, clock: Clock) -> None:
-    """`GET /metrics` and request counting, unless `[server] metrics = false`."""
+def add_metrics(
+    app: web.Application,
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    shared: SharedMetrics | None = None,
+) -> None:
+    """`GET /metrics` and request counting, unless `[server] metrics = false`. The process's
+    own figures are its registry's, or with `shared` (several serving processes) those of
+    every process of the group (feeds.metrics_shared)."""
     if not settings.server.metrics:
         return
     collector = _ProcessAndLedger(
@@ -228,8 +238,11 @@ def add_metrics(app: web.Application, settings: Settings, engine: Engine, clock:
             clock,
             [source.id for source in settings.sources],
             settings.mail.failing_after,
-        )
+        ),
+        REGISTRY if shared is None else shared,
     )
+    if shared is not None:
+        _keep_flushing(app, shared)
 
     async def metrics(request: web.Request) -> web.Response:
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
@@ -240,3 +253,20 @@ def add_metrics(app: web.Application, settings: Settings, engine: Engine, clock:
 
     app.router.add_get("/metrics", metrics)
     instrument(app)
+
+
+def _keep_flushing(app: web.Application, shared: SharedMetrics) -> None:
+    """Write this process's figures for the others while `app` runs (and once at the end)."""
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(_app: web.Application) -> None:
+        await asyncio.to_thread(shared.flush)
+        tasks.append(asyncio.create_task(shared.keep_flushing()))
+
+    async def stop(_app: web.Application) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from config.schema import Settings
 from feeds.clock import Clock
+from feeds.metrics_shared import SharedMetrics
 from feeds.render.calendar import CalendarEvent, render_calendar
 from feeds.render.display import closing_line
 from feeds.store.deadlines import stored_from_row
@@ -33,8 +34,11 @@ class DaemonRoutes:
         key: bytes,
         *,
         transport: MailTransport | None = None,
+        shared_metrics: SharedMetrics | None = None,
     ) -> None:
         self.settings = settings
+        #: Several serving processes: /metrics reports them all (scheduler.serving sets it).
+        self.shared_metrics = shared_metrics
         self.engine = engine
         self.clock = clock
         self.key = key
@@ -53,7 +57,7 @@ class DaemonRoutes:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/deadlines/{uid}.ics", self.deadline_calendar)
         self.subscriptions.add_to(app)
-        add_metrics(app, self.settings, self.engine, self.clock)
+        add_metrics(app, self.settings, self.engine, self.clock, self.shared_metrics)
         app.on_cleanup.append(self._close)
 
     async def _close(self, _app: web.Application) -> None:

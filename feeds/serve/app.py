@@ -12,6 +12,15 @@ from aiohttp.typedefs import Handler, Middleware
 from feeds.serve.static import StaticFiles
 
 STATIC: web.AppKey[StaticFiles] = web.AppKey("feedline_static", StaticFiles)
+#: Middlewares that only act on requests with a body: the file shortcuts (feeds.serve.wire and
+#: feeds.serve.fastpath answer only bodiless GETs and HEADs) may pass them by.
+BODY_ONLY: web.AppKey[tuple[Middleware, ...]] = web.AppKey("feedline_body_only", tuple)
+
+
+def shortcuts_allowed(app: web.Application) -> bool:
+    """True when no middleware must see a bodiless GET or HEAD of a file."""
+    body_only = app.get(BODY_ONLY, ())
+    return all(middleware in body_only for middleware in app.middlewares)
 
 
 def build_app(
@@ -29,6 +38,7 @@ def build_app(
     """
     middlewares = [_body_in_time(body_timeout)] if body_timeout else []
     app = web.Application(client_max_size=max_body_size, middlewares=middlewares)  # 413 above
+    app[BODY_ONLY] = tuple(middlewares)
     if extra_routes is not None:
         extra_routes(app)
     static = StaticFiles(Path(output_dir), cache_max_age=cache_max_age)

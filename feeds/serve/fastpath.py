@@ -9,7 +9,8 @@ application handler resolves the route, builds match info and the middleware cha
 request; for a file that is already in the cache this handler answers straight from it, which
 measured about a fifth less CPU per request. Everything else goes the usual way: paths that an
 added route may claim, other methods, files not there (so 404, 405 and the generated index
-come from the application) and every request when the application has middlewares, which a
+come from the application), requests with a body, and every request when the application
+has middlewares other than those for request bodies (feeds.serve.app.BODY_ONLY), which a
 shortcut would skip.
 """
 
@@ -23,7 +24,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from feeds.metrics import HTTP_REQUESTS
-from feeds.serve.app import STATIC
+from feeds.serve.app import STATIC, shortcuts_allowed
 from feeds.serve.instrument import COUNT_REQUESTS, FILES, route_label
 from feeds.serve.static import READ_METHODS, respond, safe_relative
 
@@ -53,7 +54,7 @@ class FileFastPath:
         static = app.get(STATIC)
         self.cache = static.cache if static is not None else None
         self.count = bool(app.get(COUNT_REQUESTS, False))
-        self.enabled = self.cache is not None and not app.middlewares
+        self.enabled = self.cache is not None and shortcuts_allowed(app)
         self._exact, self._prefixes = claimed_paths(app)
 
     def _shortcut(self, path: str) -> bool:
@@ -69,6 +70,7 @@ class FileFastPath:
         if (
             self.cache is not None
             and request.method in READ_METHODS
+            and not request.body_exists  # a body-only middleware must see it
             and self._shortcut(request.path)
         ):
             rel = safe_relative(request.path[1:])

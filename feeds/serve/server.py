@@ -222,8 +222,10 @@ def feed_server(
     cache_max_age: int,
     extra_routes: Callable[[web.Application], None] | None = None,
     access_log: bool = False,
+    reuse_port: bool = False,
 ) -> FeedServer:
-    """The server of `output_dir` (not started) with `[server]`'s body and connection limits."""
+    """The server of `output_dir` (not started) with `[server]`'s body and connection limits
+    (`reuse_port`: its listener shares the port with other processes', SO_REUSEPORT)."""
     app = build_app(
         output_dir,
         cache_max_age=cache_max_age,
@@ -231,7 +233,7 @@ def feed_server(
         max_body_size=limits.max_body_size,
         body_timeout=limits.idle_timeout.total_seconds(),
     )
-    return FeedServer(app, access_log=access_log, limits=limits)
+    return FeedServer(app, access_log=access_log, limits=limits, reuse_port=reuse_port)
 
 
 async def serve_forever(

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from feeds.clock import Clock, SystemClock
 from feeds.metrics import HTTP_REQUESTS
-from feeds.serve.app import STATIC
+from feeds.serve.app import STATIC, shortcuts_allowed
 from feeds.serve.cache import LOAD_IN_THREAD, Entry, FileCache
 from feeds.serve.conditional import http_date
 from feeds.serve.fastpath import claimed_paths
@@ -58,6 +58,8 @@ _WANTED = re.compile(
     re.IGNORECASE,
 )
 _MAX_PATHS = 4096
+_MAX_HEADS = 4096
+_MAX_KEPT_HEAD = 2048
 _CLOSE = b"Connection: close\r\n"
 
 
@@ -92,6 +94,7 @@ class WirePath:
         self.count = count
         self.connections: set[WireConnection] = set()
         self.paths: dict[bytes, str] = {}  # request path -> file to look up
+        self.heads: dict[bytes, tuple[str, Request]] = {}  # request head -> file, request
         self.clock = clock
         self._date_until = -math.inf
         self._date_line = b""
@@ -101,6 +104,16 @@ class WirePath:
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every(), self._sweep)
         return WireConnection(self)
+
+    def remember(self, head: bytes, path: bytes, rel: str, request: Request) -> None:
+        """Keep what the head of a request for an existing file asks for (at most
+        `_MAX_HEADS` heads of up to `_MAX_KEPT_HEAD` bytes: the oldest go when full)."""
+        if len(self.paths) < _MAX_PATHS:
+            self.paths[path] = rel
+        if len(head) <= _MAX_KEPT_HEAD:
+            if len(self.heads) >= _MAX_HEADS:
+                del self.heads[next(iter(self.heads))]
+            self.heads[head] = (rel, request)
 
     def relative(self, path: bytes) -> str | None:
         """The file to look up for a request path, or None when aiohttp must answer it (a
@@ -213,46 +226,32 @@ class WireConnection(asyncio.Protocol):
         """Answer the request whose head is `data[:end]`; the bytes after it (b"" when the
         connection closes or waits), or None when aiohttp must answer it.
 
-        This is the hot path of the bench (one call per request): kept in one function.
+        This is the hot path of the bench (one call per request). A client sends the same
+        head with every poll, so a head read before (of a file that was there) is not parsed
+        again: `WirePath.heads` remembers what it asks for.
         """
         started = time.perf_counter()
-        found = _HEAD.fullmatch(data, 0, end) if end <= MAX_HEAD_BYTES else None
-        if found is None:
-            return None
-        method, target = found.group(1, 2)
-        pairs = _WANTED.findall(data, found.start(3), end)
-        wanted: dict[bytes, bytes] = {}
-        for name, value in pairs:
-            wanted[name.lower()] = value
-        if len(wanted) != len(pairs) or not _REFUSE.isdisjoint(wanted):
-            return None  # a repeated header (aiohttp's reading decides), a body, an upgrade
-        close = False
-        if b"connection" in wanted:
-            tokens = {token.strip().lower() for token in wanted[b"connection"].split(b",")}
-            if b"upgrade" in tokens:
+        head = data[:end]
+        known = self.path.heads.get(head)
+        if known is None:
+            parsed = _parse(head)
+            if parsed is None:
                 return None
-            close = b"close" in tokens
-        path = target.partition(b"?")[0]
-        rel = self.path.paths.get(path) or self.path.relative(path)
-        if rel is None:
-            return None
-        entry = self.path.cache.lookup(rel)
-        if entry is None:
-            return None
-        if len(self.path.paths) < _MAX_PATHS:
-            self.path.paths[path] = rel
-        accept = wanted.get(b"accept-encoding", b"").decode("latin-1")
-        if_none_match = wanted.get(b"if-none-match")
-        since = wanted.get(b"if-modified-since")
-        request: Request = (
-            method == b"HEAD",
-            accept,
-            None if if_none_match is None else if_none_match.decode("latin-1"),
-            None if since is None else since.decode("latin-1"),
-            close,
-        )
+            path, request = parsed
+            rel = self.path.paths.get(path) or self.path.relative(path)
+            if rel is None:
+                return None
+            entry = self.path.cache.lookup(rel)
+            if entry is None:
+                return None
+            self.path.remember(head, path, rel, request)
+        else:
+            rel, request = known
+            entry = self.path.cache.lookup(rel)
+            if entry is None:
+                return None
         if entry is LOAD_IN_THREAD:
-            self._load_then_answer(data[:end], rel, request, data[end + 4 :])
+            self._load_then_answer(head, rel, request, data[end + 4 :])
             return b""
         return b"" if self._send(entry, request, started) else data[end + 4 :]
 
@@ -332,6 +331,37 @@ class WireConnection(asyncio.Protocol):
             protocol.data_received(data)
 
 
+def _parse(head: bytes) -> tuple[bytes, Request] | None:
+    """The path asked for (without the query) and what the answer depends on, or None when
+    the head is not the plain case (see the module's docstring)."""
+    found = _HEAD.fullmatch(head) if len(head) <= MAX_HEAD_BYTES else None
+    if found is None:
+        return None
+    method, target = found.group(1, 2)
+    pairs = _WANTED.findall(head, found.start(3))
+    wanted: dict[bytes, bytes] = {}
+    for name, value in pairs:
+        wanted[name.lower()] = value
+    if len(wanted) != len(pairs) or not _REFUSE.isdisjoint(wanted):
+        return None  # a repeated header (aiohttp's reading decides), a body, an upgrade
+    close = False
+    if b"connection" in wanted:
+        tokens = {token.strip().lower() for token in wanted[b"connection"].split(b",")}
+        if b"upgrade" in tokens:
+            return None
+        close = b"close" in tokens
+    if_none_match = wanted.get(b"if-none-match")
+    since = wanted.get(b"if-modified-since")
+    request: Request = (
+        method == b"HEAD",
+        wanted.get(b"accept-encoding", b"").decode("latin-1"),
+        None if if_none_match is None else if_none_match.decode("latin-1"),
+        None if since is None else since.decode("latin-1"),
+        close,
+    )
+    return target.partition(b"?")[0], request
+
+
 def wire_path(
     app: web.Application,
     fallback: Callable[[], asyncio.Protocol],
@@ -339,9 +369,9 @@ def wire_path(
     keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> WirePath | None:
     """The fast path for `app`'s output folder, or None when it cannot be used (no folder,
-    or middlewares, which must see every request)."""
+    or middlewares that must see every request: not those for request bodies only)."""
     static = app.get(STATIC)
-    if static is None or app.middlewares:
+    if static is None or not shortcuts_allowed(app):
         return None
     exact, prefixes = claimed_paths(app)
     return WirePath(

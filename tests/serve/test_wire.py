@@ -325,6 +325,26 @@ async def test_made_up_paths_are_not_remembered(output_dir: Path, serve: Serve) 
     async with connect(server) as http:
         assert (await http.ask(get("/all.rss"))).fast
     assert wire.paths == {b"/all.rss": "all.rss"}
+    assert len(wire.heads) == 1  # the head of the one request for a file that is there
+
+
+async def test_a_remembered_head_still_sees_the_file_change_and_go(
+    output_dir: Path, serve: Serve
+) -> None:
+    server = await serve(output_dir)
+    poll = get("/all.rss", "Accept-Encoding: gzip")
+    async with connect(server) as http:
+        first = await http.ask(poll)
+        await asyncio.sleep(0)  # the next pass of the loop: the file is checked again
+        publish(output_dir / "all.rss", RSS.replace(b"Home affairs", b"Home Affairs"))
+        await asyncio.sleep(0)
+        second = await http.ask(poll)
+        assert first.fast and second.fast
+        assert second.headers["etag"] != first.headers["etag"]
+        (output_dir / "all.rss").unlink()
+        await asyncio.sleep(0)
+        gone = await http.ask(poll)
+        assert gone.status == 404 and not gone.fast  # handed to aiohttp
 
 
 async def test_the_date_header_comes_from_the_clock(output_dir: Path) -> None:
@@ -341,3 +361,24 @@ async def test_the_date_header_comes_from_the_clock(output_dir: Path) -> None:
         await server.stop()
     assert b"\r\nDate: Sat, 09 Mar 2024 12:30:05 GMT\r\n" in raw
     assert b"\r\nServer:" not in raw  # the fast path answered
+
+
+async def test_the_products_server_answers_files_on_the_fast_path(output_dir: Path) -> None:
+    """`feed_server` (what `feedline serve` and the daemon run) has the request-body timeout
+    middleware: it concerns only requests with a body, so files still take the fast path and
+    a form post still goes through it (408 when its body is late: tests/faults)."""
+    from config.schema import ServerSettings
+    from feeds.serve.server import feed_server
+
+    server = feed_server(output_dir, ServerSettings(), cache_max_age=300, extra_routes=add_routes)
+    assert server.app.middlewares  # the body timeout
+    await server.start()
+    try:
+        async with connect(server) as http:
+            assert (await http.ask(get("/all.rss", "Accept-Encoding: gzip"))).fast
+            posted = await http.ask(
+                b"POST /all.rss HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+            )
+            assert posted.status == 405 and not posted.fast
+    finally:
+        await server.stop()
