@@ -7,6 +7,7 @@ bench/reliability_bench.py.
 
 from __future__ import annotations
 
+import ctypes
 import random
 import re
 import signal
@@ -77,12 +78,23 @@ def sink_problem(controller: Controller, port: int) -> str | None:
     return None
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_harness() -> None:
+    """In the child: killed when the harness goes (a `timeout` around pytest, Ctrl-C), so no
+    sender outlives it and goes on sending to a sink that is gone."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def feedline(config: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "scheduler", "--config", str(config), *args],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_the_harness,
     )
 
 
