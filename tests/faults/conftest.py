@@ -2,8 +2,9 @@
 
 Every scenario runs small in the suite (CI) and large under `bench/reliability_bench.py`
 (`FEEDLINE_RELIABILITY=full`); each records one row, fault | size tried | lost | duplicated |
-other outcome, to the JSON-lines file named by `FEEDLINE_RELIABILITY_OUT` (when set), which
-the bench turns into the table of docs/reliability.md.
+other outcome, and the duplicates the ledger allows, to the JSON-lines file named by
+`FEEDLINE_RELIABILITY_OUT` (when set), which the bench turns into the table of
+docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ class Reliability:
         """`short` in the suite, `full` under the reliability bench."""
         return full if self.full else short
 
-    def record(self, fault: str, size: str, lost: int, duplicated: int, other: str) -> None:
+    def record(
+        self, fault: str, size: str, lost: int, duplicated: int, other: str, bound: int = 0
+    ) -> None:
+        """One row; `bound` is the most duplicates the ledger allows for this fault (0 unless
+        a sender died with messages in flight)."""
         if self.out is None:
             return
         row = {"fault": fault, "size": size, "lost": lost, "duplicated": duplicated}
-        row["other"] = other
+        row |= {"other": other, "bound": bound}
         with self.out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
 

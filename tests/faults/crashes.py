@@ -7,9 +7,11 @@ bench/reliability_bench.py.
 
 from __future__ import annotations
 
+import ctypes
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +39,8 @@ class CountingSink:
 
     received: Counter[bytes] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Exceptions the sink's event loop reported (shown if the sink stops answering).
+    errors: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         found = MESSAGE_ID.search(bytes(envelope.original_content or b""))
@@ -49,8 +53,39 @@ def start_sink() -> tuple[CountingSink, Controller, int]:
     sink = CountingSink()
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.loop.set_exception_handler(
+        lambda _loop, context: sink.errors.append(str(context.get("exception") or context))
+    )
     controller.start()
     return sink, controller, port
+
+
+def sink_problem(controller: Controller, port: int) -> str | None:
+    """Why the sink cannot take a connection now (None when it can): checked during a kill
+    run, so a harness fault fails the run at once with its cause instead of turning every
+    later send into a retry."""
+    thread = controller._thread
+    if thread is None or not thread.is_alive():
+        return "the sink's thread ended"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as probe:
+            probe.settimeout(10)
+            greeting = probe.recv(64)
+    except OSError as error:
+        return f"the sink does not answer on port {port}: {error}"
+    if not greeting.startswith(b"220"):
+        return f"the sink greets with {greeting!r}"
+    return None
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_harness() -> None:
+    """In the child: killed when the harness goes (a `timeout` around pytest, Ctrl-C), so no
+    sender outlives it and goes on sending to a sink that is gone."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def feedline(config: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -59,6 +94,7 @@ def feedline(config: Path, *args: str) -> subprocess.Popen[bytes]:
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_the_harness,
     )
 
 
@@ -160,6 +196,7 @@ def kill_during_reminders(
     rng = random.Random(seed)
     sink, controller, port = start_sink()
     started = time.monotonic()
+    running: list[subprocess.Popen[bytes]] = []
     try:
         closes = datetime.now(UTC) + timedelta(days=2)
         (folder / "page.txt").write_text(consultation_page(closes), encoding="utf-8")
@@ -176,12 +213,20 @@ def kill_during_reminders(
         imported = run_feedline(config, "subscribers", "import", str(people))
         assert imported.returncode == 0, imported.stderr
         assert _open_rows(engine) == count, "every reminder planned and due"
-        running = [feedline(config, "remind") for _ in range(senders)]
+        running += [feedline(config, "remind") for _ in range(senders)]
         killed = mid_send = 0
         seen = 0
         armed_at: float | None = None  # messages flowed since the last kill: pick a moment
         kill_at = 0.0
+        probed_at = time.monotonic()
         while time.monotonic() - started < timeout:
+            if time.monotonic() - probed_at > 5:
+                problem = sink_problem(controller, port)
+                assert problem is None, (
+                    f"{problem} after {sum(sink.received.values())} sends; "
+                    f"sink loop errors: {sink.errors[-3:]}"
+                )
+                probed_at = time.monotonic()
             with sink.lock:
                 total = sum(sink.received.values())
             flowing, seen = total > seen, total
@@ -205,7 +250,10 @@ def kill_during_reminders(
                 armed_at = None
             time.sleep(0.05)
         else:
-            raise AssertionError(f"not finished in {timeout}s: {_open_rows(engine)} rows open")
+            raise AssertionError(
+                f"not finished in {timeout:.0f} s: {sum(sink.received.values())} sends, "
+                f"{killed} of {kills} kills, {_open_rows(engine)} rows open"
+            )
         for process in running:
             process.wait(30)
         with engine.connect() as conn:
@@ -232,6 +280,13 @@ def kill_during_reminders(
             kills_mid_send=mid_send,
         )
     finally:
+        # No sender outlives the run: one left running after a failure (the timeout) went on
+        # with its pass against the stopped sink, and every send it tried was "connection
+        # refused" and put back for a retry, which looked like a sink that stopped listening.
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
         controller.stop()
 
 

@@ -33,6 +33,7 @@ def test_sigkill_during_reminders_on_sqlite(tmp_path: Path, reliability: Reliabi
         database_url=None,
         max_per_second=reliability.size(40, 150),
         pause=(0.0, 0.6),
+        timeout=reliability.size(1800.0, 3600.0),
     )
     engine.dispose()
     reliability.record(
@@ -42,6 +43,7 @@ def test_sigkill_during_reminders_on_sqlite(tmp_path: Path, reliability: Reliabi
         outcome.duplicated,
         f"{outcome.kills_mid_send} kills while messages flowed; {outcome.seconds:.0f} s; "
         + ", ".join(f"{k}: {v}" for k, v in outcome.other.items()),
+        bound=outcome.kills * in_flight_bound(MAX_CONNECTIONS),
     )
     assert outcome.kills == kills
     assert outcome.lost == 0
@@ -71,6 +73,7 @@ def test_sigkill_during_reminders_on_postgres_three_senders(
             database_url=url,
             max_per_second=reliability.size(10, 60),
             pause=(0.0, 0.6),
+            timeout=reliability.size(1800.0, 3600.0),
         )
     finally:
         engine.dispose()
@@ -84,6 +87,7 @@ def test_sigkill_during_reminders_on_postgres_three_senders(
         outcome.duplicated,
         f"{outcome.kills_mid_send} kills while messages flowed; {outcome.seconds:.0f} s; "
         + ", ".join(f"{k}: {v}" for k, v in outcome.other.items()),
+        bound=outcome.kills * in_flight_bound(MAX_CONNECTIONS),
     )
     assert outcome.kills == kills
     assert outcome.lost == 0

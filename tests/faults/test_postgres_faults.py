@@ -110,6 +110,7 @@ async def test_connection_cut_mid_pass_loses_nothing(
         *tally(people, smtp_server),
         "the pass fails with the database error; the claims come back after the lease and "
         "another sender finishes; duplicates at most the messages in flight",
+        bound=in_flight_bound(2),
     )
 
 
