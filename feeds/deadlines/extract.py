@@ -418,10 +418,9 @@ def _time_for(
     return None
 
 
-_STANDING_TIME = re.compile(
+_STANDING_TIME = Caseless(
     r"(?:on|by|of)\s+the\s+(?:deadline|closing|due|final|last)\s+(?:date|day)|"
     r"(?:le\s+jour\s+de\s+la\s+date\s+limite|am\s+Tag\s+des\s+Fristablaufs)",
-    re.IGNORECASE,
 )
 
 
