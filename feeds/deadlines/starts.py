@@ -181,3 +181,53 @@ def _grouped(alternatives: list[str], depth: int) -> list[str]:
         single = len(split_alternatives(inner)) == 1
         branches.append(first + inner if single else f"{first}(?:{inner})")
     return branches
+
+
+def _group_end(pattern: str, start: int) -> int | None:
+    """The index of the `)` closing the group opened at `pattern[start]` (None: unbalanced)."""
+    depth = 0
+    in_class = False
+    i = start
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]" and pattern[i - 1] != "[" and pattern[i - 2 : i] != "[^":
+                in_class = False
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+_LEADS = ("(?<!\\w)(?:", "(?:")
+
+
+def with_factored_lead(pattern: str) -> str:
+    """`pattern` (compiled without re.IGNORECASE) with its leading alternation `factored`:
+    the whole pattern's, or that of a `(?:...)` group it opens with (after a `(?<!\\w)`).
+    It matches exactly what `pattern` matches; a pattern of another shape comes back as is."""
+    try:
+        alternatives = split_alternatives(pattern)
+        if len(alternatives) > 1:
+            return factored(alternatives)
+        for lead in _LEADS:
+            if pattern.startswith(lead):
+                end = _group_end(pattern, len(lead) - 3)
+                if end is None:
+                    return pattern
+                inner = split_alternatives(pattern[len(lead) : end])
+                if len(inner) < 2:
+                    return pattern
+                return f"{lead}{factored(inner)}{pattern[end:]}"
+    except re.error:  # a piece that does not compile alone (a back-reference): left as is
+        return pattern
+    return pattern

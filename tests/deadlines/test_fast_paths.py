@@ -21,8 +21,12 @@ from feeds.deadlines import (
     find_deadlines,
     labels,
     reference,
+    reopening,
+    scoring,
     sentences,
+    structure,
     times,
+    viewing,
 )
 from feeds.deadlines.caseless import Caseless, lowered
 from feeds.deadlines.cues import cues_for
@@ -31,6 +35,7 @@ from feeds.deadlines.sentences import split_sentences
 from feeds.deadlines.starts import (
     factored,
     first_chars,
+    with_factored_lead,
     matches_at_starts,
     may_be_empty,
     split_alternatives,
@@ -66,7 +71,7 @@ CORPUS = _corpus()
 
 
 def _caseless_patterns() -> Iterator[tuple[str, Caseless]]:
-    for module in (cues, labels):
+    for module in (cues, labels, extract, reopening, scoring, structure, viewing):
         for name, value in vars(module).items():
             if isinstance(value, Caseless):
                 yield f"{module.__name__}.{name}", value
@@ -84,7 +89,7 @@ def _spans(m: re.Match[str] | None) -> object:
 
 
 def test_every_caseless_pattern_is_checked() -> None:
-    assert len(CASELESS) >= 25
+    assert len(CASELESS) >= 50
 
 
 @pytest.mark.parametrize("name", sorted(CASELESS))
@@ -438,3 +443,11 @@ def test_has_context_is_the_plain_alternation() -> None:
         assert cues.has_context(text) == (plain.search(text.lower()) is not None), text
         found += cues.has_context(text)
     assert 100 < found < len(CORPUS)
+
+
+def test_with_factored_lead_factors_only_a_leading_alternation() -> None:
+    assert with_factored_lead(r"(?<!\w)(?:ends|ended|x)(?!\w)") == r"(?<!\w)(?:end(?:s|ed)|x)(?!\w)"
+    assert with_factored_lead(r"(?:ab|ac)\w*") == r"(?:a(?:b|c))\w*"
+    assert with_factored_lead("ab|ac") == "a(?:b|c)"
+    for same in (r"x(?:ab|ac)", r"(?:ab|ac", r"(?P<n>ab|ac)", r"(a)|(b)\1"):
+        assert with_factored_lead(same) == same
