@@ -35,10 +35,10 @@ from feeds.deadlines.sentences import split_sentences
 from feeds.deadlines.starts import (
     factored,
     first_chars,
-    with_factored_lead,
     matches_at_starts,
     may_be_empty,
     split_alternatives,
+    with_factored_lead,
 )
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
