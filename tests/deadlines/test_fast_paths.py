@@ -451,3 +451,20 @@ def test_with_factored_lead_factors_only_a_leading_alternation() -> None:
     assert with_factored_lead("ab|ac") == "a(?:b|c)"
     for same in (r"x(?:ab|ac)", r"(?:ab|ac", r"(?P<n>ab|ac)", r"(a)|(b)\1"):
         assert with_factored_lead(same) == same
+
+
+def test_the_standing_time_quick_test_never_misses() -> None:
+    extra = [
+        "Submit BY THE DEADLINE DATE",
+        "on the laſt day",
+        "by the cloſing date",
+        "am Tag des Fristablaufſ",
+        "x",
+    ]
+    stated = 0
+    for text in [*CORPUS, *extra]:
+        if extract._STANDING_TIME.search(text) is not None:
+            assert extract.may_state_a_standing_time(text), text
+            stated += 1
+    assert stated >= 3
+    assert not extract.may_state_a_standing_time("The consultation is open until 3 May.")
