@@ -16,6 +16,8 @@ import re
 import sys
 from functools import cached_property
 
+from feeds.deadlines.starts import with_factored_lead
+
 # Named groups and escapes are kept as written; everything else is lower-cased.
 _TOKEN = re.compile(r"\(\?P<\w+>|\(\?P=\w+\)|\\(.)|[^\\(]+|\(", re.DOTALL)
 _CASELESS_ESCAPES = set("wWsSdDbBAZnrtfv")  # their meaning does not depend on letter case
@@ -60,7 +62,8 @@ class Caseless:
 
     @cached_property
     def ascii(self) -> re.Pattern[str]:
-        return re.compile(self._lowered)
+        # Its leading alternation grouped by first letters: the same matches, fewer steps.
+        return re.compile(with_factored_lead(self._lowered))
 
     def _for(self, text: str) -> tuple[re.Pattern[str], str]:
         if text.isascii():

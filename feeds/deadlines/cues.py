@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from feeds.deadlines.caseless import Caseless, lowered
-from feeds.deadlines.starts import first_chars, may_be_empty
+from feeds.deadlines.starts import factored, first_chars, may_be_empty
 from feeds.names import LANGUAGES, supported
 
 
@@ -194,7 +194,7 @@ def _word_start_pattern(fragments: list[str]) -> re.Pattern[str]:
             raise ValueError(f"prefilter fragment must start with a literal letter: {fragment}")
         by_first.setdefault(first, []).append(fragment[1:])
     branches = "|".join(
-        re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in by_first.items()
+        re.escape(first) + "(?:" + factored(rests) + ")" for first, rests in by_first.items()
     )
     return re.compile(rf"[^a-z0-9_](?:{branches})")
 
@@ -236,8 +236,19 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
     return spans
 
 
+def _any_word_pattern(words: list[str]) -> re.Pattern[str]:
+    """`_lowercase_pattern` of the alternation of `words`, for a yes/no search only: the words
+    that start with a letter come first, grouped by their letters (`starts.factored`), which
+    makes the search several times faster; the order of a yes/no search's words is free."""
+    _lowercase_pattern("|".join(words))  # the same checks
+    lowered_words = [word.lower() for word in words]
+    plain = [word for word in lowered_words if word[:1].isalpha()]
+    others = [word for word in lowered_words if not word[:1].isalpha()]
+    return re.compile("|".join([factored(plain), *others]))
+
+
 # Words that make a sentence about something one responds to (a consultation, a call, ...).
-_CONTEXT = _lowercase_pattern("|".join(_every_language("context")))
+_CONTEXT = _any_word_pattern(_every_language("context"))
 
 
 def has_context(text: str) -> bool:

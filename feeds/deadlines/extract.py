@@ -22,6 +22,7 @@ from feeds.deadlines.cues import (
     has_context,
     has_cue_word,
     has_something_to_respond_to,
+    prefilter_text,
 )
 from feeds.deadlines.dates import DateGrammar, DateMention, grammar_for, is_relative, resolve
 from feeds.deadlines.labels import clean_label, is_bare_label, label_for
@@ -418,11 +419,19 @@ def _time_for(
     return None
 
 
-_STANDING_TIME = re.compile(
+_STANDING_TIME = Caseless(
     r"(?:on|by|of)\s+the\s+(?:deadline|closing|due|final|last)\s+(?:date|day)|"
     r"(?:le\s+jour\s+de\s+la\s+date\s+limite|am\s+Tag\s+des\s+Fristablaufs)",
-    re.IGNORECASE,
 )
+# A word every match of _STANDING_TIME holds, as `prefilter_text` folds the text: the quick
+# test that spares most texts the search.
+_STANDING_WORDS = ("deadline", "closing", "due", "final", "last", "limite", "fristablaufs")
+
+
+def may_state_a_standing_time(text: str) -> bool:
+    """False only where `_STANDING_TIME` cannot match (str searches, no regex)."""
+    folded = prefilter_text(text)
+    return any(word in folded for word in _STANDING_WORDS)
 
 
 def _with_standing_time(
@@ -430,7 +439,7 @@ def _with_standing_time(
 ) -> list[_Found]:
     """A time stated once for every deadline ("no later than 5:00 p.m. on the deadline date")
     given to the deadlines that state none."""
-    match = _STANDING_TIME.search(text)
+    match = _STANDING_TIME.search(text) if may_state_a_standing_time(text) else None
     if match is None:
         return found
     sentence = next((s for s in split_sentences(text) if s.start <= match.start() < s.end), None)

@@ -95,3 +95,139 @@ def _first_of(op: Any, av: Any) -> tuple[set[str] | None, bool]:
     if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
         return set(), True  # zero-width: the first character comes after it
     return None, False
+
+
+# --- alternations factored by their leading letters ------------------------------------------
+
+_SPECIAL = set("\\.^$*+?{}[]|()")
+_QUANTIFIERS = set("*+?{")
+_MAX_FACTOR_DEPTH = 4
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of `pattern` (split at `|` outside groups and classes)."""
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]" and pattern[i - 1] != "[" and pattern[i - 2 : i] != "[^":
+                in_class = False
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _leading_literal(alternative: str) -> str | None:
+    """The literal character `alternative` starts with (one no quantifier applies to)."""
+    if not alternative or alternative[0] in _SPECIAL:
+        return None
+    if alternative[1:2] and alternative[1] in _QUANTIFIERS:
+        return None
+    return alternative[0]
+
+
+def factored(alternatives: list[str], depth: int = 0) -> str:
+    """`"|".join(alternatives)` (compiled without re.IGNORECASE), written so that the regex
+    engine tries fewer of them.
+
+    Alternatives that start with the same literal character are grouped behind it
+    (`con(?:sult|cert)` for `consult|concert`), their order kept; one that does not start with
+    a literal stays where it is and groups form on either side of it. At any position only the
+    group of the character there can match, and within it the alternatives are tried in their
+    order, so the pattern matches exactly what the plain alternation matches (same spans, same
+    groups): the engine just skips the other groups with one test each.
+    """
+    if depth == 0 and any(re.compile(a).groups for a in alternatives):
+        return "|".join(alternatives)  # groups would be numbered in another order
+    if depth >= _MAX_FACTOR_DEPTH or len(alternatives) < 2:
+        return "|".join(alternatives)
+    parts: list[str] = []
+    run: list[str] = []
+    for alternative in alternatives:
+        if _leading_literal(alternative) is None:
+            parts += _grouped(run, depth)
+            parts.append(alternative)
+            run = []
+        else:
+            run.append(alternative)
+    parts += _grouped(run, depth)
+    return "|".join(parts)
+
+
+def _grouped(alternatives: list[str], depth: int) -> list[str]:
+    """Alternatives that all start with a literal character, grouped by it."""
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    branches = []
+    for first, rests in groups.items():
+        inner = factored(rests, depth + 1)
+        single = len(split_alternatives(inner)) == 1
+        branches.append(first + inner if single else f"{first}(?:{inner})")
+    return branches
+
+
+def _group_end(pattern: str, start: int) -> int | None:
+    """The index of the `)` closing the group opened at `pattern[start]` (None: unbalanced)."""
+    depth = 0
+    in_class = False
+    i = start
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]" and pattern[i - 1] != "[" and pattern[i - 2 : i] != "[^":
+                in_class = False
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+_LEADS = ("(?<!\\w)(?:", "(?:")
+
+
+def with_factored_lead(pattern: str) -> str:
+    """`pattern` (compiled without re.IGNORECASE) with its leading alternation `factored`:
+    the whole pattern's, or that of a `(?:...)` group it opens with (after a `(?<!\\w)`).
+    It matches exactly what `pattern` matches; a pattern of another shape comes back as is."""
+    try:
+        alternatives = split_alternatives(pattern)
+        if len(alternatives) > 1:
+            return factored(alternatives)
+        for lead in _LEADS:
+            if pattern.startswith(lead):
+                end = _group_end(pattern, len(lead) - 3)
+                if end is None:
+                    return pattern
+                inner = split_alternatives(pattern[len(lead) : end])
+                if len(inner) < 2:
+                    return pattern
+                return f"{lead}{factored(inner)}{pattern[end:]}"
+    except re.error:  # a piece that does not compile alone (a back-reference): left as is
+        return pattern
+    return pattern

@@ -21,14 +21,25 @@ from feeds.deadlines import (
     find_deadlines,
     labels,
     reference,
+    reopening,
+    scoring,
     sentences,
+    structure,
     times,
+    viewing,
 )
 from feeds.deadlines.caseless import Caseless, lowered
 from feeds.deadlines.cues import cues_for
 from feeds.deadlines.dates import grammar_for
 from feeds.deadlines.sentences import split_sentences
-from feeds.deadlines.starts import first_chars, matches_at_starts, may_be_empty
+from feeds.deadlines.starts import (
+    factored,
+    first_chars,
+    matches_at_starts,
+    may_be_empty,
+    split_alternatives,
+    with_factored_lead,
+)
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "deadlines"
 EXTRA = [
@@ -60,7 +71,7 @@ CORPUS = _corpus()
 
 
 def _caseless_patterns() -> Iterator[tuple[str, Caseless]]:
-    for module in (cues, labels):
+    for module in (cues, labels, extract, reopening, scoring, structure, viewing):
         for name, value in vars(module).items():
             if isinstance(value, Caseless):
                 yield f"{module.__name__}.{name}", value
@@ -78,7 +89,7 @@ def _spans(m: re.Match[str] | None) -> object:
 
 
 def test_every_caseless_pattern_is_checked() -> None:
-    assert len(CASELESS) >= 25
+    assert len(CASELESS) >= 50
 
 
 @pytest.mark.parametrize("name", sorted(CASELESS))
@@ -380,3 +391,80 @@ def test_a_grammar_is_compiled_once_whether_or_not_the_order_flag_is_passed() ->
     assert grammar_for("fr") is grammar_for("fr", False)
     assert grammar_for("fr", True) is not grammar_for("fr")
     assert grammar_for("fr", True).month_first_numeric
+
+
+def test_split_alternatives_splits_only_at_the_top_level() -> None:
+    assert split_alternatives(r"a|b(?:c|d)|[|(]e|\|f") == ["a", "b(?:c|d)", "[|(]e", "\\|f"]
+    assert split_alternatives(r"[]|]x|y|[^]|]z") == ["[]|]x", "y", "[^]|]z"]
+    assert split_alternatives("abc") == ["abc"]
+
+
+def test_factored_groups_alternatives_by_their_letters() -> None:
+    assert factored(["consult", "concert", "call", "x?y"]) == "c(?:on(?:sult|cert)|all)|x?y"
+    assert factored(["ab", "a", "b+"]) == "a(?:b|)|b+"  # a quantified letter is no prefix
+    assert factored(["ab", "ac", "[x]", "ad", "ae"]) == "a(?:b|c)|[x]|a(?:d|e)"  # order kept
+    for words in (["ab", "abc", "a"], ["abc", "a", "ab"], ["a", "abc"]):
+        first, expected = re.match(factored(words), "abc"), re.match("|".join(words), "abc")
+        assert first is not None and expected is not None and first.group() == expected.group()
+    assert factored(["(x)a", "(y)a"]) == "(x)a|(y)a"  # numbered groups stay in their order
+
+
+def _factored_cases() -> Iterator[tuple[str, list[str]]]:
+    """Alternations the extractor factors: the prefilter's, per first letter, and others."""
+    fragments: dict[str, list[str]] = {}
+    for fragment in cues._every_language("prefilter"):
+        fragments.setdefault(fragment[0], []).append(fragment[1:])
+    for first, rests in sorted(fragments.items()):
+        yield f"prefilter {first}", rests
+    context = [w.lower() for w in cues._every_language("context") if w[:1].isalpha()]
+    yield "context", context
+    yield "cue words", [w.lower() for w in cues._every_language("blockers") if w[:1].isalpha()]
+    yield "overlapping", ["en", "ending", "end", "e[n]d", "endless", "clos", "closing", "c", "cl"]
+
+
+def test_factored_matches_what_the_plain_alternation_matches() -> None:
+    matched = 0
+    for name, alternatives in _factored_cases():
+        plain = re.compile("|".join(alternatives))
+        fast = re.compile(factored(alternatives))
+        for text in CORPUS:
+            folded = cues.prefilter_text(text)
+            for subject in (folded, " " + folded):
+                expected = [_spans(m) for m in plain.finditer(subject)]
+                assert [_spans(m) for m in fast.finditer(subject)] == expected, (name, text)
+                matched += len(expected)
+    assert matched > 1000
+
+
+def test_has_context_is_the_plain_alternation() -> None:
+    plain = re.compile("|".join(cues._every_language("context")).lower())
+    found = 0
+    for text in CORPUS:
+        assert cues.has_context(text) == (plain.search(text.lower()) is not None), text
+        found += cues.has_context(text)
+    assert 100 < found < len(CORPUS)
+
+
+def test_with_factored_lead_factors_only_a_leading_alternation() -> None:
+    assert with_factored_lead(r"(?<!\w)(?:ends|ended|x)(?!\w)") == r"(?<!\w)(?:end(?:s|ed)|x)(?!\w)"
+    assert with_factored_lead(r"(?:ab|ac)\w*") == r"(?:a(?:b|c))\w*"
+    assert with_factored_lead("ab|ac") == "a(?:b|c)"
+    for same in (r"x(?:ab|ac)", r"(?:ab|ac", r"(?P<n>ab|ac)", r"(a)|(b)\1"):
+        assert with_factored_lead(same) == same
+
+
+def test_the_standing_time_quick_test_never_misses() -> None:
+    extra = [
+        "Submit BY THE DEADLINE DATE",
+        "on the laſt day",
+        "by the cloſing date",
+        "am Tag des Fristablaufſ",
+        "x",
+    ]
+    stated = 0
+    for text in [*CORPUS, *extra]:
+        if extract._STANDING_TIME.search(text) is not None:
+            assert extract.may_state_a_standing_time(text), text
+            stated += 1
+    assert stated >= 3
+    assert not extract.may_state_a_standing_time("The consultation is open until 3 May.")
