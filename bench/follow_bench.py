@@ -33,9 +33,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
@@ -367,8 +367,8 @@ async def main(args: argparse.Namespace, work: Work) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp)
                 settings = settings_for(folder, port, args.listings, args.concurrency)
-                t_first, t_again, c_first, c_again, changes, w_first, w_again = (
-                    await refresh_pair(settings, folder, work, args.profile)
+                t_first, t_again, c_first, c_again, changes, w_first, w_again = await refresh_pair(
+                    settings, folder, work, args.profile
                 )
             ours.send("count")
             answers.append(ours.recv())

@@ -27,6 +27,7 @@ from trafilatura.core import determine_returnstring
 from trafilatura.settings import Extractor
 
 from feeds.sanitise import sanitise_html
+from feeds.text import collapse
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def extractor_key(selector: str | None) -> str:
     """Changes when a stored page must be read again: another selector or extractor version.
     Cached: reading the versions from the installed metadata takes milliseconds."""
     versions = ",".join(importlib.metadata.version(name) for name in ("trafilatura", "htmldate"))
-    text = f"{selector or ''}\x00{versions}\x00v1"
+    text = f"{selector or ''}\x00{versions}\x00v2"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -104,8 +105,9 @@ def read_item_page(
     if selector:
         content = _selected(html, selector, url)
     else:
+        titles = _page_titles(tree)  # before trafilatura: it may work on the tree itself
         main = main_text_html(tree, url)
-        content = sanitise_html(_paragraphs(main), url) if main else ""
+        content = sanitise_html(_paragraphs(main, titles), url) if main else ""
     return PageText(content, published, updated)
 
 
@@ -125,17 +127,65 @@ def main_text_html(tree: HtmlElement, url: str) -> str | None:
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ")
 
 
-def _paragraphs(main: str) -> str:
-    """trafilatura's document as a fragment of paragraphs: the leading heading (the page's
-    title, which the item's title already is) dropped, other headings kept as bold paragraphs,
-    so every block is one the feeds' sanitiser keeps and the first paragraph is the lead."""
+def _page_titles(tree: HtmlElement) -> frozenset[str]:
+    """The page's own title as it may reappear in its text, folded (`_folded`): the <title>
+    (and its part before a site-name separator), `og:title`, each <h1>."""
+    found = [tree.findtext(".//title") or ""]
+    found += [str(v) for v in tree.xpath('.//meta[@property="og:title"]/@content')]
+    found += ["".join(str(t) for t in h1.itertext()) for h1 in tree.iter("h1")]
+    titles = {_folded(t) for t in found}
+    for title in list(titles):
+        for separator in _TITLE_SEPARATORS:
+            titles.add(title.split(separator)[0].strip())
+    titles.discard("")
+    return frozenset(titles)
+
+
+def _folded(text: str) -> str:
+    return collapse(text).casefold()
+
+
+def _paragraph(text: str) -> HtmlElement:
+    block = lxml.html.Element("p")
+    block.text = text
+    return block
+
+
+def _blocks(body: HtmlElement) -> list[HtmlElement]:
+    """The body's blocks, with loose text (the body's own, a block's tail) as paragraphs and a
+    paragraph of bare lines (trafilatura's fallback on a very short page: every text of the
+    page, one a line) as a paragraph a line: the page's menu or title is not the notice's."""
+    blocks: list[HtmlElement] = []
+    loose = [body.text]
+    for child in body:
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            loose.append(child.tail)
+            continue
+        blocks += [_paragraph(t.strip()) for t in loose if t and t.strip()]
+        loose = [child.tail]
+        child.tail = None
+        if child.tag == "p" and len(child) == 0 and child.text and "\n" in child.text.strip():
+            blocks += [_paragraph(line.strip()) for line in child.text.splitlines() if line.strip()]
+        else:
+            blocks.append(child)
+    blocks += [_paragraph(t.strip()) for t in loose if t and t.strip()]
+    return blocks
+
+
+def _paragraphs(main: str, titles: frozenset[str] = frozenset()) -> str:
+    """trafilatura's document as a fragment of paragraphs: the page's title (which the item's
+    title already is: the leading heading, and any block saying just the title) dropped, other
+    headings kept as bold paragraphs, so every block is one the feeds' sanitiser keeps, the
+    first paragraph is the lead, and no deadline takes the page's title into its label."""
     root = lxml.html.fromstring(main)
     body = root.find("body")
-    blocks = list(body if body is not None else root)
+    blocks = _blocks(body if body is not None else root)
     if blocks and blocks[0].tag in _HEADINGS:
         blocks = blocks[1:]
+    blocks = [b for b in blocks if _folded("".join(str(t) for t in b.itertext())) not in titles]
     for block in blocks:
         if block.tag in _HEADINGS:
             text = "".join(str(part) for part in block.itertext())
