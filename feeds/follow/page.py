@@ -132,10 +132,13 @@ _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ")
 
 def _page_titles(tree: HtmlElement) -> frozenset[str]:
     """The page's own title as it may reappear in its text, folded (`_folded`): the <title>
-    (and its part before a site-name separator), `og:title`, each <h1>."""
+    (and its part before a site-name separator), `og:title`, the first <h1> (later ones may
+    head sections of the notice)."""
     found = [tree.findtext(".//title") or ""]
     found += [str(v) for v in tree.xpath('.//meta[@property="og:title"]/@content')]
-    found += ["".join(str(t) for t in h1.itertext()) for h1 in tree.iter("h1")]
+    h1 = next(tree.iter("h1"), None)
+    if h1 is not None:
+        found.append("".join(str(t) for t in h1.itertext()))
     titles = {_folded(t) for t in found}
     for title in list(titles):
         for separator in _TITLE_SEPARATORS:
