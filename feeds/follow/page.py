@@ -23,8 +23,11 @@ import lxml.html
 import trafilatura
 from lxml.html import HtmlElement
 from selectolax.lexbor import LexborHTMLParser
+from trafilatura.core import determine_returnstring
+from trafilatura.settings import Extractor
 
 from feeds.sanitise import sanitise_html
+from feeds.text import collapse
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def extractor_key(selector: str | None) -> str:
     """Changes when a stored page must be read again: another selector or extractor version.
     Cached: reading the versions from the installed metadata takes milliseconds."""
     versions = ",".join(importlib.metadata.version(name) for name in ("trafilatura", "htmldate"))
-    text = f"{selector or ''}\x00{versions}\x00v1"
+    text = f"{selector or ''}\x00{versions}\x00v2"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -102,31 +105,90 @@ def read_item_page(
     if selector:
         content = _selected(html, selector, url)
     else:
-        main = trafilatura.extract(
-            tree,
-            url=url,
-            output_format="html",
-            include_comments=False,
-            include_links=True,
-            include_tables=True,
-            include_formatting=True,
-        )
-        content = sanitise_html(_paragraphs(main), url) if main else ""
+        titles = _page_titles(tree)  # before trafilatura: it may work on the tree itself
+        main = main_text_html(tree, url)
+        content = sanitise_html(_paragraphs(main, titles), url) if main else ""
     return PageText(content, published, updated)
 
 
+def main_text_html(tree: HtmlElement, url: str) -> str | None:
+    """trafilatura's main text of the page as HTML: what `trafilatura.extract(tree, url=url,
+    output_format="html", include_comments=False, include_links=True, include_tables=True,
+    include_formatting=True)` gives, the same string, without the step of `extract` that only
+    its metadata header uses: a similarity fingerprint of the whole text, about a quarter of
+    the call's time on a newsroom page (bench/follow_bench.py)."""
+    options = Extractor(
+        output_format="html", comments=False, links=True, tables=True, formatting=True, url=url
+    )
+    document = trafilatura.bare_extraction(tree, options=options)
+    if document is None or isinstance(document, dict):
+        return None
+    return determine_returnstring(document, options)
+
+
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ")
 
 
-def _paragraphs(main: str) -> str:
-    """trafilatura's document as a fragment of paragraphs: the leading heading (the page's
-    title, which the item's title already is) dropped, other headings kept as bold paragraphs,
-    so every block is one the feeds' sanitiser keeps and the first paragraph is the lead."""
+def _page_titles(tree: HtmlElement) -> frozenset[str]:
+    """The page's own title as it may reappear in its text, folded (`_folded`): the <title>
+    (and its part before a site-name separator), `og:title`, the first <h1> (later ones may
+    head sections of the notice)."""
+    found = [tree.findtext(".//title") or ""]
+    found += [str(v) for v in tree.xpath('.//meta[@property="og:title"]/@content')]
+    h1 = next(tree.iter("h1"), None)
+    if h1 is not None:
+        found.append("".join(str(t) for t in h1.itertext()))
+    titles = {_folded(t) for t in found}
+    for title in list(titles):
+        for separator in _TITLE_SEPARATORS:
+            titles.add(title.split(separator)[0].strip())
+    titles.discard("")
+    return frozenset(titles)
+
+
+def _folded(text: str) -> str:
+    return collapse(text).casefold()
+
+
+def _paragraph(text: str) -> HtmlElement:
+    block = lxml.html.Element("p")
+    block.text = text
+    return block
+
+
+def _blocks(body: HtmlElement) -> list[HtmlElement]:
+    """The body's blocks, with loose text (the body's own, a block's tail) as paragraphs and a
+    paragraph of bare lines (trafilatura's fallback on a very short page: every text of the
+    page, one a line) as a paragraph a line: the page's menu or title is not the notice's."""
+    blocks: list[HtmlElement] = []
+    loose = [body.text]
+    for child in body:
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            loose.append(child.tail)
+            continue
+        blocks += [_paragraph(t.strip()) for t in loose if t and t.strip()]
+        loose = [child.tail]
+        child.tail = None
+        if child.tag == "p" and len(child) == 0 and child.text and "\n" in child.text.strip():
+            blocks += [_paragraph(line.strip()) for line in child.text.splitlines() if line.strip()]
+        else:
+            blocks.append(child)
+    blocks += [_paragraph(t.strip()) for t in loose if t and t.strip()]
+    return blocks
+
+
+def _paragraphs(main: str, titles: frozenset[str] = frozenset()) -> str:
+    """trafilatura's document as a fragment of paragraphs: the page's title (which the item's
+    title already is: the leading heading, and any block saying just the title) dropped, other
+    headings kept as bold paragraphs, so every block is one the feeds' sanitiser keeps, the
+    first paragraph is the lead, and no deadline takes the page's title into its label."""
     root = lxml.html.fromstring(main)
     body = root.find("body")
-    blocks = list(body if body is not None else root)
+    blocks = _blocks(body if body is not None else root)
     if blocks and blocks[0].tag in _HEADINGS:
         blocks = blocks[1:]
+    blocks = [b for b in blocks if _folded("".join(str(t) for t in b.itertext())) not in titles]
     for block in blocks:
         if block.tag in _HEADINGS:
             text = "".join(str(part) for part in block.itertext())

@@ -12,7 +12,7 @@ from config.schema import Settings
 from feeds.clock import FixedClock
 from feeds.fetch import Fetcher
 from feeds.refresh import DeadlineHook
-from feeds.store.tables import reminders
+from feeds.store.tables import deadlines, reminders
 from scheduler.ledger.subscribers import add_subscriber
 from scheduler.reminders_app import ledger_hook
 from tests.sources.follow_site import (
@@ -227,3 +227,28 @@ async def test_an_extension_on_the_page_replans_the_reminders(
             select(reminders.c.status).where(reminders.c.status != "pending")
         ).scalars()
         assert sorted(old) == ["superseded", "superseded"]
+
+
+async def test_a_very_short_page_gives_a_label_from_its_own_text(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    # Too little text for trafilatura's main extractor: its fallback takes every text of the
+    # page, one a line (the menu, the page's title, the notice) into one paragraph.
+    page = (
+        "<!doctype html><html><head><title>Pilotage review | Harbour Office</title>"
+        f"{meta_published('2026-03-02T10:00:00+01:00')}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        "<header><h1>Pilotage review</h1></header>"
+        "<div>Send your views by 30 April.</div></body></html>"
+    )
+    server.page("/news/pilots", page, etag=True)
+    url = server.page("/news", listing([("/news/pilots", "Harbour pilots")]), etag=True)
+    settings = settings_for(tmp_path, html_follow_source(url))
+    await refresh(settings, engine, fetcher, NOW)
+    [item] = stored_items(engine)
+    assert "Send your views by 30 April." in item.content
+    assert "Pilotage review" not in item.content  # the page's title is the item's own
+    with engine.connect() as conn:
+        [(label, day)] = conn.execute(select(deadlines.c.label, deadlines.c.local_date)).all()
+    assert day.isoformat() == "2026-04-30"
+    assert "pilotage" not in label.casefold() and "news" not in label.casefold(), label
