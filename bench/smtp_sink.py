@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/smtp_sink.py PORT OUT.json [--latency-ms 5]
 
-aiosmtpd (the sink the benches used first) costs about as much CPU per message as the daemon
-that sends it: on a 2-CPU machine running several daemons, the sink, not the daemons, was then
-the limit being measured. This one is a bare asyncio protocol: it parses only what a client
+With aiosmtpd as the sink (what the benches used first), one daemon sent 174 reminders/s in
+bench/timeliness_bench.py; to this sink it sent 499/s the same hour: aiosmtpd, not the daemon,
+was the limit being measured. This one is a bare asyncio protocol: it parses only what a client
 needs answered (the command verb, the end of DATA) and the Message-ID header, and answers
 every command with a fixed line. Enough for aiosmtplib and `SmtpTransport` (EHLO, MAIL, RCPT,
 DATA, RSET, NOOP, QUIT), not a general SMTP server.
