@@ -12,10 +12,18 @@ nothing and resends at most the messages it had in flight (issue 15).
 `--database postgres` runs on a fresh schema of the test database (FEEDLINE_TEST_POSTGRES_URL,
 default postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards. `--daemons 1 3`
 runs each scenario once per daemon count, all daemons started together, and prints the
-throughput ratio to the first count. `--transport smtp` sends to an aiosmtpd sink in its own
+throughput ratio to the first count. `--transport smtp` sends to an SMTP sink in its own
 process that counts each Message-ID (so resends are counted; the file transport overwrites
-them). `--kill` adds a run of the largest daemon count where one daemon gets SIGKILL when a
-third of the rows are sent (reminder lease 10 s so its claimed rows come back quickly).
+them): `--sink minimal` (the default, bench/smtp_sink.py, a bare asyncio protocol that costs
+a fraction of a daemon's CPU) or `--sink aiosmtpd` (the earlier sink: one daemon sent 174/s
+to it and 499/s to the minimal sink the same hour, so it, not the daemons, was measured).
+`--smtp-latency-ms L` makes the minimal sink wait L ms before every reply, as a relay across
+a network does (four round trips per message on a reused connection), so that the daemons
+are latency-bound, not CPU-bound; the sink's CPU is printed beside the daemons'.
+`--repeat N` runs the whole set N times, the daemon counts interleaved, and prints the
+median of each column and of the ratios. `--kill` adds a run of the largest daemon count
+where one daemon gets SIGKILL when a third of the rows are sent (reminder lease 10 s so its
+claimed rows come back quickly).
 
 Everything goes through the real daemon code path, in a temp folder:
   1. A config with one `text` source page holding ONE item whose deadline closes at a known
@@ -50,13 +58,14 @@ import os
 import platform
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +159,8 @@ class Setup:
     lease: str = "5m"
     profile: Path | None = None  # write each daemon's cProfile here
     pg_options: str = ""  # PostgreSQL settings for the daemons' connections ("a=b c=d")
+    sink: str = "minimal"  # "minimal" (bench/smtp_sink.py) or "aiosmtpd"
+    smtp_latency_ms: float = 0.0  # the minimal sink's delay before every reply
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,7 @@ class Result:
     killed: bool = False
     cpu_daemons: float = float("nan")  # CPU seconds the daemons used (user + system)
     cpu_database: float = float("nan")  # CPU seconds their PostgreSQL backends used
+    cpu_sink: float = float("nan")  # CPU seconds the SMTP sink used (the whole run)
     waits: dict[str, int] = field(default_factory=dict)  # sampled backend waits (Counter)
 
     @property
@@ -360,18 +372,19 @@ def serve_sink(port: int, out: Path) -> None:
     out.write_text(json.dumps(dict(seen)), encoding="utf-8")
 
 
-def start_sink(folder: Path) -> tuple[int, subprocess.Popen[str], Path]:
+def start_sink(folder: Path, setup: Setup) -> tuple[int, subprocess.Popen[str], Path]:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = folder / "sink.json"
-    sink = subprocess.Popen(
-        [sys.executable, __file__, "--serve-sink", str(port), str(out)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    if setup.sink == "aiosmtpd":
+        command = [sys.executable, __file__, "--serve-sink", str(port), str(out)]
+    else:
+        command = [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(out)]
+        command += ["--latency-ms", str(setup.smtp_latency_ms)]
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None
     if sink.stdout.readline().strip() != "ready":
         raise SystemExit("the SMTP sink did not start")
@@ -401,13 +414,14 @@ def run_scenario(
         try:
             smtp_port = 0
             if setup.transport == "smtp":
-                smtp_port, sink, sink_out = start_sink(folder)
+                smtp_port, sink, sink_out = start_sink(folder, setup)
             first_due, once_seconds = prepare(folder, count, window, setup, database_url, smtp_port)
             result = _run_daemons(
                 name, folder, count, first_due, lead, window + timeout, setup, database_url
             )
             result = replace(result, startup=once_seconds)
             if sink is not None:
+                result = replace(result, cpu_sink=cpu_seconds(sink.pid))
                 sink.send_signal(signal.SIGTERM)
                 sink.wait(timeout=30)
                 sink = None
@@ -542,14 +556,23 @@ def print_header(args: argparse.Namespace) -> None:
     print(
         f"timeliness_bench: python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"{database}{' (' + args.pg_options + ')' if args.pg_options else ''}"
-        f" + {args.transport} transport, `feedline run --no-serve` x "
+        f" + {args.transport} transport{sink_label(args)}, `feedline run --no-serve` x "
         f"{'/'.join(map(str, args.daemons))}, {args.count} reminders, "
         f"spread {args.spread}s, lead {args.lead}s, tick {args.tick}"
+        f"{f', {args.repeat} repeats' if args.repeat > 1 else ''}"
     )
     print(
         f"{'scenario':<34} {'daemons':>7} {'sent':>5} {'p50':>7} {'p95':>7} {'p99':>7} "
         f"{'max':>7} {'last-first':>10} {'rate':>7} {'wall':>7} {'startup':>7}"
     )
+
+
+def sink_label(args: argparse.Namespace) -> str:
+    if args.transport != "smtp":
+        return ""
+    if args.sink == "aiosmtpd":
+        return " (aiosmtpd sink)"
+    return f" (minimal sink, {args.smtp_latency_ms:g} ms per reply)"
 
 
 def print_row(result: Result, spread: int, baseline: Result | None) -> None:
@@ -584,6 +607,8 @@ def print_row(result: Result, spread: int, baseline: Result | None) -> None:
         else f"CPU per 1,000 sent: daemons {result.cpu_daemons * per:.2f} s, PostgreSQL "
         f"backends {result.cpu_database * per:.2f} s"
     )
+    if not math.isnan(result.cpu_sink):
+        notes[-1] += f", SMTP sink {result.cpu_sink * per:.2f} s"
     if result.waits:
         total = sum(result.waits.values())
         top = sorted(result.waits.items(), key=lambda kv: -kv[1])[:4]
@@ -623,27 +648,88 @@ def main() -> None:
         default="",
         help='PostgreSQL settings for the daemons, e.g. "synchronous_commit=off"',
     )
+    parser.add_argument(
+        "--sink",
+        choices=["minimal", "aiosmtpd"],
+        default="minimal",
+        help="the SMTP sink: bench/smtp_sink.py (default) or aiosmtpd",
+    )
+    parser.add_argument(
+        "--smtp-latency-ms",
+        type=float,
+        default=0.0,
+        help="the minimal sink waits this long before every reply (a relay's network delay)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run everything N times, print the medians"
+    )
     args = parser.parse_args()
     if args.database == "sqlite" and max(args.daemons) > 1:
         parser.error("several daemons need --database postgres (one daemon per SQLite file)")
+    if args.smtp_latency_ms and (args.sink != "minimal" or args.transport != "smtp"):
+        parser.error("--smtp-latency-ms needs --transport smtp and the minimal sink")
     print_header(args)
-    for name in args.only or list(SCENARIOS):
-        baseline: Result | None = None
-        for daemons in [] if args.kill_only else args.daemons:
-            setup = Setup(
-                args.database, args.transport, daemons, tick=args.tick, profile=args.profile,
-                pg_options=args.pg_options,
-            )  # fmt: skip
-            result = run_scenario(name, args.count, args.spread, args.lead, args.timeout, setup)
-            baseline = baseline or result
-            print_row(result, args.spread, baseline)
-        if args.kill or args.kill_only:
-            setup = Setup(
-                args.database, args.transport, max(args.daemons), kill=True, tick=args.tick,
-                lease="10s", profile=args.profile, pg_options=args.pg_options,
-            )  # fmt: skip
-            result = run_scenario(name, args.count, args.spread, args.lead, args.timeout, setup)
-            print_row(result, args.spread, baseline)
+    runs: dict[tuple[str, int, bool], list[tuple[Result, Result | None]]] = {}
+    for repeat in range(args.repeat):
+        if args.repeat > 1:
+            print(f"-- repeat {repeat + 1} of {args.repeat}", flush=True)
+        for name in args.only or list(SCENARIOS):
+            baseline: Result | None = None
+            for daemons in [] if args.kill_only else args.daemons:
+                result = run_scenario(
+                    name, args.count, args.spread, args.lead, args.timeout, setup_of(args, daemons)
+                )
+                baseline = baseline or result
+                print_row(result, args.spread, baseline)
+                runs.setdefault((name, daemons, False), []).append((result, baseline))
+            if args.kill or args.kill_only:
+                setup = replace(setup_of(args, max(args.daemons)), kill=True, lease="10s")
+                result = run_scenario(name, args.count, args.spread, args.lead, args.timeout, setup)
+                print_row(result, args.spread, baseline)
+                runs.setdefault((name, setup.daemons, True), []).append((result, baseline))
+    if args.repeat > 1:
+        print_medians(runs)
+
+
+def setup_of(args: argparse.Namespace, daemons: int) -> Setup:
+    return Setup(
+        args.database, args.transport, daemons, tick=args.tick, profile=args.profile,
+        pg_options=args.pg_options, sink=args.sink, smtp_latency_ms=args.smtp_latency_ms,
+    )  # fmt: skip
+
+
+def print_medians(runs: dict[tuple[str, int, bool], list[tuple[Result, Result | None]]]) -> None:
+    """The median of each figure over the repeats, and of the per-repeat ratios to the
+    first daemon count (each ratio from runs made one after the other)."""
+    print("-- medians over the repeats")
+    print(
+        f"{'scenario':<34} {'daemons':>7} {'runs':>5} {'p50':>7} {'p99':>7} {'rate':>7} "
+        f"{'rate ratio':>10} {'p99 ratio':>9} {'resent':>6} {'unsent':>6}"
+    )
+    for (name, daemons, killed), pairs in runs.items():
+        results = [result for result, _ in pairs]
+        ratios = [r.rate / b.rate for r, b in pairs if b is not None and b is not r]
+        p99s = [
+            r.quantile(0.99) / b.quantile(0.99) for r, b in pairs if b is not None and b is not r
+        ]
+        resent = [(r.received or 0) - (r.distinct or 0) for r in results]
+        label = f"{name}, one daemon SIGKILLed" if killed else f"{name}: {SCENARIOS[name]}"
+        print(
+            f"{label:<34} {daemons:>7} {len(results):>5} "
+            f"{median(r.quantile(0.50) for r in results):>6.3f}s "
+            f"{median(r.quantile(0.99) for r in results):>6.3f}s "
+            f"{median(r.rate for r in results):>5.0f}/s "
+            f"{f'{median(ratios):.2f}x' if ratios else '':>10} "
+            f"{f'{median(p99s):.2f}x' if p99s else '':>9} "
+            f"{max(resent):>6} {max(r.unsent for r in results):>6}",
+            flush=True,
+        )
+        if ratios:
+            print(f"    rate ratios, in order: {', '.join(f'{x:.2f}x' for x in ratios)}")
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,12 @@ Send, then mark sent: a crash between the server's "250 OK" and the commit can r
 (at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
 committed in groups (one UPDATE per `MARK_EVERY` sends, and at the end of each claimed
 batch), so a crash resends at most the messages in flight: the sends in progress plus the
-ones sent since the last mark (`in_flight_bound`).
+ones sent since the last mark (`in_flight_bound`). On PostgreSQL the marks are committed by a
+thread while the sends go on (scheduler/ledger/marks.py), in groups of `BACKGROUND_MARK_EVERY`.
+
+With several daemons on PostgreSQL, one plans at a time (a transaction-level advisory lock
+taken with "try"): the others skip planning and start sending, since the rows it plans are
+shared. Without it each daemon read every subscriber at each pass, all at the same instant.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
 from scheduler.ledger.compose import Composer, Outgoing
+from scheduler.ledger.marks import BackgroundMarks, mark_and_report
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
 from scheduler.mail.transport import (
@@ -44,11 +50,26 @@ log = logging.getLogger(__name__)
 PASSED = claims.PASSED
 #: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
 MARK_EVERY = 32
+#: The same, when a thread commits the marks while the sends go on (PostgreSQL): a group
+#: being committed plus the next one filling, so half the size for the same bound.
+BACKGROUND_MARK_EVERY = 16
+#: Only one daemon plans a ledger at a time: pg_try_advisory_xact_lock(PLANNING_LOCK_ID,
+#: hash of the schema), so sites sharing one database in schemas of their own never skip
+#: each other's planning.
+PLANNING_LOCK_ID = 0x706C_616E  # "plan"
+_SCHEMA_KEY = func.hashtext(func.current_schema())
 
 
 def in_flight_bound(senders: int) -> int:
-    """At most this many messages are resent after a crash: sent but not yet marked."""
-    return MARK_EVERY - 1 + senders
+    """At most this many messages are resent after a crash: sent but not yet marked.
+
+    Inline marks (SQLite): the sends since the last mark plus those in progress. Background
+    marks (PostgreSQL): the group being committed (up to one more per sender, sent while its
+    predecessor committed) plus the group filling and the sends in progress.
+    """
+    inline = MARK_EVERY - 1 + senders
+    background = 2 * (BACKGROUND_MARK_EVERY + senders - 1)
+    return max(inline, background)
 
 
 @dataclass(slots=True)
@@ -128,9 +149,22 @@ class ReminderDispatcher:
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
         self._unmarked: list[tuple[int, str]] = []  # sent, not yet marked: (row id, Message-ID)
+        self._background = engine.dialect.name == "postgresql"
+        self.mark_every = BACKGROUND_MARK_EVERY if self._background else MARK_EVERY
+        self._marks: BackgroundMarks | None = None  # during a pass, on PostgreSQL
+        self._marking = asyncio.Lock()  # one sender at a time hands a group to the thread
 
     def plan_all(self) -> int:
+        """Plan and do the subscriptions' upkeep; on PostgreSQL skipped (0) while another
+        daemon does it."""
         with self.engine.begin() as conn:
+            if (
+                conn.dialect.name == "postgresql"
+                and not conn.execute(
+                    select(func.pg_try_advisory_xact_lock(PLANNING_LOCK_ID, _SCHEMA_KEY))
+                ).scalar_one()
+            ):
+                return 0
             now = self.clock.now()
             planned = plan(conn, now, self.offsets)
             return planned + upkeep(conn, now, self.settings.subscriptions)  # digests, sign-ups
@@ -143,10 +177,15 @@ class ReminderDispatcher:
         # share between the send tasks: no transaction spans an await.
         with self.engine.connect() as conn:
             self._conn = conn
+            if self._background:
+                self._marks = BackgroundMarks(self.engine, self.owner, self.clock.now)
             try:
                 await self._pass(conn, summary)
             finally:
                 self._conn = None
+                marks, self._marks = self._marks, None
+                if marks is not None:
+                    marks.close()
         if isinstance(self.transport, MonitoredTransport):
             self.transport.check_alert()  # mail failing for `failing_after`: tell the operator
         return summary
@@ -235,22 +274,37 @@ class ReminderDispatcher:
         self._unmarked.append((item.row_id, item.message_id))
         summary.sent += 1
         log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
-        if len(self._unmarked) >= MARK_EVERY:
-            self._mark_unmarked()
+        if len(self._unmarked) >= self.mark_every:
+            if self._marks is None:
+                self._mark_unmarked()
+            else:
+                await self._mark_in_background(self._marks)
+
+    async def _mark_in_background(self, marks: BackgroundMarks) -> None:
+        """Hand the unmarked group to the marking thread once the previous group is
+        committed. Meanwhile the other senders finish their sends, add them and queue here:
+        a group holds at most `mark_every - 1 + senders` rows."""
+        async with self._marking:
+            if len(self._unmarked) < self.mark_every:
+                return  # the sender before us in the queue took them
+            await marks.committed()
+            sent, self._unmarked = self._unmarked, []
+            marks.start(sent)
 
     def _mark_unmarked(self) -> None:
         """Mark the sent rows not yet marked, in one statement (no await: no send finishes
-        meanwhile, so at most `in_flight_bound` messages are ever sent and unmarked)."""
+        meanwhile, so at most `in_flight_bound` messages are ever sent and unmarked). With
+        background marks, first wait until the thread's group is committed."""
+        if self._marks is not None:
+            self._marks.wait()
         if not self._unmarked:
             return
         sent, self._unmarked = self._unmarked, []
-        with self._transaction() as conn:
-            held = claims.mark_sent_many(conn, sent, self.owner, self.clock.now())
-        for row_id, _ in sent:
-            if row_id not in held:
-                log.warning(
-                    "reminder %s was sent but its lease had passed to another sender", row_id
-                )
+        if self._conn is None:
+            with self.engine.connect() as fresh:
+                mark_and_report(fresh, sent, self.owner, self.clock.now())
+            return
+        mark_and_report(self._conn, sent, self.owner, self.clock.now())
 
     def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
         now = self.clock.now()
