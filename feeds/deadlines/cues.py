@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -61,6 +61,7 @@ class CueWords:
     recurring: tuple[str, ...]
     other_deadlines: tuple[str, ...]
     handing_in: tuple[str, ...]
+    lookalikes: tuple[str, ...]
 
 
 @cache
@@ -89,6 +90,7 @@ def cue_words(language: str) -> CueWords:
         recurring=tuple(words.get("recurring", ())),
         other_deadlines=tuple(words.get("other_deadlines", ())),
         handing_in=tuple(words.get("handing_in", ())),
+        lookalikes=tuple(words.get("lookalikes", ())),
     )
 
 
@@ -240,9 +242,27 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
 _CONTEXT = _lowercase_pattern("|".join(_every_language("context")))
 
 
+# Words that hold a consultation word but speak of nothing one responds to: a body's name
+# ("commission consultative", "Consultative Committee"), "registered" as an adjective.
+_LOOKALIKES = _lowercase_pattern("|".join(_every_language("lookalikes")))
+_LOOKALIKE_REACH = 40  # longer than the part of a lookalike before its consultation word
+
+
+def _consultation_words(lowered: str) -> Iterator[re.Match[str]]:
+    """The consultation words of lower-cased `lowered`, leaving out those inside a lookalike
+    (tried only around a consultation word found, so most texts pay nothing for it)."""
+    for m in _CONTEXT.finditer(lowered):
+        since = max(0, m.start() - _LOOKALIKE_REACH)
+        if not any(
+            look.start() <= m.start() < look.end()
+            for look in _LOOKALIKES.finditer(lowered, since, m.end() + _LOOKALIKE_REACH)
+        ):
+            yield m
+
+
 def has_context(text: str) -> bool:
     """Whether `text` speaks of something one responds to (a consultation, a call, ...)."""
-    return _CONTEXT.search(text.lower()) is not None
+    return next(_consultation_words(text.lower()), None) is not None
 
 
 def has_something_to_respond_to(text: str) -> bool:
@@ -250,7 +270,7 @@ def has_something_to_respond_to(text: str) -> bool:
     ("submit", "Abgabe", "registre") and it names a report, tax or payment: a notice about
     filing a tax return or a report, where nothing is open for responses."""
     found = False
-    for m in _CONTEXT.finditer(text.lower()):
+    for m in _consultation_words(text.lower()):
         if not _in_handing_in(text, m.start()):
             return True  # most texts: their first consultation word is one
         found = True
@@ -261,7 +281,7 @@ def context_at(text: str, start: int, end: int, *, skip_handing_in: bool = False
     """Where the first consultation word of `text[start:end]` starts (None: there is none),
     not counting, with `skip_handing_in`, those inside a word of handing in."""
     part = text[start:end]
-    for m in _CONTEXT.finditer(part.lower()):
+    for m in _consultation_words(part.lower()):
         if not skip_handing_in or not _in_handing_in(part, m.start()):
             return start + m.start()
     return None
