@@ -248,14 +248,18 @@ _LOOKALIKES = _lowercase_pattern("|".join(_every_language("lookalikes")))
 _LOOKALIKE_REACH = 40  # longer than the part of a lookalike before its consultation word
 
 
+_WORD_START = re.compile(r"(?<!\w)\w")
+
+
 def _consultation_words(lowered: str) -> Iterator[re.Match[str]]:
     """The consultation words of lower-cased `lowered`, leaving out those inside a lookalike
-    (tried only around a consultation word found, so most texts pay nothing for it)."""
+    (tried only at the word starts just before a consultation word found, so most texts pay
+    little for it; every lookalike starts a word)."""
     for m in _CONTEXT.finditer(lowered):
-        since = max(0, m.start() - _LOOKALIKE_REACH)
+        at = m.start()
         if not any(
-            look.start() <= m.start() < look.end()
-            for look in _LOOKALIKES.finditer(lowered, since, m.end() + _LOOKALIKE_REACH)
+            (look := _LOOKALIKES.match(lowered, word.start())) is not None and look.end() > at
+            for word in _WORD_START.finditer(lowered, max(0, at - _LOOKALIKE_REACH), at + 1)
         ):
             yield m
 
