@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -61,6 +61,7 @@ class CueWords:
     recurring: tuple[str, ...]
     other_deadlines: tuple[str, ...]
     handing_in: tuple[str, ...]
+    lookalikes: tuple[str, ...]
 
 
 @cache
@@ -89,6 +90,7 @@ def cue_words(language: str) -> CueWords:
         recurring=tuple(words.get("recurring", ())),
         other_deadlines=tuple(words.get("other_deadlines", ())),
         handing_in=tuple(words.get("handing_in", ())),
+        lookalikes=tuple(words.get("lookalikes", ())),
     )
 
 
@@ -251,9 +253,31 @@ def _any_word_pattern(words: list[str]) -> re.Pattern[str]:
 _CONTEXT = _any_word_pattern(_every_language("context"))
 
 
+# Words that hold a consultation word but speak of nothing one responds to: a body's name
+# ("commission consultative", "Consultative Committee"), "registered" as an adjective.
+_LOOKALIKES = _lowercase_pattern("|".join(_every_language("lookalikes")))
+_LOOKALIKE_REACH = 40  # longer than the part of a lookalike before its consultation word
+
+
+_WORD_START = re.compile(r"(?<!\w)\w")
+
+
+def _consultation_words(lowered: str) -> Iterator[re.Match[str]]:
+    """The consultation words of lower-cased `lowered`, leaving out those inside a lookalike
+    (tried only at the word starts just before a consultation word found, so most texts pay
+    little for it; every lookalike starts a word)."""
+    for m in _CONTEXT.finditer(lowered):
+        at = m.start()
+        if not any(
+            (look := _LOOKALIKES.match(lowered, word.start())) is not None and look.end() > at
+            for word in _WORD_START.finditer(lowered, max(0, at - _LOOKALIKE_REACH), at + 1)
+        ):
+            yield m
+
+
 def has_context(text: str) -> bool:
     """Whether `text` speaks of something one responds to (a consultation, a call, ...)."""
-    return _CONTEXT.search(text.lower()) is not None
+    return next(_consultation_words(text.lower()), None) is not None
 
 
 def has_something_to_respond_to(text: str) -> bool:
@@ -261,7 +285,7 @@ def has_something_to_respond_to(text: str) -> bool:
     ("submit", "Abgabe", "registre") and it names a report, tax or payment: a notice about
     filing a tax return or a report, where nothing is open for responses."""
     found = False
-    for m in _CONTEXT.finditer(text.lower()):
+    for m in _consultation_words(text.lower()):
         if not _in_handing_in(text, m.start()):
             return True  # most texts: their first consultation word is one
         found = True
@@ -272,7 +296,7 @@ def context_at(text: str, start: int, end: int, *, skip_handing_in: bool = False
     """Where the first consultation word of `text[start:end]` starts (None: there is none),
     not counting, with `skip_handing_in`, those inside a word of handing in."""
     part = text[start:end]
-    for m in _CONTEXT.finditer(part.lower()):
+    for m in _consultation_words(part.lower()):
         if not skip_handing_in or not _in_handing_in(part, m.start()):
             return start + m.start()
     return None

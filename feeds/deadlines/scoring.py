@@ -85,7 +85,7 @@ RELATIVE_REACH = 20
 LOOSE_MONTH_END = -3.0  # "the committees finish by the end of November": loose, not a deadline
 SOMETHING_ELSE_DUE = -4.0  # "until 30 April, the deadline for the accounts report"
 _OBJECT_REACH = 100  # how far after a deadline noun its object ("for sending the report") runs
-_WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,2}$")  # "the annual report deadline"
+_WORDS_BEFORE_NOUN = re.compile(r"(?:[^\W\d_]+[\s-]+){0,3}$")  # "the annual report deadline"
 # A deadline noun in apposition to the date before it: "30 April, sendo esta a data limite".
 _APPOSITION = re.compile(r"^\s*[,(–—-]\s*(?:[^\W\d_]+\s+){0,3}$")
 _APPOSITION_REACH = 90  # the words in apposition and the noun itself
@@ -148,6 +148,13 @@ _WAS_BEFORE_CUE = Caseless(  # not "initial" ("the initial consultation runs unt
     r"(?<!\w)(?:original(?:ly)?|previous(?:ly)?|initially|formerly|ursprünglich\w*|"
     r"bisherige\w*|initialement|précédemment|originalmente|anteriormente|inizialmente|"
     r"originari[oa]|precedentemente|oorspronkelijke?|aanvankelijke?|eerdere?)(?!\w)"
+)
+# "Deadline (extended from 5 October 2017)": the date an extension started from is the old one.
+_EXTENDED_FROM = Caseless(
+    r"(?<!\w)(?:extended|postponed|moved|pushed\s+back|prolonged|verlängert|verschoben|"
+    r"report[ée]e?s?|prorog[ée]e?s?|prorogat[oaie]|prorrogad[oa]s?|ampliad[oa]s?|verlengd|"
+    r"uitgesteld|adiad[oa]s?)\s+(?:from|vom|von|du|dal|dall['’]|del|de|van|desde)\s+"
+    r"(?:the\s+|le\s+|il\s+|el\s+)?$"
 )
 _FROM = re.compile(r"\s*(?:from|du|vom|del|dal|van|de)\s", re.IGNORECASE)
 _FROM_WORD = Caseless(r"(?<!\w)(?:from|du|vom|von|del|dal|dall['’]|van|vanaf|de|desde)(?!\w)")
@@ -268,7 +275,10 @@ def _scored(
     before_cue = max(clause, cue.start - _START_REACH - 15)
     if cue.kind is CueKind.EXTEND and _FROM.match(text, cue.end, mention.start):
         add(OLD_DATE, "the old date of an extension ('extended from')")
-    elif _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start) or (
+    elif (
+        _WAS_BEFORE.search(text, max(cue.end, mention.start - 30), mention.start)
+        or _EXTENDED_FROM.search(text, max(cue.end, mention.start - 30), mention.start)
+    ) or (
         cue.kind is not CueKind.EXTEND
         and mention.start > cue.start
         and _WAS_BEFORE_CUE.search(text, before_cue, cue.start)
@@ -382,7 +392,14 @@ def _due_for_something_else(
     words ("needed by 30 April, the deadline for the accounts report"); its object names such
     a thing before any consultation word."""
     if cue.kind is CueKind.NOUN and mention.start >= cue.end:
-        return _object_is_something_else(text, cue.start, cue.end, mention.start)
+        # "the deadline for filing the accounts is 30 April", or what is due after its date:
+        # "In scadenza il 2 maggio la presentazione del modello IVA"
+        after = _after_date(text, mention, dates)
+        return _object_is_something_else(
+            text, cue.start, cue.end, mention.start
+        ) or _object_is_something_else(text, mention.end, mention.end, after)
+    if cue.kind is CueKind.NOUN:  # "31 January is the deadline for self assessment claims"
+        return _object_is_something_else(text, cue.start, cue.end, _after_date(text, cue, dates))
     if not _APPOSITION_START.match(text, mention.end):
         return False  # most dates: no comma, bracket or dash after them
     noun = DEADLINE_NOUNS.search(text, mention.end, mention.end + _APPOSITION_REACH)
@@ -397,9 +414,17 @@ def _due_for_something_else(
     return _object_is_something_else(text, noun.start(), noun.end(), end)
 
 
+def _after_date(text: str, after: Cue | DateMention, dates: Sequence[DateMention]) -> int:
+    """Where the words after a deadline noun or its date that may say what is due end: at the
+    end of the clause (, : or a line break), the next date, or `_OBJECT_REACH` on."""
+    later = [d.start for d in dates if d.start >= after.end]
+    ends = [i for i in (text.find(mark, after.end) for mark in ",:\n") if i >= 0]
+    return min([after.end + _OBJECT_REACH, len(text), *later[:1], *ends])
+
+
 def _object_is_something_else(text: str, start: int, end: int, object_end: int) -> bool:
     """Whether the deadline noun at `start:end` is for something else: the nearest word that
-    says what is due, in the two words before it or its complement up to the end of its
+    says what is due, in the three words before it or its complement up to the end of its
     sentence part (`object_end`, or ; and .), names a report or a payment, not a response
     (a word of handing in, "submitting the", "Abgabe des", says nothing of what is due), and
     does not just qualify a consultation word two words later at most ("the tax consultation")."""

@@ -192,6 +192,38 @@ def test_dates_that_are_not_deadlines(text: str, lang: str) -> None:
         # the report or tax only says which consultation it is
         ("The deadline for the VAT consultation is 5 May 2025.", "en", ["2025-05-05"]),
         ("Die Frist für die Steuer-Konsultation endet am 5. Mai 2025.", "de", ["2025-05-05"]),
+        # the date comes first, what is due after its noun ("31 January is the deadline for")
+        (
+            "The consultation on parking charges closes on 10 January 2026.\n\nTax dates: 31 "
+            "January 2026 is the deadline for self assessment claims and elections.",
+            "en",
+            ["2026-01-10"],
+        ),
+        (
+            "The consultation on parking charges closes on 10 January 2026.\n\nTax dates: 31 "
+            "January 2026 is the deadline for responses to the survey on the tax office.",
+            "en",
+            ["2026-01-10", "2026-01-31"],
+        ),
+        # what is due named after the date, or in the words before the noun
+        (
+            "Osservazioni sul piano del traffico entro il 30 maggio 2025.\n\n- In scadenza il "
+            "16 giugno 2025 la presentazione della dichiarazione IVA.",
+            "it",
+            ["2025-05-30"],
+        ),
+        (
+            "Osservazioni sul piano del traffico entro il 30 maggio 2025.\n\n- Dichiarazione IVA "
+            "annuale in scadenza al 16 giugno 2025.",
+            "it",
+            ["2025-05-30"],
+        ),
+        (
+            "Osservazioni sul piano del traffico entro il 30 maggio 2025.\n\n- In scadenza il "
+            "16 giugno 2025 le domande di contributo per i negozi.",
+            "it",
+            ["2025-05-30", "2025-06-16"],
+        ),
         # the date is the consultation's in its own clause; the report's deadline falls with it
         (
             "Comments on the tariff review are welcome until 30 April 2025, which is also the "
@@ -265,6 +297,95 @@ def test_a_notice_about_filing_a_return_has_no_deadline(
     text: str, lang: str, want: list[str]
 ) -> None:
     assert _dates(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        # a body whose name holds a consultation word is no consultation
+        (
+            "The operator sends its yearly report to the council before 1 June. The Consultative "
+            "Committee on Local Services reads it too.",
+            "en",
+            [],
+        ),
+        (
+            "Le délégataire remet son rapport avant le 30 septembre. Le comité consultatif des "
+            "usagers en prend connaissance.",
+            "fr",
+            [],
+        ),
+        (
+            "Der Betreiber legt den Bericht bis zum 30. Juni 2025 vor. Der Beteiligungsbeirat "
+            "erhält eine Kopie.",
+            "de",
+            [],
+        ),
+        (
+            "La relazione è trasmessa entro il 30 giugno 2025. La Consulta comunale per "
+            "l'ambiente ne prende atto.",
+            "it",
+            [],
+        ),
+        (
+            "El informe se remite antes del 30 de junio de 2025. El consejo consultivo lo examina.",
+            "es",
+            [],
+        ),
+        ("O relatório é enviado até 30 de junho de 2025. O conselho consultivo analisa-o.", "pt",
+         []),
+        # ... unless it asks for responses itself
+        (
+            "The Consultative Committee invites comments on its draft plan until 30 May 2025.",
+            "en",
+            ["2025-05-30"],
+        ),
+        (
+            "Le comité consultatif lance une consultation publique jusqu'au 30 mai 2025.",
+            "fr",
+            ["2025-05-30"],
+        ),
+        # "registered" as an adjective is no registration; registering is
+        ("Every registered charity must send its annual return by 31 January 2026.", "en", []),
+        (
+            "The company's registered office moves on 1 March 2025; accounts are due by 31 March "
+            "2025.",
+            "en",
+            [],
+        ),
+        ("Register for the call by 30 April 2025.", "en", ["2025-04-30"]),
+        (
+            "If you have registered your interest in the call, you can apply until 30 April 2025.",
+            "en",
+            ["2025-04-30"],
+        ),
+        (
+            "Participants must be registered by 30 April 2025 to submit a proposal.",
+            "en",
+            ["2025-04-30"],
+        ),
+    ],
+)  # fmt: skip
+def test_words_that_only_look_like_consultation_words(
+    text: str, lang: str, want: list[str]
+) -> None:
+    assert _dates(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # the date an extension started from is the old one, whatever the cue
+        ("Have your say on the plan: deadline (extended from 5 March 2025) to send comments.", []),
+        (
+            "Consultation on the plan. Responses by 19 March 2025 (deadline extended from 5 March "
+            "2025).",
+            ["2025-03-19"],
+        ),
+    ],
+)
+def test_the_date_an_extension_started_from_is_old(text: str, want: list[str]) -> None:
+    assert _dates(text) == want
 
 
 def test_lists_of_the_consultation_taking_place_keep_its_end() -> None:
