@@ -24,6 +24,9 @@ the median msg/s and CPU per message over its N runs with the spread (lowest-hig
 RSS the highest; a ratio is the median of the N per-round ratios (a ledger run over the raw
 run of the same round), with their spread.
 
+`--no-send`: only the ledger runs, over a transport that discards every message: its CPU per
+message is what the ledger spends outside the SMTP exchange.
+
 `--crash`: one ledger of `--count` reminders (SQLite, or PostgreSQL with --databases
 postgres) sent by a child process that is SIGKILLed at random moments `--kills` times and
 started again (its clock moved past the dead one's lease), then once more to the end. The
@@ -300,7 +303,23 @@ async def run_raw(folder: Path, port: int, count: int, connections: int) -> Timi
     return sent, time.perf_counter() - began, time.process_time() - cpu
 
 
-async def run_ledger(url: str, folder: Path, port: int, count: int, connections: int) -> Timing:
+class DiscardTransport:
+    """`--no-send`: takes every message and sends nothing (one event-loop turn each), so a
+    pass's CPU is the ledger's own: planning, claiming, composing, marking."""
+
+    async def send_bytes(self, message: Any) -> None:
+        await asyncio.sleep(0)
+
+    async def send(self, message: Any) -> None:
+        await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        pass
+
+
+async def run_ledger(
+    url: str, folder: Path, port: int, count: int, connections: int, send: bool = True
+) -> Timing:
     from feeds.clock import FixedClock
     from scheduler.database import create_db_engine
     from scheduler.ledger.dispatch import ReminderDispatcher
@@ -309,7 +328,7 @@ async def run_ledger(url: str, folder: Path, port: int, count: int, connections:
     settings = bench_settings(folder, url, connections, port)
     populate(url, settings, count)
     engine = create_db_engine(url)
-    transport = SmtpTransport(settings.mail.smtp)
+    transport: Any = SmtpTransport(settings.mail.smtp) if send else DiscardTransport()
     dispatcher = ReminderDispatcher(
         settings, engine, transport, FixedClock(START), b"k" * 32, owner="bench"
     )
@@ -332,7 +351,9 @@ def scenario_child(args: argparse.Namespace) -> None:
         else:
             with database(args.scenario, folder) as url:
                 sent, seconds, cpu = asyncio.run(
-                    run_ledger(url, folder, args.port, args.count, args.connections)
+                    run_ledger(
+                        url, folder, args.port, args.count, args.connections, not args.no_send
+                    )
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -362,12 +383,13 @@ def per_round(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> str:
 
 def compare(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
-    kinds = [*([] if args.without_raw else ["raw"]), *args.databases.split(",")]
+    kinds = [*([] if args.without_raw or args.no_send else ["raw"]), *args.databases.split(",")]
     print(
         f"ledger_scale_bench: python {platform.python_version()}, aiosmtplib "
         f"{aiosmtplib.__version__}, {os.cpu_count()} CPUs, sink = aiosmtpd in its own process, "
         f"{args.connections} connections, {DEADLINES} deadlines x N/{DEADLINES} subscribers, "
         f"{args.repeat} interleaved round(s): median (lowest-highest)"
+        + ("; --no-send: nothing sent, the ledger's own CPU" if args.no_send else "")
     )
     print(f"{'reminders':>9} {'run':<9} {'msg/s':>17} {'CPU/msg us':>17} {'peak RSS':>9}  ratios")
     peaks: dict[tuple[str, int], float] = {}
@@ -381,6 +403,7 @@ def compare(args: argparse.Namespace) -> None:
                     result = child(
                         "--scenario", kind, "--port", str(port), "--count", str(size),
                         "--connections", str(args.connections),
+                        *(["--no-send"] if args.no_send else []),
                     )  # fmt: skip
                     result["rate"] = result["sent"] / result["seconds"]
                     runs[kind].append(result)
@@ -494,6 +517,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--without-raw", action="store_true", help="only the ledger runs")
+    parser.add_argument(
+        "--no-send", action="store_true", help="the ledger runs, discarding every message"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds; medians")
     parser.add_argument("--crash", action="store_true", help="random SIGKILLs; 0 lost?")
     parser.add_argument("--kills", type=int, default=8)
