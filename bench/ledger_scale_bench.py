@@ -10,14 +10,22 @@ deadlines, one offset each, planned with `plan()` before the clock starts; the t
 one `ReminderDispatcher.run_pass()` over SmtpTransport with `connections` reused connections
 (re-planning, settling, claiming in batches, composing, sending, marking sent).
 
-- raw: aiosmtplib `sendmail()` of pre-serialised reminders (a pool of 500, ~3 KB each) over
-  the same number of reused connections: no database, no composing.
+- raw: aiosmtplib `sendmail()` over the same number of reused connections of the very bytes
+  the ledger sends: a pool of RAW_POOL reminders composed by the ledger's own `Composer` from
+  a small ledger of the same shape before the clock starts, cycled. No database, no
+  composing in the timed part; the same sink, message sizes and envelopes.
 - sqlite: the ledger in a SQLite file in a temporary folder.
 - postgres: the ledger in a fresh schema of FEEDLINE_BENCH_POSTGRES_URL (default
   postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards.
 
-With `--repeat N` each row is the best of N interleaved runs (msg/s: the fastest run; CPU per
-message: the lowest; peak RSS: the highest), since the machine's other work slows some runs.
+With `--repeat N` the kinds run N rounds, interleaved (raw, sqlite, postgres; the order
+rotates each round), so a busy minute on the shared machine hits every kind. Each row prints
+the median msg/s and CPU per message over its N runs with the spread (lowest-highest), peak
+RSS the highest; a ratio is the median of the N per-round ratios (a ledger run over the raw
+run of the same round), with their spread.
+
+`--no-send`: only the ledger runs, over a transport that discards every message: its CPU per
+message is what the ledger spends outside the SMTP exchange.
 
 `--crash`: one ledger of `--count` reminders (SQLite, or PostgreSQL with --databases
 postgres) sent by a child process that is SIGKILLed at random moments `--kills` times and
@@ -40,6 +48,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,6 +70,7 @@ import aiosmtplib  # noqa: E402
 
 HOST = "127.0.0.1"
 DEADLINES = 10
+RAW_POOL = 500
 POSTGRES_URL = os.environ.get(
     "FEEDLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -249,19 +259,42 @@ def populate(url: str, settings: Any, count: int) -> None:
 Timing = tuple[int, float, float]  # sent, wall seconds, CPU seconds of this process
 
 
-async def run_raw(port: int, count: int, connections: int) -> Timing:
-    """aiosmtplib alone: pre-serialised reminders over `connections` reused connections."""
-    from mail_bench import serialise_pool
+def ledger_pool(folder: Path, port: int, connections: int) -> list[tuple[str, list[str], bytes]]:
+    """(sender, recipients, bytes) of RAW_POOL reminders as the ledger composes them."""
+    from sqlalchemy import select
 
-    pool = serialise_pool(500)
+    from feeds.clock import FixedClock
+    from feeds.store.tables import reminders
+    from scheduler.database import create_db_engine
+    from scheduler.ledger.compose import Composer
+
+    url = f"sqlite:///{folder / 'raw-pool.db'}"
+    settings = bench_settings(folder, url, connections, port)
+    populate(url, settings, RAW_POOL)
+    engine = create_db_engine(url)
+    composer = Composer(settings, b"k" * 32, FixedClock(START))
+    with engine.connect() as conn:
+        row_ids = list(conn.execute(select(reminders.c.id).order_by(reminders.c.id)).scalars())
+        composed = composer.load(conn, row_ids)
+    engine.dispose()
+    pool = [(o.mail.sender, list(o.mail.recipients), o.mail.data) for o in composed if o.mail]
+    if len(pool) != RAW_POOL:
+        raise SystemExit(f"composed {len(pool)} messages for the raw pool, not {RAW_POOL}")
+    return pool
+
+
+async def run_raw(folder: Path, port: int, count: int, connections: int) -> Timing:
+    """aiosmtplib alone: the ledger's bytes, pre-composed, over `connections` reused
+    connections."""
+    pool = ledger_pool(folder, port, connections)
     numbers = iter(range(count))
 
     async def worker() -> int:
         sent = 0
         async with aiosmtplib.SMTP(hostname=HOST, port=port, start_tls=False) as client:
             for number in numbers:
-                sender, recipient, data = pool[number % len(pool)]
-                await client.sendmail(sender, [recipient], data)
+                sender, recipients, data = pool[number % len(pool)]
+                await client.sendmail(sender, recipients, data)
                 sent += 1
         return sent
 
@@ -270,7 +303,23 @@ async def run_raw(port: int, count: int, connections: int) -> Timing:
     return sent, time.perf_counter() - began, time.process_time() - cpu
 
 
-async def run_ledger(url: str, folder: Path, port: int, count: int, connections: int) -> Timing:
+class DiscardTransport:
+    """`--no-send`: takes every message and sends nothing (one event-loop turn each), so a
+    pass's CPU is the ledger's own: planning, claiming, composing, marking."""
+
+    async def send_bytes(self, message: Any) -> None:
+        await asyncio.sleep(0)
+
+    async def send(self, message: Any) -> None:
+        await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        pass
+
+
+async def run_ledger(
+    url: str, folder: Path, port: int, count: int, connections: int, send: bool = True
+) -> Timing:
     from feeds.clock import FixedClock
     from scheduler.database import create_db_engine
     from scheduler.ledger.dispatch import ReminderDispatcher
@@ -279,7 +328,7 @@ async def run_ledger(url: str, folder: Path, port: int, count: int, connections:
     settings = bench_settings(folder, url, connections, port)
     populate(url, settings, count)
     engine = create_db_engine(url)
-    transport = SmtpTransport(settings.mail.smtp)
+    transport: Any = SmtpTransport(settings.mail.smtp) if send else DiscardTransport()
     dispatcher = ReminderDispatcher(
         settings, engine, transport, FixedClock(START), b"k" * 32, owner="bench"
     )
@@ -296,11 +345,15 @@ def scenario_child(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="ledger-scale-bench-"))
     try:
         if args.scenario == "raw":
-            sent, seconds, cpu = asyncio.run(run_raw(args.port, args.count, args.connections))
+            sent, seconds, cpu = asyncio.run(
+                run_raw(folder, args.port, args.count, args.connections)
+            )
         else:
             with database(args.scenario, folder) as url:
                 sent, seconds, cpu = asyncio.run(
-                    run_ledger(url, folder, args.port, args.count, args.connections)
+                    run_ledger(
+                        url, folder, args.port, args.count, args.connections, not args.no_send
+                    )
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -315,51 +368,62 @@ def child(*words: str) -> dict[str, Any]:
     return result
 
 
+def spread(values: list[float], digits: int = 0) -> str:
+    """The median of `values` and, when there are several, (lowest-highest)."""
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return f"{middle:.{digits}f}"
+    return f"{middle:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def per_round(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> str:
+    """The median and spread of the msg/s ratios of runs of the same round."""
+    return spread([m["rate"] / t["rate"] for m, t in zip(mine, theirs, strict=True)], 2)
+
+
 def compare(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
-    kinds = [*([] if args.without_raw else ["raw"]), *args.databases.split(",")]
+    kinds = [*([] if args.without_raw or args.no_send else ["raw"]), *args.databases.split(",")]
     print(
         f"ledger_scale_bench: python {platform.python_version()}, aiosmtplib "
         f"{aiosmtplib.__version__}, {os.cpu_count()} CPUs, sink = aiosmtpd in its own process, "
-        f"{args.connections} connections, {DEADLINES} deadlines x N/{DEADLINES} subscribers"
+        f"{args.connections} connections, {DEADLINES} deadlines x N/{DEADLINES} subscribers, "
+        f"{args.repeat} interleaved round(s): median (lowest-highest)"
+        + ("; --no-send: nothing sent, the ledger's own CPU" if args.no_send else "")
     )
-    header = (
-        f"{'reminders':>9} {'run':<9} {'sent':>7} {'seconds':>8} {'msg/s':>7} "
-        f"{'CPU/msg':>8} {'peak RSS':>9}"
-    )
-    print(f"{header}  ratios")
+    print(f"{'reminders':>9} {'run':<9} {'msg/s':>17} {'CPU/msg us':>17} {'peak RSS':>9}  ratios")
     peaks: dict[tuple[str, int], float] = {}
     with sink() as (port, _):
         for size in sizes:
             runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-            for _ in range(args.repeat):  # interleaved, so a busy minute hits every kind
-                for kind in kinds:
+            for round_number in range(args.repeat):
+                # Interleaved, the order rotating, so a busy minute hits every kind.
+                shift = round_number % len(kinds)
+                for kind in kinds[shift:] + kinds[:shift]:
                     result = child(
                         "--scenario", kind, "--port", str(port), "--count", str(size),
                         "--connections", str(args.connections),
+                        *(["--no-send"] if args.no_send else []),
                     )  # fmt: skip
                     result["rate"] = result["sent"] / result["seconds"]
                     runs[kind].append(result)
-            rates: dict[str, float] = {}
             for kind in kinds:
-                best = max(runs[kind], key=lambda r: r["rate"])
-                rate = rates[kind] = best["rate"]
+                rates = [r["rate"] for r in runs[kind]]
+                cpus = [r["cpu"] / r["sent"] * 1e6 for r in runs[kind]]
                 peak = peaks[(kind, size)] = max(r["peak_rss_kb"] for r in runs[kind]) / 1024
-                ratio = ""
-                if kind != "raw" and "raw" in rates:
-                    ratio = f"{rate / rates['raw']:.2f}x raw"
-                if kind == "postgres" and "sqlite" in rates:
-                    ratio += f", {rate / rates['sqlite']:.2f}x sqlite"
+                ratios = []
+                if kind != "raw" and "raw" in runs:
+                    ratios.append(f"{per_round(runs[kind], runs['raw'])}x raw")
+                if kind == "postgres" and "sqlite" in runs:
+                    ratios.append(f"{per_round(runs[kind], runs['sqlite'])}x sqlite")
                 if size != sizes[0] and (kind, sizes[0]) in peaks:
-                    ratio += f"{', ' if ratio else ''}RSS {peak / peaks[(kind, sizes[0])]:.2f}x"
-                    ratio += f" of {sizes[0]:,}"
-                if args.repeat > 1:
-                    every = "/".join(f"{r['rate']:.0f}" for r in runs[kind])
-                    ratio += f"{'; ' if ratio else ''}msg/s of each run {every}"
-                cpu = min(r["cpu"] / r["sent"] for r in runs[kind]) * 1e6
+                    ratios.append(f"RSS {peak / peaks[(kind, sizes[0])]:.2f}x of {sizes[0]:,}")
+                sent = {r["sent"] for r in runs[kind]}
+                if sent != {size}:
+                    ratios.append(f"SENT {sorted(sent)}, not {size}")
                 print(
-                    f"{size:>9} {kind:<9} {best['sent']:>7} {best['seconds']:>8.2f} "
-                    f"{rate:>7.0f} {cpu:>6.0f}us {peak:>7.1f}MB  {ratio}",
+                    f"{size:>9} {kind:<9} {spread(rates):>17} {spread(cpus):>17} "
+                    f"{peak:>7.1f}MB  {', '.join(ratios)}",
                     flush=True,
                 )
 
@@ -453,7 +517,10 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--without-raw", action="store_true", help="only the ledger runs")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best counts")
+    parser.add_argument(
+        "--no-send", action="store_true", help="the ledger runs, discarding every message"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds; medians")
     parser.add_argument("--crash", action="store_true", help="random SIGKILLs; 0 lost?")
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--count", type=int, default=3000)

@@ -11,9 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from feeds.store.tables import reminders
 
@@ -44,7 +57,7 @@ def claimable(now: datetime) -> Any:
     )
 
 
-def _a_later_offset_is_due(now: datetime) -> Any:
+def _a_later_offset_is_due(now: datetime | BindParameter[Any]) -> Any:
     """A reminder row for which the same person's reminder of the same deadline and planned
     time with a smaller offset (due later) is due too, and pending, being sent or sent.
 
@@ -66,7 +79,7 @@ def _a_later_offset_is_due(now: datetime) -> Any:
     )
 
 
-def _moot(now: datetime) -> list[tuple[Any, str]]:
+def _moot(now: datetime | BindParameter[Any]) -> list[tuple[Any, str]]:
     """What must never be sent, with the reason recorded."""
     return [
         (reminders.c.planned_closes_at <= now, PASSED),
@@ -78,22 +91,54 @@ PASSED = "the deadline passed before it could be sent"
 LATER_DUE = "a later reminder for the same deadline was due"
 
 
-def _take(conn: Connection, picked: Any, now: datetime, owner: str, lease: timedelta) -> list[Any]:
-    if conn.dialect.name == "postgresql":
+def _at(name: str) -> BindParameter[Any]:
+    """A bound time, converted as the ledger's time columns are."""
+    return bindparam(name, type_=reminders.c.updated_at.type)
+
+
+#: The pass's statements are built once (per dialect, or per number of rows) with bound
+#: values, not per call: building and keying a statement cost more CPU than running it.
+_NOW, _LEASE_UNTIL = _at("now"), _at("lease_until")
+_OWNER: BindParameter[str] = bindparam("owner")
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+
+
+@lru_cache(maxsize=8)
+def _take_statement(dialect: str, stale: bool) -> Update:
+    """Claim up to :limit rows: those whose lease ran out (`stale`), else pending due rows."""
+    if stale:
+        picked = select(reminders.c.id).where(
+            reminders.c.status == SENDING, reminders.c.lease_until < _NOW
+        )
+    else:
+        picked = (
+            select(reminders.c.id)
+            .where(reminders.c.status == PENDING, reminders.c.next_attempt_at <= _NOW)
+            .order_by(reminders.c.next_attempt_at)
+        )
+    picked = picked.limit(bindparam("limit"))
+    if dialect == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
-    result = conn.execute(
+    return (
         update(reminders)
         .where(reminders.c.id.in_(picked.scalar_subquery()))
         .values(
             status=SENDING,
-            lease_owner=owner,
-            lease_until=now + lease,
+            lease_owner=_OWNER,
+            lease_until=_LEASE_UNTIL,
             attempts=reminders.c.attempts + 1,
-            updated_at=now,
+            updated_at=_NOW,
         )
         .returning(reminders.c.id, reminders.c.next_attempt_at)
     )
-    return list(result)
+
+
+def _take(
+    conn: Connection, stale: bool, limit: int, now: datetime, owner: str, lease: timedelta
+) -> list[Any]:
+    statement = _take_statement(conn.dialect.name, stale)
+    values = {"now": now, "owner": owner, "lease_until": now + lease, "limit": limit}
+    return list(conn.execute(statement, values))
 
 
 def claim(conn: Connection, now: datetime, owner: str, lease: timedelta, limit: int) -> list[int]:
@@ -103,19 +148,33 @@ def claim(conn: Connection, now: datetime, owner: str, lease: timedelta, limit: 
     (status, next_attempt_at): two index range scans, so a claim costs the same with 100
     rows due or 100,000 (one OR over both made each claim sort every due row).
     """
-    stale = select(reminders.c.id).where(
-        reminders.c.status == SENDING, reminders.c.lease_until < now
-    )
-    taken = _take(conn, stale.limit(limit), now, owner, lease)
+    taken = _take(conn, True, limit, now, owner, lease)
     if len(taken) < limit:
-        due = (
-            select(reminders.c.id)
-            .where(reminders.c.status == PENDING, reminders.c.next_attempt_at <= now)
-            .order_by(reminders.c.next_attempt_at)
-            .limit(limit - len(taken))
-        )
-        taken += _take(conn, due, now, owner, lease)
+        taken += _take(conn, False, limit - len(taken), now, owner, lease)
     return [row.id for row in sorted(taken, key=lambda r: (r.next_attempt_at, r.id))]
+
+
+@lru_cache(maxsize=4)
+def _expire_statements() -> list[Update]:
+    """Per reason a claimed row must not be sent: expire those of :ids that `owner` holds."""
+    return [
+        update(reminders)
+        .where(
+            reminders.c.id.in_(_IDS),
+            reminders.c.status == SENDING,
+            reminders.c.lease_owner == _OWNER,
+            condition,
+        )
+        .values(
+            status=EXPIRED,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=_NOW,
+            last_error=reason,
+        )
+        .returning(reminders.c.id)
+        for condition, reason in _moot(_NOW)
+    ]
 
 
 def expire_moot(conn: Connection, ids: Sequence[int], owner: str, now: datetime) -> set[int]:
@@ -125,25 +184,9 @@ def expire_moot(conn: Connection, ids: Sequence[int], owner: str, now: datetime)
     expired: set[int] = set()
     if not ids:
         return expired
-    for condition, reason in _moot(now):
-        result = conn.execute(
-            update(reminders)
-            .where(
-                reminders.c.id.in_(list(ids)),
-                reminders.c.status == SENDING,
-                reminders.c.lease_owner == owner,
-                condition,
-            )
-            .values(
-                status=EXPIRED,
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-                last_error=reason,
-            )
-            .returning(reminders.c.id)
-        )
-        expired.update(row.id for row in result)
+    values = {"ids": list(ids), "owner": owner, "now": now}
+    for statement in _expire_statements():
+        expired.update(row.id for row in conn.execute(statement, values))
     return expired
 
 
@@ -171,25 +214,39 @@ def mark_sent_many(
     """
     if not sent:
         return set()
-    result = conn.execute(
+    values: dict[str, Any] = {"owner": owner, "now": now}
+    for number, (row_id, message_id) in enumerate(sent):
+        values[f"id{number}"] = row_id
+        values[f"message_id{number}"] = message_id
+    return {row.id for row in conn.execute(_mark_sent_statement(len(sent)), values)}
+
+
+@lru_cache(maxsize=64)
+def _mark_sent_statement(count: int) -> Update:
+    """Mark :id0..:id<count-1> sent (each with its :message_id<n>) if `owner` holds them."""
+    ids = [bindparam(f"id{n}", type_=reminders.c.id.type) for n in range(count)]
+    message_ids = case(
+        *((reminders.c.id == ids[n], bindparam(f"message_id{n}")) for n in range(count)),
+        else_=reminders.c.message_id,
+    )
+    return (
         update(reminders)
         .where(
-            reminders.c.id.in_([row_id for row_id, _ in sent]),
+            reminders.c.id.in_(ids),
             reminders.c.status == SENDING,
-            reminders.c.lease_owner == owner,
+            reminders.c.lease_owner == _OWNER,
         )
         .values(
             lease_owner=None,
             lease_until=None,
             status=SENT,
-            sent_at=now,
-            message_id=case(dict(sent), value=reminders.c.id),
-            updated_at=now,
+            sent_at=_NOW,
+            message_id=message_ids,
+            updated_at=_NOW,
             last_error=None,
         )
         .returning(reminders.c.id)
     )
-    return {row.id for row in result}
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, message_id: str, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from email.parser import BytesHeaderParser
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from config.schema import Settings
 from feeds.clock import Clock
@@ -25,7 +25,7 @@ from feeds.render.display import closing_line, duration_text, time_left
 from feeds.store.deadlines import stored_from_row
 from feeds.store.tables import deadlines, items, reminders, subscribers
 from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for, sender_domain
-from scheduler.mail.template import TemplateCache
+from scheduler.mail.template import MessageTemplate, TemplateCache
 from scheduler.mail.transport import RawMessage
 from scheduler.subscriptions.links import Links
 
@@ -56,9 +56,9 @@ class Outgoing:
         return parsed
 
 
-#: The columns a message needs besides the subscriber's address; rows that agree on all of
-#: them share one `MessageTemplate`.
-_TEMPLATE_COLUMNS = (
+#: A deadline's columns for its messages, read once per batch and deadline (not per row).
+_DEADLINE_COLUMNS = (
+    deadlines.c.id,
     deadlines.c.uid,
     deadlines.c.label,
     deadlines.c.closes_at,
@@ -75,24 +75,32 @@ _TEMPLATE_COLUMNS = (
     deadlines.c.item_id,
     deadlines.c.origin,
     deadlines.c.moved_at,
+    deadlines.c.active,
     items.c.title.label("item_title"),
     items.c.link.label("item_link"),
+)
+
+#: A claimed row's own columns: the recipient and what picks its template.
+_ROW_COLUMNS = (
+    reminders.c.id,
+    reminders.c.subscriber_id,
     reminders.c.deadline_id,
     reminders.c.kind,
     reminders.c.offset_seconds,
     reminders.c.planned_closes_at,
-)
-
-
-#: The per-recipient columns; a row's template key is every column after them.
-_ROW_COLUMNS = (
-    reminders.c.id,
-    reminders.c.subscriber_id,
-    deadlines.c.active,
     subscribers.c.email,
     subscribers.c.token_version,
 )
-_TEMPLATE_START = len(_ROW_COLUMNS)
+_ROWS = (
+    select(*_ROW_COLUMNS)
+    .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
+    .where(reminders.c.id.in_(bindparam("ids", expanding=True)))
+)
+_DEADLINES = (
+    select(*_DEADLINE_COLUMNS)
+    .join(items, items.c.id == deadlines.c.item_id)
+    .where(deadlines.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _ready(outgoing: Outgoing) -> Outgoing:
@@ -131,22 +139,24 @@ class Composer:
         """Read the rows now (one query), compose each message when it is called for: a
         sender composes its next message while the others' are on the wire, instead of the
         whole batch being composed while every connection waits."""
-        query = (
-            select(*_ROW_COLUMNS, *_TEMPLATE_COLUMNS)
-            .join(deadlines, deadlines.c.id == reminders.c.deadline_id)
-            .join(items, items.c.id == deadlines.c.item_id)
-            .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
-            .where(reminders.c.id.in_(row_ids))
-        )
-        rows: dict[int, Any] = {row.id: row for row in conn.execute(query)}
+        claimed = list(conn.execute(_ROWS, {"ids": row_ids}))
+        deadline_ids = sorted({row.deadline_id for row in claimed if row.deadline_id is not None})
+        by_id: dict[int, Any] = {}
+        if deadline_ids:
+            by_id = {d.id: d for d in conn.execute(_DEADLINES, {"ids": deadline_ids})}
+        # A reminder row with its deadline; the others are digests (no deadline of their own).
+        rows = {row.id: row for row in claimed if row.deadline_id in by_id}
         missing = [row_id for row_id in row_ids if row_id not in rows]
         digests = self.digests.load(conn, missing) if missing else {}
         # The time left is worked out once per batch and deadline (the rows of a batch are
-        # composed within milliseconds of each other).
+        # composed within milliseconds of each other), and so is each row key's template.
         now = self.clock.now()
         left: dict[tuple[datetime, str], str] = {}
+        templates: dict[tuple[Any, ...], MessageTemplate] = {}  # this batch's, by row key
         return [
-            partial(self._outgoing, rows[row_id], now, left)
+            partial(
+                self._outgoing, rows[row_id], by_id[rows[row_id].deadline_id], now, left, templates
+            )
             if row_id in rows
             else partial(_ready, digests[row_id])
             for row_id in row_ids
@@ -154,11 +164,16 @@ class Composer:
         ]
 
     def _outgoing(
-        self, row: Any, now: datetime, lefts: dict[tuple[datetime, str], str]
+        self,
+        row: Any,
+        deadline: Any,
+        now: datetime,
+        lefts: dict[tuple[datetime, str], str],
+        templates: dict[tuple[Any, ...], MessageTemplate],
     ) -> Outgoing:
         key = "|".join(
             [
-                row.uid,
+                deadline.uid,
                 row.email,
                 row.kind,
                 str(row.offset_seconds),
@@ -166,11 +181,11 @@ class Composer:
             ]
         )
         message_id = message_id_for(key, self.domain)
-        if not row.active:
+        if not deadline.active:
             return Outgoing(
                 row.id, row.email, row.subscriber_id, None, message_id, "the deadline was withdrawn"
             )
-        if row.closes_at != row.planned_closes_at:
+        if deadline.closes_at != row.planned_closes_at:
             return Outgoing(
                 row.id,
                 row.email,
@@ -180,14 +195,17 @@ class Composer:
                 "the deadline moved; re-planned for the new time",
             )
         # The time really left when it goes out ("Closes tomorrow, ..."), not the offset.
-        left = lefts.get((row.closes_at, row.timezone))
+        left = lefts.get((deadline.closes_at, deadline.timezone))
         if left is None:
-            left = lefts[(row.closes_at, row.timezone)] = time_left(
-                row.closes_at, now, row.timezone
+            left = lefts[(deadline.closes_at, deadline.timezone)] = time_left(
+                deadline.closes_at, now, deadline.timezone
             )
-        template = self.templates.get(
-            (*row[_TEMPLATE_START:], left), lambda: self._reminder(row, left)
-        )
+        chosen = (deadline.id, row.kind, row.offset_seconds, row.planned_closes_at, left)
+        template = templates.get(chosen)
+        if template is None:  # every column of the deadline is in the pass-wide key
+            template = templates[chosen] = self.templates.get(
+                (tuple(deadline), *chosen[1:]), lambda: self._reminder(deadline, row, left)
+            )
         mail = template.render(
             row.email,
             message_id,
@@ -199,39 +217,37 @@ class Composer:
             row.id, row.email, row.subscriber_id, mail, message_id, closes_at=row.planned_closes_at
         )
 
-    def _reminder(self, row: Any, left: str) -> ReminderMessage:
+    def _reminder(self, deadline: Any, row: Any, left: str) -> ReminderMessage:
         """The message of `row`'s template (its recipient's values are replaced)."""
-        stored = stored_from_row(
-            row, id=row.deadline_id, updated_at=row.deadline_updated, active=True
-        )
+        stored = stored_from_row(deadline, updated_at=deadline.deadline_updated, active=True)
         event = CalendarEvent(
-            uid=row.uid,
-            sequence=row.sequence,
-            summary=row.label,
-            url=row.item_link,
-            description=f"{closing_line(stored.deadline)}\n\n{row.item_title}\n{row.item_link}",
-            closes_at=row.closes_at,
-            stamp=row.deadline_updated,
+            uid=deadline.uid,
+            sequence=deadline.sequence,
+            summary=deadline.label,
+            url=deadline.item_link,
+            description=f"{closing_line(stored.deadline)}\n\n{deadline.item_title}\n{deadline.item_link}",
+            closes_at=deadline.closes_at,
+            stamp=deadline.deadline_updated,
         )
         kind = MessageKind.CHANGED if row.kind == "changed" else MessageKind.REMINDER
         return ReminderMessage(
             kind=kind,
             recipient=row.email,
             sender=self.sender,
-            message_id=message_id_for(row.uid, self.domain),
+            message_id=message_id_for(deadline.uid, self.domain),
             list_id=self.list_id,
             unsubscribe_url=f"{self._unsubscribe_base}template",
             manage_url=f"{self.links.base}manage?token=template",
             unsubscribe_mailto=self.settings.mail.unsubscribe_mailto,
-            label=row.label,
-            closes_at=row.closes_at,
-            timezone=row.timezone,
-            previous_closes_at=row.previous_closes_at if kind is MessageKind.CHANGED else None,
-            item_title=row.item_title,
-            item_link=row.item_link,
-            source_title=self.source_titles.get(row.source_id, row.source_id),
+            label=deadline.label,
+            closes_at=deadline.closes_at,
+            timezone=deadline.timezone,
+            previous_closes_at=deadline.previous_closes_at if kind is MessageKind.CHANGED else None,
+            item_title=deadline.item_title,
+            item_link=deadline.item_link,
+            source_title=self.source_titles.get(deadline.source_id, deadline.source_id),
             offset_text=offset_text(timedelta(seconds=row.offset_seconds)),
             event=event,
             time_left=left,
-            calendar_url=self.links.calendar(row.uid),
+            calendar_url=self.links.calendar(deadline.uid),
         )

@@ -164,7 +164,13 @@ def sender_domain(sender: str) -> str:
 def message_id_for(key: str, domain: str) -> str:
     """`<sha256(key)@domain>`: a resend of the same ledger row carries the same Message-ID."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"<{digest}@{one_line(domain).replace(' ', '')}>"
+    return f"<{digest}@{_id_domain(domain)}>"
+
+
+@lru_cache(maxsize=16)
+def _id_domain(domain: str) -> str:
+    """The domain part of a Message-ID: one line, no blanks (a sender has one domain)."""
+    return one_line(domain).replace(" ", "")
 
 
 def subject_for(reminder: ReminderMessage) -> str:

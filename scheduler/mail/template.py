@@ -7,8 +7,9 @@ message once with `message.assemble` (the one source of structure and headers) f
 values, with the text and HTML parts in base64; in the flattened skeleton each text part's body
 is a marker line, and the decoded part contents (with placeholders) are kept beside it. Filling
 substitutes the header values as bytes and, per text part, the values into the content,
-base64-encodes it at 76 columns and splices it in for its marker: ~20 µs instead of ~5 ms for
-`build_message` plus the stdlib flattening.
+base64-encodes it at 76 columns (only the lines a value changed, when the values have the
+lengths of the previous filling) and splices it in for its marker: ~15 µs instead of ~5 ms
+for `build_message` plus the stdlib flattening.
 
 Header injection: every value is checked before it is substituted (the address is a plain
 ASCII dot-atom address, the URL an http(s) URL without blanks or controls, the Message-ID of
@@ -24,11 +25,12 @@ import dataclasses
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import format_datetime
 from enum import Enum
+from functools import lru_cache
 
 from markupsafe import escape
 
@@ -58,6 +60,9 @@ _DATE_LINE = re.compile(rb"(?:^|\r\n)Date: ([^\r\n]*)")
 ADDRESS_MAX = 254
 LINE_MAX = 998
 BASE64_LINE = 76
+BASE64_CHUNK = BASE64_LINE // 4 * 3  #: the bytes one base64 line holds
+#: What `markupsafe.escape` changes.
+_HTML_SPECIAL = re.compile(r"[&<>'\"]")
 
 
 class _Slot(Enum):
@@ -67,13 +72,60 @@ class _Slot(Enum):
     URL = "url"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Part:
     """A text part's decoded content (CRLF line ends) with placeholders; `html` parts get
-    HTML-escaped values, as the autoescaping template would have written them."""
+    HTML-escaped values, as the autoescaping template would have written them.
 
-    content: bytes
-    html: bool
+    `fill` base64-encodes the filled content line by line (57 bytes make one 76-column
+    line). The lines of the previous filling are kept: when the values have the same lengths
+    (tokens have a fixed length), only the lines a value touches are encoded again, not the
+    whole part (3.6 KB of HTML took 18 µs to encode; its two changed lines take 1 µs).
+    """
+
+    __slots__ = ("_last", "_pieces", "html")
+
+    def __init__(self, content: bytes, html: bool, keys: Sequence[bytes]) -> None:
+        self.html = html
+        #: Static bytes, or the index in `keys` of the value that goes there.
+        self._pieces: list[bytes | int] = []
+        position = 0
+        present = [key for key in keys if key in content]
+        if present:
+            pattern = re.compile(b"|".join(re.escape(key) for key in present))
+            for found in pattern.finditer(content):
+                self._pieces += [content[position : found.start()], keys.index(found.group())]
+                position = found.end()
+        self._pieces.append(content[position:])
+        self._last: tuple[tuple[tuple[int, int], ...], list[bytes]] | None = None
+
+    def fill(self, values: Sequence[bytes]) -> bytes:
+        """The base64 body (76 columns, CRLF between lines) of the content with `values`."""
+        chunks: list[bytes] = []
+        spans: list[tuple[int, int]] = []
+        position = 0
+        for piece in self._pieces:
+            if isinstance(piece, int):
+                piece = values[piece]
+                spans.append((position, position + len(piece)))
+            chunks.append(piece)
+            position += len(piece)
+        content = b"".join(chunks)
+        shape = tuple(spans)
+        if self._last is not None and self._last[0] == shape:
+            lines = self._last[1].copy()
+            for start, end in shape:
+                for line in range(start // BASE64_CHUNK, (end - 1) // BASE64_CHUNK + 1):
+                    at = line * BASE64_CHUNK
+                    lines[line] = _line(content, at)
+        else:
+            lines = [_line(content, at) for at in range(0, len(content), BASE64_CHUNK)]
+        self._last = (shape, lines)
+        return b"\r\n".join(lines)
+
+
+def _line(content: bytes, at: int) -> bytes:
+    """The base64 line of `content` that begins at byte `at`."""
+    return binascii.b2a_base64(content[at : at + BASE64_CHUNK], newline=False)
 
 
 class MessageTemplate:
@@ -85,6 +137,8 @@ class MessageTemplate:
         self._message_id = f"<feedline-id-{token}@placeholder.invalid>"
         self._url = f"https://placeholder.invalid/feedline-unsubscribe-{token}"
         self._manage = f"https://placeholder.invalid/feedline-manage-{token}"
+        #: The body placeholders, in the order `render` fills them.
+        self._keys = (self._url.encode(), self._manage.encode(), self._address.encode())
         date_token = f"feedline-date-{token}"
         self.base = dataclasses.replace(
             reminder,
@@ -114,7 +168,7 @@ class MessageTemplate:
             assert isinstance(payload, bytes)
             marker = f"feedline-part-{token}-{len(self._parts)}"
             markers[marker.encode()] = len(self._parts)
-            self._parts.append(_Part(payload, part.get_content_subtype() == "html"))
+            self._parts.append(_Part(payload, part.get_content_subtype() == "html", self._keys))
             part.set_payload(marker + "\n")
         data = message.as_bytes()
         head_end = data.index(b"\r\n\r\n")
@@ -177,17 +231,13 @@ class MessageTemplate:
             )
             return raw_message(build_message(full, clock=FixedClock(now)))
         message_id = message_id.strip()
-        text_values = [
-            (self._url.encode(), unsubscribe_url.encode()),
-            (self._manage.encode(), manage_url.encode()),
-            (self._address.encode(), recipient.encode()),
-        ]
-        html_values = [(key, str(escape(value.decode())).encode()) for key, value in text_values]
+        text_values = (unsubscribe_url.encode(), manage_url.encode(), recipient.encode())
+        html_values = tuple(_html_text(value) for value in (unsubscribe_url, manage_url, recipient))
         headers = {
-            _Slot.TO: recipient.encode(),
+            _Slot.TO: text_values[2],
             _Slot.MESSAGE_ID: message_id.encode(),
-            _Slot.DATE: format_datetime(as_utc(now)).encode(),
-            _Slot.URL: unsubscribe_url.encode(),
+            _Slot.DATE: _date_header(now.replace(microsecond=0)),
+            _Slot.URL: text_values[0],
         }
         chunks: list[bytes] = []
         for piece in self._pieces:
@@ -197,10 +247,7 @@ class MessageTemplate:
                 chunks.append(headers[piece])
             else:
                 part = self._parts[piece]
-                content = part.content
-                for key, value in html_values if part.html else text_values:
-                    content = content.replace(key, value)
-                chunks.append(_base64_lines(content))
+                chunks.append(part.fill(html_values if part.html else text_values))
         return RawMessage(self.sender, (recipient,), message_id, b"".join(chunks))
 
     def fits(
@@ -225,18 +272,23 @@ class MessageTemplate:
         return True
 
 
+def _html_text(value: str) -> bytes:
+    """`value` as the autoescaping template writes it (values are ASCII here)."""
+    if _HTML_SPECIAL.search(value) is None:
+        return value.encode()
+    return str(escape(value)).encode()
+
+
+@lru_cache(maxsize=8)
+def _date_header(now: datetime) -> bytes:
+    """The Date value (whole seconds: a batch composed within one second shares it)."""
+    return format_datetime(as_utc(now)).encode()
+
+
 def _ascii_http_url(url: str) -> bool:
     if _PLAIN_HTTP_URL.fullmatch(url):
         return True
     return http_url(url) == url and url.isascii()
-
-
-def _base64_lines(content: bytes) -> bytes:
-    """Base64 at 76 columns with CRLF between lines, as `email.contentmanager` writes it."""
-    encoded = binascii.b2a_base64(content, newline=False)
-    return b"\r\n".join(
-        [encoded[start : start + BASE64_LINE] for start in range(0, len(encoded), BASE64_LINE)]
-    )
 
 
 class TemplateCache:

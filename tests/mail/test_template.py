@@ -229,3 +229,31 @@ def test_cache_is_a_bounded_lru() -> None:
     assert built == ["a", "b", "c", "b"]
     assert len(cache) == 2
     assert (cache.hits, cache.misses) == (2, 4)
+
+
+def test_refilling_with_values_of_the_same_length_gives_each_recipients_own_message() -> None:
+    """The second and later fillings re-encode only the base64 lines a value touches: every
+    message still equals the full path's for its own recipient (no value of the previous one
+    left behind)."""
+    template = MessageTemplate(make_reminder(manage_url="https://reminders.example.org/m?t=x"))
+    for n in range(12):
+        recipient = f"person{n % 10}{'x' * (n // 10)}@example.org"
+        url = f"https://reminders.example.org/unsubscribe?token={n:04d}{'ab' * (n % 3)}"
+        manage = f"https://reminders.example.org/manage?token={n:04d}"
+        message_id = message_id_for(f"row/{n}", DOMAIN)
+        fast = template.render(recipient, message_id, url, clock=CLOCK, manage_url=manage)
+        full = build_message(
+            dataclasses.replace(
+                template.base,
+                recipient=recipient,
+                message_id=message_id,
+                unsubscribe_url=url,
+                manage_url=manage,
+            ),
+            clock=CLOCK,
+        )
+        _assert_same(fast, full)
+        text = _parse(fast.data).get_body(("plain",))
+        assert text is not None
+        assert f"{url}\r\n" in text.get_content()
+        assert f"{n - 1:04d}" not in text.get_content().replace(url, "").replace(manage, "")
