@@ -104,13 +104,12 @@ _QUANTIFIERS = set("*+?{")
 _MAX_FACTOR_DEPTH = 4
 
 
-def split_alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of `pattern` (split at `|` outside groups and classes)."""
-    parts: list[str] = []
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth after it) of each character of `pattern` from `start`
+    that is neither escaped nor inside a character class: the one scanner both helpers use."""
     depth = 0
     in_class = False
-    start = 0
-    i = 0
+    i = start
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
@@ -121,14 +120,20 @@ def split_alternatives(pattern: str) -> list[str]:
                 in_class = False
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
+        else:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            yield i, char, depth
+        i += 1
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of `pattern` (split at `|` outside groups and classes)."""
+    parts: list[str] = []
+    start = 0
+    for i, char, depth in _structure(pattern):
+        if char == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
-        i += 1
     parts.append(pattern[start:])
     return parts
 
@@ -185,26 +190,9 @@ def _grouped(alternatives: list[str], depth: int) -> list[str]:
 
 def _group_end(pattern: str, start: int) -> int | None:
     """The index of the `)` closing the group opened at `pattern[start]` (None: unbalanced)."""
-    depth = 0
-    in_class = False
-    i = start
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            if char == "]" and pattern[i - 1] != "[" and pattern[i - 2 : i] != "[^":
-                in_class = False
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    for i, char, depth in _structure(pattern, start):
+        if char == ")" and depth == 0:
+            return i
     return None
 
 
