@@ -55,12 +55,14 @@ def work_out(
     reference is chosen from all texts and `first_seen`, as the store does). A text whose
     extraction raises is left out: the store runs it again and reports the error with its item.
     """
-    with_cue = frozenset(text for text in texts if has_cue_word(text))
+    with_cue: set[str] = set()
     page_reference: Reference | None = None
     found: dict[tuple[str, Reference], tuple[Deadline, ...]] = {}
     for text, day in zip(texts, published, strict=True):
-        if text not in with_cue:
+        # each text's cue test right before its extraction, which reads the same spans
+        if text not in with_cue and not has_cue_word(text):
             continue
+        with_cue.add(text)
         if day is not None:
             reference: Reference = (day, True)
         else:
@@ -80,7 +82,7 @@ def work_out(
         except Exception:  # noqa: S112  (the store finds it again and reports it)
             continue
         found[(text, reference)] = tuple(deadlines)
-    return PageDeadlines(with_cue, first_seen, page_reference, found)
+    return PageDeadlines(frozenset(with_cue), first_seen, page_reference, found)
 
 
 _WARM_UP_TEXT = (

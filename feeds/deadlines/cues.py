@@ -215,10 +215,20 @@ def prefilter_text(text: str) -> str:
 def has_cue_word(text: str) -> bool:
     """The quick test: could `text` hold a deadline cue at all? (microseconds per paragraph)
 
-    Never false where `CueSet.find` of any language finds a cue; one regex search.
+    Never false where `CueSet.find` of any language finds a cue; one regex search. On ASCII
+    text that search is `cue_word_spans`, whose result `find_deadlines` of the same text
+    then reads again instead of searching twice.
     """
+    if text.isascii():
+        return bool(cue_word_spans(text))
     folded = prefilter_text(text)
     return "frist" in folded or _PREFILTER.search(" " + folded) is not None
+
+
+# The last ASCII text's spans: a build asks `has_cue_word` of every text and then
+# `find_deadlines` of each that passes, which starts with the same spans. A (text, spans)
+# pair is replaced whole, so a thread reading it sees one text's own spans or none.
+_last_spans: tuple[str, tuple[tuple[int, int], ...]] = ("", ())
 
 
 def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
@@ -226,8 +236,12 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
     one search of the whole text. A sentence of the text (a piece cut at spaces, quotes or
     brackets) passes `has_cue_word` only if it overlaps one of them. None for other text,
     whose folded form may not keep the text's offsets."""
+    global _last_spans
     if not text.isascii():
         return None
+    last_text, last = _last_spans
+    if last_text is text:
+        return list(last)
     folded = text.lower()  # casefold() of ASCII
     # A match's first character is the one before the word (the padding space for the first).
     spans = [(m.start(), m.end() - 1) for m in _PREFILTER.finditer(" " + folded)]
@@ -235,6 +249,7 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
     while at >= 0:
         spans.append((at, at + len("frist")))
         at = folded.find("frist", at + 1)
+    _last_spans = (text, tuple(spans))
     return spans
 
 
