@@ -98,7 +98,7 @@ class SitePublisher:
         )
         items = await asyncio.to_thread(self._read_items, [source.id])
         files = await self.work.run(render_feed_files, info, items, source.id)
-        return await asyncio.to_thread(self._write, files)
+        return await self._write(files)
 
     async def publish_site(self, sources_changed: bool, deadlines_changed: bool) -> list[str]:
         """The merged feeds, the calendar and the index, where anything they show changed."""
@@ -128,8 +128,7 @@ class SitePublisher:
                 calendar_and_index = {}
         finally:
             files = await merged if merged is not None else {}
-        written += await asyncio.to_thread(self._write, files)
-        written += await asyncio.to_thread(self._write, calendar_and_index)
+        written += await self._write(files | calendar_and_index)
         self._ping()
         return written
 
@@ -153,10 +152,18 @@ class SitePublisher:
         with self.engine.connect() as conn:
             return self._items(conn, source_ids)
 
-    def _write(self, files: dict[str, bytes]) -> list[str]:
-        written = [
-            name for name, data in files.items() if write_with_sidecar(self.out / name, data)
-        ]
+    async def _write(self, files: dict[str, bytes]) -> list[str]:
+        """Write `files` side by side, each in a thread of its own: most of a write is waiting
+        for its fsync, and waits of files written together overlap (a build's last step
+        wrote its dozen files one after another, ~4 ms each). The names whose bytes changed,
+        in the order given."""
+        changed = await asyncio.gather(
+            *(
+                asyncio.to_thread(write_with_sidecar, self.out / name, data)
+                for name, data in files.items()
+            )
+        )
+        written = [name for name, wrote in zip(files, changed, strict=True) if wrote]
         self._changed_feeds += [name for name in written if name.endswith(FEED_SUFFIXES)]
         return written
 
@@ -196,7 +203,9 @@ class SitePublisher:
             for stored, title, link in rows
         ]
         name = f"{site.title}: deadlines"
-        calendar = await self.work.run(render_deadline_calendar, events, name)
+        # Here, not in a worker: at the end of a build the worker is still rendering the
+        # merged feeds, and the calendar waited behind them (~0.3 s under load for 20 ms).
+        calendar = await asyncio.to_thread(render_deadline_calendar, events, name)
         feeds = [FeedLinks(site.title + " (all sources)", "", MERGED)] + [
             FeedLinks(s.title, s.page_link, s.id) for s in self.settings.sources
         ]
@@ -244,7 +253,7 @@ class SitePublisher:
 
     async def publish_index(self) -> list[str]:
         """Re-render the calendar and the index (a deadline closed, a countdown moved on)."""
-        return await asyncio.to_thread(self._write, await self._calendar_and_index())
+        return await self._write(await self._calendar_and_index())
 
 
 def _no_deadlines(item_ids: Sequence[str]) -> dict[str, list[Deadline]]:
