@@ -46,6 +46,11 @@ def lowered(pattern: str) -> str:
     return "".join(parts)
 
 
+# The last ASCII text lower-cased, and its lower-cased form: a pair replaced whole, so a thread
+# reading it sees one text's own form.
+_last_lowered: tuple[str, str] = ("", "")
+
+
 class Caseless:
     """A pattern matched without regard to case (IGNORECASE), quickly on ASCII text.
 
@@ -66,9 +71,14 @@ class Caseless:
         return re.compile(with_factored_lead(self._lowered))
 
     def _for(self, text: str) -> tuple[re.Pattern[str], str]:
-        if text.isascii():
-            return self.ascii, text.lower()
-        return self.general, text
+        global _last_lowered
+        if not text.isascii():
+            return self.general, text
+        last_text, last = _last_lowered
+        if last_text is not text:  # most patterns are tried on the sentence the last one was
+            last = text.lower()
+            _last_lowered = (text, last)
+        return self.ascii, last
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         pattern, subject = self._for(text)

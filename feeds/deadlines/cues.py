@@ -215,19 +215,23 @@ def prefilter_text(text: str) -> str:
 def has_cue_word(text: str) -> bool:
     """The quick test: could `text` hold a deadline cue at all? (microseconds per paragraph)
 
-    Never false where `CueSet.find` of any language finds a cue; one regex search. On ASCII
-    text that search is `cue_word_spans`, whose result `find_deadlines` of the same text
-    then reads again instead of searching twice.
+    Never false where `CueSet.find` of any language finds a cue; one regex search. An ASCII
+    text that passes keeps its `cue_word_spans` (the search goes on from its first match),
+    which `find_deadlines` of the same text reads next instead of searching again.
     """
-    if text.isascii():
-        return bool(cue_word_spans(text))
     folded = prefilter_text(text)
-    return "frist" in folded or _PREFILTER.search(" " + folded) is not None
+    padded = " " + folded
+    first = _PREFILTER.search(padded)
+    if first is None:
+        return "frist" in folded
+    if text.isascii():
+        _remember_spans(text, folded, padded, first)
+    return True
 
 
-# The last ASCII text's spans: a build asks `has_cue_word` of every text and then
-# `find_deadlines` of each that passes, which starts with the same spans. A (text, spans)
-# pair is replaced whole, so a thread reading it sees one text's own spans or none.
+# The last ASCII text with cue word spans, and its spans: a build asks `has_cue_word` of every
+# text and then `find_deadlines` of each that passes, which starts with the same spans. The
+# pair is replaced whole, so a thread reading it sees one text's own spans.
 _last_spans: tuple[str, tuple[tuple[int, int], ...]] = ("", ())
 
 
@@ -236,15 +240,37 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
     one search of the whole text. A sentence of the text (a piece cut at spaces, quotes or
     brackets) passes `has_cue_word` only if it overlaps one of them. None for other text,
     whose folded form may not keep the text's offsets."""
-    global _last_spans
     if not text.isascii():
         return None
     last_text, last = _last_spans
     if last_text is text:
         return list(last)
-    folded = text.lower()  # casefold() of ASCII
+    return _ascii_spans(text, remember=True) or []
+
+
+def _ascii_spans(text: str, *, remember: bool) -> list[tuple[int, int]] | None:
+    """The cue word spans of ASCII `text`, or None where there is none (kept for the next
+    `cue_word_spans` of the same text when there are some, or when `remember`)."""
+    global _last_spans
+    folded = text.casefold()  # lower() of ASCII (and a little faster)
+    padded = " " + folded
+    first = _PREFILTER.search(padded)
+    if first is None and "frist" not in folded:
+        if remember:
+            _last_spans = (text, ())
+        return None
+    return _remember_spans(text, folded, padded, first)
+
+
+def _remember_spans(
+    text: str, folded: str, padded: str, first: re.Match[str] | None
+) -> list[tuple[int, int]]:
+    """The spans of ASCII `text` from the prefilter's first match on, kept in `_last_spans`."""
+    global _last_spans
     # A match's first character is the one before the word (the padding space for the first).
-    spans = [(m.start(), m.end() - 1) for m in _PREFILTER.finditer(" " + folded)]
+    spans = [] if first is None else [(first.start(), first.end() - 1)]
+    if first is not None:
+        spans += [(m.start(), m.end() - 1) for m in _PREFILTER.finditer(padded, first.end())]
     at = folded.find("frist")
     while at >= 0:
         spans.append((at, at + len("frist")))
