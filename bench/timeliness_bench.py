@@ -571,7 +571,9 @@ def _run_daemons(
             time.sleep(0.05)
     finally:
         base = before or {}
-        cpu_daemons = sum(cpu_seconds(d.pid) - base.get(d.pid, 0.0) for d in daemons)
+        # a killed daemon is gone (reaped): its CPU cannot be read, so it is left out
+        alive = [d for d in daemons if d.poll() is None]
+        cpu_daemons = sum(cpu_seconds(d.pid) - base.get(d.pid, 0.0) for d in alive)
         backends = backend_pids(database_url) if database_url else []
         cpu_database = sum(cpu_seconds(pid) - base.get(pid, 0.0) for pid in backends)
         if not backends:
