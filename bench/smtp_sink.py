@@ -15,6 +15,10 @@ DATA, the end of the data), so a sender is latency-bound as against a real relay
 answers take milliseconds, not the microseconds of a loopback sink. 0 (the default) answers
 at once.
 
+`--processes N` runs N sink processes on the one port (SO_REUSEPORT: the kernel spreads the
+connections over them), for a client whose connections one process cannot answer fast enough;
+the first process starts the others, and on SIGTERM stops them and adds up their counts.
+
 It prints "ready" when it listens, and on SIGTERM writes {Message-ID: times received} to OUT
 and exits.
 """
@@ -26,6 +30,9 @@ import asyncio
 import collections
 import json
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 GREETING = b"220 sink ESMTP\r\n"
@@ -111,11 +118,15 @@ class Sink(asyncio.Protocol):
         self.seen[value.strip().decode("ascii", "replace")] += 1
 
 
-async def serve(port: int, latency_ms: float) -> collections.Counter[str]:
+async def serve(port: int, latency_ms: float, reuse_port: bool) -> collections.Counter[str]:
     seen: collections.Counter[str] = collections.Counter()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: Sink(seen, latency_ms / 1000), "127.0.0.1", port, backlog=512
+        lambda: Sink(seen, latency_ms / 1000),
+        "127.0.0.1",
+        port,
+        backlog=512,
+        reuse_port=reuse_port or None,
     )
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -132,9 +143,36 @@ def main() -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay before every reply, in ms"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="sink processes sharing the port (SO_REUSEPORT)"
+    )
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    seen = asyncio.run(serve(args.port, args.latency_ms))
+    if args.processes <= 1:
+        seen = asyncio.run(serve(args.port, args.latency_ms, reuse_port=args.reuse_port))
+        args.out.write_text(json.dumps(dict(seen)), encoding="utf-8")
+        return
+    others = [start_other(args, number) for number in range(1, args.processes)]
+    seen = asyncio.run(serve(args.port, args.latency_ms, reuse_port=True))
+    for other, _ in others:
+        other.send_signal(signal.SIGTERM)
+    for other, out in others:
+        other.wait()
+        seen.update(json.loads(out.read_text(encoding="utf-8")))
     args.out.write_text(json.dumps(dict(seen)), encoding="utf-8")
+
+
+def start_other(args: argparse.Namespace, number: int) -> tuple[subprocess.Popen[str], Path]:
+    """Another sink process on the same port; ready when it says so."""
+    assert hasattr(socket, "SO_REUSEPORT"), "--processes needs SO_REUSEPORT (Linux, BSD)"
+    out = args.out.with_suffix(f".{number}.json")
+    command = [sys.executable, __file__, str(args.port), str(out), "--reuse-port"]
+    command += ["--latency-ms", str(args.latency_ms)]
+    other = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None
+    if other.stdout.readline().strip() != "ready":
+        raise SystemExit("a sink process did not start")
+    return other, out
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ to it and 499/s to the minimal sink the same hour, so it, not the daemons, was m
 `--smtp-latency-ms L` makes the minimal sink wait L ms before every reply, as a relay across
 a network does (four round trips per message on a reused connection), so that the daemons
 are latency-bound, not CPU-bound; the sink's CPU is printed beside the daemons'.
+`--sink-processes N` runs the minimal sink as N processes on one port (SO_REUSEPORT), to
+check whether one sink process is what limits the daemons.
 `--repeat N` runs the whole set N times, the daemon counts interleaved, and prints the
 median of each column and of the ratios. `--kill` adds a run of the largest daemon count
 where one daemon gets SIGKILL when a third of the rows are sent (reminder lease 10 s so its
@@ -46,12 +48,22 @@ starting `feedline run` to the last row sent
 (includes start-up and the `--lead`); "startup" = real seconds `feedline once` took in step 2
 (the same start path: imports, migrations, one refresh), an estimate of the daemon's start-up;
 it must stay well under --lead, or the first rows are late because the daemon was not up yet.
+
+Below each row: the machine's CPU from the due time to the last row sent, as average CPUs
+busy, by process (bench/process_cpu.py, from /proc: each daemon, their PostgreSQL backends,
+the sink, PostgreSQL's own processes, everything else on the shared machine, and busy time
+no live process accounts for: interrupts and other users' short jobs), so it shows whether
+the run was bound by the machine's CPUs; and for each daemon, from its log's "sent
+reminder" lines, how many it sent, when its first and last send were (from the first send of
+any daemon) and how long it spent in gaps of more than 50 ms between two sends (waiting for
+its next batch, or for a CPU).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import json
 import math
 import os
@@ -78,6 +90,7 @@ if str(REPO) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.process_cpu import Usage, cpu_between, take_snapshot  # noqa: E402
 from config.loading import load_settings  # noqa: E402
 from config.schema import Settings  # noqa: E402
 from feeds.store.tables import deadlines, reminders  # noqa: E402
@@ -161,6 +174,7 @@ class Setup:
     pg_options: str = ""  # PostgreSQL settings for the daemons' connections ("a=b c=d")
     sink: str = "minimal"  # "minimal" (bench/smtp_sink.py) or "aiosmtpd"
     smtp_latency_ms: float = 0.0  # the minimal sink's delay before every reply
+    sink_processes: int = 1  # the minimal sink's processes (SO_REUSEPORT)
 
 
 @dataclass(frozen=True)
@@ -182,6 +196,8 @@ class Result:
     cpu_database: float = float("nan")  # CPU seconds their PostgreSQL backends used
     cpu_sink: float = float("nan")  # CPU seconds the SMTP sink used (the whole run)
     waits: dict[str, int] = field(default_factory=dict)  # sampled backend waits (Counter)
+    usage: Usage | None = None  # every process's CPU from the due time to the last row sent
+    timelines: list[Timeline] = field(default_factory=list)  # one per daemon, from its log
 
     @property
     def rate(self) -> float:
@@ -194,6 +210,38 @@ class Result:
         # nearest-rank: the smallest value with at least q of the rows at or below it
         rank = min(max(math.ceil(q * len(ordered)), 1), len(ordered))
         return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One daemon's sends, from its log's "sent reminder" lines (real time, ms). Times are
+    from the first send of any daemon (each daemon's clock starts when it has started up, so
+    the due instant in real time differs a little from daemon to daemon)."""
+
+    sent: int
+    first: float  # s after the first send of all daemons
+    last: float
+    idle: float  # s in gaps of more than GAP between consecutive sends, first to last
+    longest: float  # the longest gap between consecutive sends, s
+
+    GAP = 0.05
+
+    @classmethod
+    def of(cls, log: list[dict[str, object]], start: float) -> Timeline:
+        times = sorted(t - start for t in send_times(log))
+        if not times:
+            return cls(0, float("nan"), float("nan"), 0.0, 0.0)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        idle = sum(gap for gap in gaps if gap > cls.GAP)
+        return cls(len(times), times[0], times[-1], idle, max(gaps, default=0.0))
+
+
+def send_times(log: list[dict[str, object]]) -> list[float]:
+    return [
+        datetime.fromisoformat(str(e["time"])).timestamp()
+        for e in log
+        if str(e.get("message", "")).startswith("sent reminder")
+    ]
 
 
 def feedline(folder: Path, *args: str) -> list[str]:
@@ -336,6 +384,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def sink_cpu_seconds(pid: int, folder: Path) -> float:
+    """The sink's CPU seconds, with those of the sink processes it started (--processes)."""
+    total = cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != pid:
+            try:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "smtp_sink.py" in command and f"{folder}/sink." in command:
+                total += cpu_seconds(int(entry.name))
+    return total
+
+
 def backend_pids(database_url: str) -> list[int]:
     """The PostgreSQL backends serving this run (by its application_name)."""
     name = database_url.rpartition("application_name=")[2]
@@ -384,6 +446,7 @@ def start_sink(folder: Path, setup: Setup) -> tuple[int, subprocess.Popen[str], 
     else:
         command = [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(out)]
         command += ["--latency-ms", str(setup.smtp_latency_ms)]
+        command += ["--processes", str(setup.sink_processes)]
     sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None
     if sink.stdout.readline().strip() != "ready":
@@ -417,11 +480,19 @@ def run_scenario(
                 smtp_port, sink, sink_out = start_sink(folder, setup)
             first_due, once_seconds = prepare(folder, count, window, setup, database_url, smtp_port)
             result = _run_daemons(
-                name, folder, count, first_due, lead, window + timeout, setup, database_url
+                name,
+                folder,
+                count,
+                first_due,
+                lead,
+                window + timeout,
+                setup,
+                database_url,
+                sink.pid if sink is not None else None,
             )
             result = replace(result, startup=once_seconds)
             if sink is not None:
-                result = replace(result, cpu_sink=cpu_seconds(sink.pid))
+                result = replace(result, cpu_sink=sink_cpu_seconds(sink.pid, folder))
                 sink.send_signal(signal.SIGTERM)
                 sink.wait(timeout=30)
                 sink = None
@@ -444,6 +515,7 @@ def _run_daemons(
     timeout: float,
     setup: Setup,
     database_url: str | None,
+    sink_pid: int | None = None,
 ) -> Result:
     start_at = first_due - timedelta(seconds=lead)
     logs: list[list[dict[str, object]]] = []
@@ -474,6 +546,7 @@ def _run_daemons(
     killed = False
     # CPU used before the first reminder is due (start-up, the first refresh) is not counted.
     before: dict[int, float] | None = None
+    snapshots = []
     try:
         limit = started + lead + timeout
         while time.monotonic() < limit:
@@ -482,6 +555,7 @@ def _run_daemons(
                     backend_pids(database_url) if database_url else []
                 )
                 before = {pid: cpu_seconds(pid) for pid in pids}
+                snapshots.append(take_snapshot())
             for daemon in daemons if not killed else daemons[1:]:
                 if daemon.poll() is not None:
                     raise SystemExit(f"feedline run exited early ({daemon.returncode})")
@@ -492,11 +566,14 @@ def _run_daemons(
                 killed = True
             if sent + lost >= count:
                 finished = time.monotonic()
+                snapshots.append(take_snapshot())
                 break
             time.sleep(0.05)
     finally:
         base = before or {}
-        cpu_daemons = sum(cpu_seconds(d.pid) - base.get(d.pid, 0.0) for d in daemons)
+        # a killed daemon is gone (reaped): its CPU cannot be read, so it is left out
+        alive = [d for d in daemons if d.poll() is None]
+        cpu_daemons = sum(cpu_seconds(d.pid) - base.get(d.pid, 0.0) for d in alive)
         backends = backend_pids(database_url) if database_url else []
         cpu_database = sum(cpu_seconds(pid) - base.get(pid, 0.0) for pid in backends)
         if not backends:
@@ -512,6 +589,18 @@ def _run_daemons(
                 daemon.wait()
         waits = counter.waits
         counter.close()
+    usage = None
+    if len(snapshots) == 2:
+        labels = {daemon.pid: f"daemon {n + 1}" for n, daemon in enumerate(daemons)}
+        labels |= dict.fromkeys(backends, "daemons' PostgreSQL backends")
+        labels[os.getpid()] = "the bench (polling)"
+        if sink_pid is not None:  # and the other sink processes it started
+            sink_command = snapshots[1].processes.get(sink_pid, ("?", 0.0))[0].split()[:3]
+            for pid, (command, _) in snapshots[1].processes.items():
+                if command.split()[:2] == sink_command[:2] and str(folder) in command:
+                    labels[pid] = "SMTP sink"
+        usage = cpu_between(snapshots[0], snapshots[1], labels)
+    first_send = min((min(send_times(log), default=math.inf) for log in logs), default=0.0)
     if finished is None:
         raise SystemExit(f"{name}: not all {count} reminders were sent in time")
     engine = open_database(settings_of(folder, database_url))
@@ -548,6 +637,8 @@ def _run_daemons(
         cpu_daemons=cpu_daemons,
         cpu_database=cpu_database,
         waits=dict(waits),
+        usage=usage,
+        timelines=[Timeline.of(log, first_send) for log in logs],
     )
 
 
@@ -572,7 +663,8 @@ def sink_label(args: argparse.Namespace) -> str:
         return ""
     if args.sink == "aiosmtpd":
         return " (aiosmtpd sink)"
-    return f" (minimal sink, {args.smtp_latency_ms:g} ms per reply)"
+    processes = f", {args.sink_processes} processes" if args.sink_processes > 1 else ""
+    return f" (minimal sink{processes}, {args.smtp_latency_ms:g} ms per reply)"
 
 
 def print_row(result: Result, spread: int, baseline: Result | None) -> None:
@@ -616,12 +708,36 @@ def print_row(result: Result, spread: int, baseline: Result | None) -> None:
             "PostgreSQL backends in a statement, sampled: "
             + ", ".join(f"{name} {n / total:.0%}" for name, n in top)
         )
+    if result.lateness:
+        notes.append(f"first row marked sent {min(result.lateness):.2f} s after its due time")
+    if result.usage is not None:
+        notes.append(usage_line(result.usage))
+    for number, line in enumerate(result.timelines):
+        notes.append(
+            f"daemon {number + 1}: {line.sent} sent, first +{line.first:.2f} s, last "
+            f"+{line.last:.2f} s after the first send; {line.idle:.2f} s in gaps of more than "
+            f"{Timeline.GAP * 1000:.0f} ms between sends (longest {line.longest:.2f} s)"
+        )
     if result.unsent or result.sent != result.count:
         notes.append(f"{result.unsent} rows NOT sent")
     for note in notes:
         print(f"    {note}", flush=True)
     for error in result.log_errors[:5]:
         print(f"    daemon logged: {error}")
+
+
+def usage_line(usage: Usage) -> str:
+    """The machine's CPU from the due time to the last row sent, as average CPUs busy."""
+    machine = usage.machine
+    shares = sorted(usage.by_label.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{label} {usage.cpus(cpu):.2f}" for label, cpu in shares if cpu > 0)
+    return (
+        f"CPUs busy over the {usage.seconds:.1f} s burst: {usage.cpus(machine['busy']):.2f} of "
+        f"{os.cpu_count()} (idle {usage.cpus(machine['idle']):.2f}, iowait "
+        f"{usage.cpus(machine['iowait']):.2f}, steal {usage.cpus(machine['steal']):.2f}); "
+        f"by process: {shown}; not in a live process "
+        f"{usage.cpus(usage.unattributed()):.2f} (interrupts {usage.cpus(machine['softirq']):.2f})"
+    )
 
 
 def main() -> None:
@@ -661,6 +777,12 @@ def main() -> None:
         help="the minimal sink waits this long before every reply (a relay's network delay)",
     )
     parser.add_argument(
+        "--sink-processes",
+        type=int,
+        default=1,
+        help="run the minimal sink as this many processes on one port (SO_REUSEPORT)",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="run everything N times, print the medians"
     )
     args = parser.parse_args()
@@ -695,6 +817,7 @@ def setup_of(args: argparse.Namespace, daemons: int) -> Setup:
     return Setup(
         args.database, args.transport, daemons, tick=args.tick, profile=args.profile,
         pg_options=args.pg_options, sink=args.sink, smtp_latency_ms=args.smtp_latency_ms,
+        sink_processes=args.sink_processes,
     )  # fmt: skip
 
 

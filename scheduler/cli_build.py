@@ -13,10 +13,17 @@ from scheduler.cli_common import NOW, clock_for, handle_errors, load, setup_logg
 
 if TYPE_CHECKING:
     from feeds.refresh import RefreshReport
+    from scheduler.refresh_lease import Take
 
 
-def print_report(report: RefreshReport, *, quiet: bool) -> None:
-    """What a refresh did, one line per source; problems on stderr."""
+def print_report(
+    report: RefreshReport, *, quiet: bool, skipped: dict[str, Take] | None = None
+) -> None:
+    """What a refresh did, one line per source; problems on stderr. `skipped`: sources a
+    daemon was refreshing at that moment (their leases were held), left to it."""
+    for source_id, take in (skipped or {}).items():
+        if not quiet:
+            click.echo(f"{source_id}: skipped, being refreshed by {take.holder}")
     for outcome in report.outcomes:
         if outcome.status == "failed":
             click.echo(f"{outcome.source_id}: FAILED: {outcome.error}", err=True)
@@ -55,22 +62,26 @@ def print_report(report: RefreshReport, *, quiet: bool) -> None:
 @click.pass_context
 @handle_errors
 def build(ctx: click.Context, quiet: bool, verbose: bool, now: datetime | None) -> None:
-    """Read every source once and write the feeds, calendar and index."""
+    """Read every source once and write the feeds, calendar and index.
+
+    A source that a daemon on the same database is refreshing at that moment is skipped
+    (its refresh lease is held); the others are refreshed under their leases."""
+    from scheduler.daemon import refresh_beside_daemons
     from scheduler.reminders_app import ledger_hook
     from scheduler.wiring import build_app
 
     setup_logging(1 if verbose else -1)
     loaded = load(ctx)
 
-    async def run() -> RefreshReport:
+    async def run() -> tuple[RefreshReport, dict[str, Take]]:
         clock = clock_for(now)
         async with build_app(
             loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)
         ) as app:
-            return await app.refresher.refresh()
+            return await refresh_beside_daemons(app)
 
-    report = asyncio.run(run())
-    print_report(report, quiet=quiet)
+    report, skipped = asyncio.run(run())
+    print_report(report, quiet=quiet, skipped=skipped)
     if report.failed:
         ctx.exit(1)
 

@@ -106,12 +106,15 @@ def run(
 def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: str) -> None:
     """Refresh every source and send due reminders once, then exit (for cron).
 
+    A source that a daemon on the same database is refreshing at that moment is skipped.
+
     Exit status: 0 all well; 1 a source failed, a reminder failed for good or mail has been
     failing for longer than [mail] failing_after; 2 the mail server refused the login.
     """
     from scheduler.alerts import send_source_alerts
     from scheduler.cli_build import print_report
     from scheduler.cli_reminders import pass_exit_code
+    from scheduler.daemon import refresh_beside_daemons
     from scheduler.reminders_app import build_dispatcher, ledger_hook, mail_problem
     from scheduler.wiring import build_app
 
@@ -123,8 +126,8 @@ def once(ctx: click.Context, now: datetime | None, verbose: bool, log_format: st
         async with build_app(
             loaded, clock, on_deadlines=ledger_hook(loaded.settings, clock)
         ) as app:
-            report = await app.refresher.refresh()
-            print_report(report, quiet=False)
+            report, skipped = await refresh_beside_daemons(app)
+            print_report(report, quiet=False, skipped=skipped)
             dispatcher = build_dispatcher(app.settings, app.engine, clock)
             try:
                 await send_source_alerts(

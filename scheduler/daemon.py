@@ -19,8 +19,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
@@ -30,11 +30,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.schema import SourceSettings
 from feeds.errors import FeedlineError
 from feeds.metrics import record_refresh
-from feeds.refresh import render_key
+from feeds.refresh import RefreshReport, render_key
 from feeds.store.sources import stored_states
 from scheduler.alerts import send_source_alerts
 from scheduler.ledger.dispatch import PassSummary, ReminderDispatcher
-from scheduler.refresh_lease import RefreshLeases, owner_name
+from scheduler.refresh_lease import RefreshLeases, Take, owner_name
 from scheduler.serving import Serving
 from scheduler.web import DaemonRoutes
 from scheduler.wiring import App
@@ -57,6 +57,27 @@ def trigger_for(source: SourceSettings, start: datetime) -> BaseTrigger:
     return IntervalTrigger(
         seconds=source.interval.total_seconds(), start_date=start + source.interval, timezone=UTC
     )
+
+
+async def refresh_beside_daemons(app: App) -> tuple[RefreshReport, dict[str, Take]]:
+    """`feedline once` and `feedline build`: refresh every source that no daemon is
+    refreshing now, holding its lease as a daemon does, and release it with the next due
+    time of its schedule (so the daemons do not fetch it again before then). Returns the
+    report and the sources skipped, with who holds them."""
+    leases = RefreshLeases(app.engine, app.clock, app.settings.refresh.lease, owner_name())
+    sources = app.settings.sources
+    taken, skipped = await leases.take_free([source.id for source in sources])
+    try:
+        async with leases.holding(taken):
+            # With none taken this still publishes files missing from the output folder.
+            report = await app.refresher.refresh(taken if skipped else None)
+    finally:
+        now = app.clock.now()
+        for source in sources:
+            if source.id in taken:
+                next_due = trigger_for(source, now).get_next_fire_time(None, now)
+                await asyncio.to_thread(leases.release, source.id, next_due)
+    return report, skipped
 
 
 class Daemon:
@@ -186,26 +207,9 @@ class Daemon:
                 if shared is not None and due is not None and shared > self.clock.now():
                     due = min(due, shared)
 
-    @asynccontextmanager
-    async def _holding(self, source_ids: Sequence[str]) -> AsyncIterator[None]:
+    def _holding(self, source_ids: Sequence[str]) -> AbstractAsyncContextManager[None]:
         """Renew the leases of `source_ids` every third of their length until the block ends."""
-
-        async def renew() -> None:
-            while True:
-                await self.renew_sleep(self.leases.length.total_seconds() / 3)
-                for source_id in source_ids:
-                    if not await asyncio.to_thread(self.leases.renew, source_id):
-                        log.warning(
-                            "lost the refresh lease of %s (it ran out); finishing this refresh",
-                            source_id,
-                        )
-
-        task = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        return self.leases.holding(source_ids, self.renew_sleep)
 
     async def index_loop(self) -> None:
         """Re-render the index (and calendar) when a countdown on it moves on or a deadline

@@ -6,15 +6,19 @@ lease in one conditional UPDATE: only when nobody holds it (or the holder's leas
 daemon that died) and the shared due time has come. It renews the lease while the refresh
 runs and releases it at the end with the next due time, so with N daemons each source is
 refreshed once per schedule: the others see the lease held, or the due time not yet come,
-and wait for it.
+and wait for it. `feedline once` and `feedline build` take the same leases (`take_free`): they
+refresh every source no daemon is refreshing at that moment and skip the others.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +27,8 @@ from sqlalchemy import Engine, and_, or_, select, update
 from feeds.clock import Clock
 from feeds.store.sources import ensure_row
 from feeds.store.tables import sources
+
+log = logging.getLogger(__name__)
 
 #: A due time this close ahead counts as come: triggers and clocks agree only to about this.
 EARLY = timedelta(milliseconds=1)
@@ -123,3 +129,39 @@ class RefreshLeases:
                 .values(lease_owner=None, lease_until=None)
             )
         return max(result.rowcount, 0)
+
+    async def take_free(self, source_ids: Sequence[str]) -> tuple[list[str], dict[str, Take]]:
+        """Take every free lease of `source_ids` (due or not: a refresh asked for now);
+        returns the ids taken, in order, and the refusals by id."""
+        taken: list[str] = []
+        refused: dict[str, Take] = {}
+        for source_id in source_ids:
+            take = await asyncio.to_thread(self.take, source_id, at_start=True)
+            if take.taken:
+                taken.append(source_id)
+            else:
+                refused[source_id] = take
+        return taken, refused
+
+    @asynccontextmanager
+    async def holding(
+        self, source_ids: Sequence[str], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> AsyncIterator[None]:
+        """Renew the leases of `source_ids` every third of their length until the block ends."""
+
+        async def renew() -> None:
+            while True:
+                await sleep(self.length.total_seconds() / 3)
+                for source_id in source_ids:
+                    if not await asyncio.to_thread(self.renew, source_id):
+                        log.warning(
+                            "lost the refresh lease of %s (it ran out); finishing this refresh",
+                            source_id,
+                        )
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -7,6 +7,7 @@ import email.policy
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,81 @@ def test_status_output_and_exit_codes_on_each_database(
     healthy = run_cli("status", config=config, now="2024-03-01T10:06:00+00:00")
     assert healthy.exit_code == 0
     assert healthy.stdout.splitlines()[0] == "status: ok"
+
+
+def test_once_and_build_skip_a_source_a_daemon_is_refreshing(
+    tmp_path: Path, site_database: dict[str, str]
+) -> None:
+    """`once` and `build` take the daemons' per-source refresh lease: a source held by a
+    daemon is left to it; the others are refreshed and released with their next due time."""
+    from config.loading import load_settings
+    from feeds.clock import FixedClock
+    from feeds.store.tables import items, sources
+    from scheduler.database import open_database
+    from scheduler.refresh_lease import RefreshLeases
+
+    (tmp_path / "river.txt").write_text(PAGE)
+    (tmp_path / "lake.txt").write_text(PAGE.replace("river", "lake"))
+    body = site_block(**site_database) + source_block("river", "river.txt")
+    config = write_config(tmp_path, body + source_block("lake", "lake.txt", every='"1h"'))
+    engine = open_database(load_settings(config).settings)
+
+    def state() -> dict[str, tuple[str | None, str | None, int]]:
+        with engine.connect() as conn:
+            rows = conn.execute(select_sources).all()
+            counts = dict(
+                conn.execute(
+                    sa.select(items.c.source_id, sa.func.count()).group_by(items.c.source_id)
+                ).all()
+            )
+        return {
+            row.id: (row.lease_owner, row.refresh_due and row.refresh_due.isoformat(),
+                     counts.get(row.id, 0))
+            for row in rows
+        }  # fmt: skip
+
+    select_sources = sa.select(sources.c.id, sources.c.lease_owner, sources.c.refresh_due)
+    try:
+        first = run_cli("once", config=config, now="2024-03-01T10:00:00+00:00")
+        assert first.exit_code == 0, first.output
+        assert "skipped" not in first.stdout
+        stored = state()
+        assert stored["river"][:2] == (None, "2024-03-01T10:30:00+00:00")  # the default 30m
+        assert stored["lake"][:2] == (None, "2024-03-01T11:00:00+00:00")
+        assert stored["river"][2] > 0
+
+        # A daemon is refreshing "river" now; both pages gained an item meanwhile.
+        daemon = RefreshLeases(
+            engine, FixedClock(datetime(2024, 3, 1, 10, 5, tzinfo=UTC)), LEASE, "daemon-1"
+        )
+        assert daemon.take("river").taken is False  # not due yet: 10:30
+        assert daemon.take("river", at_start=True).taken
+        for name in ("river", "lake"):
+            page = tmp_path / f"{name}.txt"
+            news = EXTRA.replace("NAME", name) + "Navigation path"
+            page.write_text(page.read_text().replace("Navigation path", news))
+        for command, minute, lake in (("build", 5, "3 items (1 new"), ("once", 7, "unchanged")):
+            result = run_cli(command, config=config, now=f"2024-03-01T10:{minute:02d}:00+00:00")
+            assert result.exit_code == 0, result.output
+            assert "river: skipped, being refreshed by daemon-1" in result.stdout
+            assert f"lake: {lake}" in result.stdout
+            after = state()
+            assert after["river"] == ("daemon-1", *stored["river"][1:])  # untouched
+            assert after["lake"] == (None, f"2024-03-01T11:{minute:02d}:00+00:00", 3)
+        assert daemon.release("river", datetime(2024, 3, 1, 10, 30, tzinfo=UTC))
+        freed = run_cli("build", config=config, now="2024-03-01T10:08:00+00:00")
+        assert "skipped" not in freed.stdout
+        assert "river: 3 items (1 new, 0 updated)" in freed.stdout
+        assert state()["river"] == (None, "2024-03-01T10:38:00+00:00", 3)
+    finally:
+        engine.dispose()
+
+
+LEASE = timedelta(minutes=2)
+EXTRA = """NAME basin report published
+
+The ministry published a report on the NAME basin. Comments are welcome until 30 June 2031.
+
+\u00a0
+
+"""
