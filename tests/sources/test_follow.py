@@ -156,6 +156,7 @@ async def test_an_extension_on_the_page_moves_the_deadline(
     assert outcome.status == "ok"  # the listing answered 304; the page changed
     assert [c.kind for c in outcome.deadline_changes] == ["moved"]
     assert active_deadlines(engine)[server.url("/news/water")] == ["2026-04-29"]
+    assert len(server.hits("/news/water")) == 2  # revalidated once, not again to be read
 
 
 async def test_a_page_that_disappears_keeps_its_item_and_is_reported(
