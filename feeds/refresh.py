@@ -256,7 +256,13 @@ class Refresher:
         ]
         try:
             ahead = await self.work.run(
-                work_out, texts, published, first_seen, source.language, source.timezone
+                work_out,
+                texts,
+                published,
+                first_seen,
+                source.language,
+                source.timezone,
+                help_out=True,
             )
         except Exception:  # the store finds every deadline itself, and reports what fails
             log.debug("source %s: deadlines not worked out ahead", source.id, exc_info=True)

@@ -44,7 +44,7 @@ from feeds.identity import natural_id, normalise_url
 from feeds.model import Entry
 from feeds.sources.base import FetchState, SourceRead
 from feeds.store import pages as page_store
-from feeds.work import LocalWork, Work
+from feeds.work import Batches, LocalWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ class Follower:
         self.clock = clock
         self.engine = engine
         self.work: Work = work or LocalWork()
+        # Pages go to the workers in batches; this process helps when they are all busy.
+        self._reads = Batches(self.work, read_item_page, help_out=True)
         self.robots = RobotsCache(fetcher, clock)
         self._resolve = resolve
         self._sleep = sleep
@@ -317,9 +319,7 @@ class Follower:
             text = result.text(source.encoding)
             today = now.astimezone(ZoneInfo(source.timezone)).date()
             selector = source.select.page if source.select else None
-            page = await self.work.run(
-                read_item_page, text, result.url, selector, source.timezone, today
-            )
+            page = await self._reads.run(text, result.url, selector, source.timezone, today)
         except SourceError as error:
             return record.failed(error.detail, now)
         except LookupError:
