@@ -23,7 +23,7 @@ from feeds.deadlines import choose_reference, find_deadlines
 from feeds.deadlines.ahead import PageDeadlines, Reference, work_out
 from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
-from feeds.follow.follower import Follower, SourcePages
+from feeds.follow.follower import Follower, SourcePages, page_url
 from feeds.follow.record import PageRecord
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
@@ -72,6 +72,8 @@ class _ReadToStore:
     texts: tuple[str, ...] = ()  # each entry's title and text, as deadlines are found in it
     ahead: PageDeadlines | None = None  # deadlines worked out before the store's turn
     pages: tuple[PageRecord, ...] = ()  # followed item pages to store with the items
+    as_stored: frozenset[str] = frozenset()  # followed pages whose entries are as stored
+    worked: frozenset[str] = frozenset()  # the texts `ahead` worked out
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,16 +233,17 @@ class Refresher:
             wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
             return await self._failed(source, wrapped)
         pages: tuple[PageRecord, ...] = ()
+        as_stored: frozenset[str] = frozenset()
         if source.follow and self.follower is not None:
             followed = await self.follower.follow(source, read, pages=page_states)
             read = replace(followed.read, problems=followed.read.problems + followed.problems)
-            pages = followed.records
+            pages, as_stored = followed.records, followed.as_stored
         if read.unchanged:
             # Recorded with the others after the reads (with what changed of its pages, if
             # anything: failures and validators), in one transaction for all.
             unchanged.append(_Unchanged(source, read, key, pages))
             return SourceOutcome(source.id, "unchanged", problems=list(read.problems))
-        return _ReadToStore(read, key, same_settings, pages=pages)
+        return _ReadToStore(read, key, same_settings, pages=pages, as_stored=as_stored)
 
     async def _work_ahead(self, source: SourceSettings, read: _ReadToStore) -> _ReadToStore:
         """The page's texts, and where steps can run beside the store, its deadlines."""
@@ -254,11 +257,22 @@ class Refresher:
         published = [
             e.published.astimezone(zone).date() if e.published else undated for e in entries
         ]
+        chosen = list(range(len(entries)))
+        if read.same_settings and read.as_stored:
+            # Items whose pages and listing entries are as stored are not extracted again:
+            # only the others are worked out. Not when one of those is undated: its reference
+            # is chosen from all the page's texts, as the store chooses it.
+            others = [n for n, e in enumerate(entries) if page_url(e) not in read.as_stored]
+            if all(published[n] is not None for n in others):
+                chosen = others
+        if not chosen:
+            return replace(read, texts=texts)
+        worked = [texts[n] for n in chosen]
         try:
             ahead = await self.work.run(
                 work_out,
-                texts,
-                published,
+                worked,
+                [published[n] for n in chosen],
                 first_seen,
                 source.language,
                 source.timezone,
@@ -267,7 +281,7 @@ class Refresher:
         except Exception:  # the store finds every deadline itself, and reports what fails
             log.debug("source %s: deadlines not worked out ahead", source.id, exc_info=True)
             ahead = None
-        return replace(read, texts=texts, ahead=ahead)
+        return replace(read, texts=texts, ahead=ahead, worked=frozenset(worked))
 
     async def _store_read(self, source: SourceSettings, read: _ReadToStore) -> SourceOutcome:
         try:
@@ -318,7 +332,10 @@ class Refresher:
                 overridden = bool(overrides) and any(
                     matches(o, stored.item_id, entry.title) for o in overrides
                 )
-                has_cue = ahead.has_cue(text) if ahead is not None else has_cue_word(text)
+                if ahead is not None and text in to_store.worked:
+                    has_cue = ahead.has_cue(text)
+                else:
+                    has_cue = has_cue_word(text)
                 if stored.status == "new" and not overridden and not has_cue:
                     continue  # nothing to find and nothing stored: no work, no query
                 if entry.published is not None:

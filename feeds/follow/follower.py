@@ -64,6 +64,9 @@ class Followed:
     problems: tuple[ItemError, ...]
     fetched: int = 0  # pages fetched (200 or 304) in this refresh
     deferred: int = 0  # new pages left for the next refresh (follow_max)
+    # Pages (`page_url`) whose records are as stored: their entries are as the last refresh
+    # stored them, so nothing about their items needs working out again.
+    as_stored: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +183,8 @@ class Follower:
                 if _page_data(known.records.get(r.url)) != _page_data(r)
             ]
             out = SourceRead(tuple(moved), read.state, problems=read.problems) if moved else read
-        return Followed(out, tuple(changed), problems, fetched, deferred)
+        as_stored = frozenset(url for url, r in final.items() if known.records.get(url) == r)
+        return Followed(out, tuple(changed), problems, fetched, deferred, as_stored)
 
     async def _revalidate(
         self,
@@ -213,7 +217,7 @@ class Follower:
             return dict(known.records)
         records: dict[str, PageRecord] = {}
         for entry in read.entries:
-            url = _page_url(entry)
+            url = page_url(entry)
             if url is None or url in records:
                 continue
             item_id = natural_id(entry) or url
@@ -257,7 +261,7 @@ class Follower:
 
     @staticmethod
     def _merged(entry: Entry, records: Mapping[str, PageRecord]) -> Entry:
-        url = _page_url(entry)
+        url = page_url(entry)
         record = records.get(url) if url is not None else None
         if record is not None:
             return record.entry()
@@ -341,7 +345,7 @@ class Follower:
         )
 
 
-def _page_url(entry: Entry) -> str | None:
+def page_url(entry: Entry) -> str | None:
     """The page to follow: the entry's web link (a mailto: link is nothing to follow)."""
     if not entry.link or urlsplit(entry.link).scheme.lower() not in ("http", "https"):
         return None
