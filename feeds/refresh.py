@@ -276,7 +276,7 @@ class Refresher:
                 first_seen,
                 source.language,
                 source.timezone,
-                help_out=True,
+                help_out=source.follow,  # beside page reads (docs/design.md, issue 12)
             )
         except Exception:  # the store finds every deadline itself, and reports what fails
             log.debug("source %s: deadlines not worked out ahead", source.id, exc_info=True)
