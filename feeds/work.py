@@ -231,6 +231,8 @@ class Batches(Generic[T]):
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[T]]]) -> None:
         try:
             live = [(args, future) for args, future in batch if not future.done()]
+            if not live:  # their callers were cancelled
+                return
             calls = [args for args, _ in live]
             results = await self.work.run(_each, self.func, calls, help_out=self.help_out)
             for (args, future), (done, result) in zip(live, results, strict=True):
