@@ -23,7 +23,7 @@ from feeds.deadlines import choose_reference, find_deadlines
 from feeds.deadlines.ahead import PageDeadlines, Reference, work_out
 from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
-from feeds.follow.follower import Follower
+from feeds.follow.follower import Follower, SourcePages, page_url
 from feeds.follow.record import PageRecord
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
@@ -72,6 +72,16 @@ class _ReadToStore:
     texts: tuple[str, ...] = ()  # each entry's title and text, as deadlines are found in it
     ahead: PageDeadlines | None = None  # deadlines worked out before the store's turn
     pages: tuple[PageRecord, ...] = ()  # followed item pages to store with the items
+    as_stored: frozenset[str] = frozenset()  # followed pages whose entries are as stored
+    worked: frozenset[str] = frozenset()  # the texts `ahead` worked out
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    source: SourceSettings
+    read: SourceRead
+    key: str  # the render key
+    pages: tuple[PageRecord, ...]  # followed item pages whose records changed all the same
 
 
 def render_key(settings: Settings, source: SourceSettings) -> str:
@@ -121,8 +131,8 @@ class Refresher:
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
         chosen = [s for s in self.settings.sources if only is None or s.id in only]
         limit = asyncio.Semaphore(self.settings.fetch.concurrency)
-        stored = await asyncio.to_thread(self._stored_states, [s.id for s in chosen])
-        unchanged: list[tuple[SourceSettings, SourceRead, str]] = []
+        stored, pages = await asyncio.to_thread(self._stored_states, chosen)
+        unchanged: list[_Unchanged] = []
 
         # Reads overlap; stores take turns in the order of the configuration, so a fresh build
         # gives the same ids, and the same source keeps an item two sources list, every time.
@@ -133,7 +143,9 @@ class Refresher:
         async def one(index: int, source: SourceSettings) -> SourceOutcome:
             try:
                 async with limit:
-                    result = await self._read_source(source, stored.get(source.id), unchanged)
+                    result = await self._read_source(
+                        source, stored.get(source.id), pages.get(source.id), unchanged
+                    )
                 if isinstance(result, _ReadToStore):  # before the turn: pages overlap here too
                     result = await self._work_ahead(source, result)
                 if index > 0:
@@ -184,15 +196,22 @@ class Refresher:
         with self.engine.begin() as conn:
             source_store.forget_render_keys(conn, source_ids)
 
-    def _stored_states(self, source_ids: Sequence[str]) -> dict[str, source_store.StoredState]:
+    def _stored_states(
+        self, sources: Sequence[SourceSettings]
+    ) -> tuple[dict[str, source_store.StoredState], dict[str, SourcePages]]:
+        """What the last reads left, and the states of followed sources' pages."""
         with self.engine.connect() as conn:
-            return source_store.stored_states(conn, source_ids)
+            stored = source_store.stored_states(conn, [s.id for s in sources])
+        followed = [s.id for s in sources if s.follow]
+        pages = self.follower.page_states(followed) if self.follower is not None else {}
+        return stored, pages
 
     async def _read_source(
         self,
         source: SourceSettings,
         stored: source_store.StoredState | None,
-        unchanged: list[tuple[SourceSettings, SourceRead, str]],
+        page_states: SourcePages | None,
+        unchanged: list[_Unchanged],
     ) -> SourceOutcome | _ReadToStore:
         """Read one source: an outcome when there is nothing to store, else what to store."""
         reader = self.readers.get(source.kind)
@@ -214,20 +233,17 @@ class Refresher:
             wrapped = SourceError(source.id, f"unexpected {error.__class__.__name__}: {error}")
             return await self._failed(source, wrapped)
         pages: tuple[PageRecord, ...] = ()
+        as_stored: frozenset[str] = frozenset()
         if source.follow and self.follower is not None:
-            followed = await self.follower.follow(source, read)
+            followed = await self.follower.follow(source, read, pages=page_states)
             read = replace(followed.read, problems=followed.read.problems + followed.problems)
-            pages = followed.records
-            if read.unchanged and pages:  # failures and validators of pages, nothing else
-                await asyncio.to_thread(self._save_pages, pages)
+            pages, as_stored = followed.records, followed.as_stored
         if read.unchanged:
-            unchanged.append((source, read, key))  # recorded with the others after the reads
+            # Recorded with the others after the reads (with what changed of its pages, if
+            # anything: failures and validators), in one transaction for all.
+            unchanged.append(_Unchanged(source, read, key, pages))
             return SourceOutcome(source.id, "unchanged", problems=list(read.problems))
-        return _ReadToStore(read, key, same_settings, pages=pages)
-
-    def _save_pages(self, pages: Sequence[PageRecord]) -> None:
-        with self.engine.begin() as conn:
-            page_store.save_pages(conn, pages)
+        return _ReadToStore(read, key, same_settings, pages=pages, as_stored=as_stored)
 
     async def _work_ahead(self, source: SourceSettings, read: _ReadToStore) -> _ReadToStore:
         """The page's texts, and where steps can run beside the store, its deadlines."""
@@ -241,14 +257,31 @@ class Refresher:
         published = [
             e.published.astimezone(zone).date() if e.published else undated for e in entries
         ]
+        chosen = list(range(len(entries)))
+        if read.same_settings and read.as_stored:
+            # Items whose pages and listing entries are as stored are not extracted again:
+            # only the others are worked out. Not when one of those is undated: its reference
+            # is chosen from all the page's texts, as the store chooses it.
+            others = [n for n, e in enumerate(entries) if page_url(e) not in read.as_stored]
+            if all(published[n] is not None for n in others):
+                chosen = others
+        if not chosen:
+            return replace(read, texts=texts)
+        worked = [texts[n] for n in chosen]
         try:
             ahead = await self.work.run(
-                work_out, texts, published, first_seen, source.language, source.timezone
+                work_out,
+                worked,
+                [published[n] for n in chosen],
+                first_seen,
+                source.language,
+                source.timezone,
+                help_out=source.follow,  # beside page reads (docs/design.md, issue 12)
             )
         except Exception:  # the store finds every deadline itself, and reports what fails
             log.debug("source %s: deadlines not worked out ahead", source.id, exc_info=True)
             ahead = None
-        return replace(read, texts=texts, ahead=ahead)
+        return replace(read, texts=texts, ahead=ahead, worked=frozenset(worked))
 
     async def _store_read(self, source: SourceSettings, read: _ReadToStore) -> SourceOutcome:
         try:
@@ -259,10 +292,11 @@ class Refresher:
             message = f"could not store its items: {error.__class__.__name__}: {detail}"
             return await self._failed(source, SourceError(source.id, message))
 
-    def _mark_unchanged(self, unchanged: Sequence[tuple[SourceSettings, SourceRead, str]]) -> None:
+    def _mark_unchanged(self, unchanged: Sequence[_Unchanged]) -> None:
         now = self.clock.now()
         with self.engine.begin() as conn:
-            reads = [(source.id, read.state, key) for source, read, key in unchanged]
+            page_store.save_pages(conn, [page for u in unchanged for page in u.pages])
+            reads = [(u.source.id, u.read.state, u.key) for u in unchanged]
             source_store.record_successes(conn, reads, now)
 
     async def _failed(self, source: SourceSettings, error: FeedlineError) -> SourceOutcome:
@@ -298,7 +332,10 @@ class Refresher:
                 overridden = bool(overrides) and any(
                     matches(o, stored.item_id, entry.title) for o in overrides
                 )
-                has_cue = ahead.has_cue(text) if ahead is not None else has_cue_word(text)
+                if ahead is not None and text in to_store.worked:
+                    has_cue = ahead.has_cue(text)
+                else:
+                    has_cue = has_cue_word(text)
                 if stored.status == "new" and not overridden and not has_cue:
                     continue  # nothing to find and nothing stored: no work, no query
                 if entry.published is not None:

@@ -22,10 +22,10 @@ import multiprocessing
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -37,8 +37,11 @@ class Work(Protocol):
     """Runs a pure function and gives back its result; the event loop stays free meanwhile."""
 
     parallel: bool  # whether steps can run beside this process's own work
+    width: int  # steps that run at once (worker processes; 1 here)
 
-    async def run(self, func: Callable[..., T], /, *args: Any) -> T: ...
+    async def run(self, func: Callable[..., T], /, *args: Any, help_out: bool = False) -> T:
+        """`help_out`: when every worker is busy and a step already waits for one, this
+        process runs the step itself (one such step at a time), beside its own work."""
 
     def close(self) -> None: ...
 
@@ -47,8 +50,9 @@ class LocalWork:
     """Every step in a thread of this process."""
 
     parallel = False
+    width = 1
 
-    async def run(self, func: Callable[..., T], /, *args: Any) -> T:
+    async def run(self, func: Callable[..., T], /, *args: Any, help_out: bool = False) -> T:
         return await asyncio.to_thread(func, *args)
 
     def close(self) -> None:
@@ -87,11 +91,15 @@ class ProcessWork:
 
     parallel = True
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, width: int = 1) -> None:
         self._pool = pool
+        self.width = width
         self._broken = False
         self.steps_in_workers = 0  # steps whose result came from a worker
         self.steps_here = 0  # steps that ran here instead (a worker could not run them)
+        self.steps_helped = 0  # steps this process took while the workers were busy
+        self._out = 0  # steps handed to the workers and not back yet
+        self._helping = False
 
     @classmethod
     def start(cls, processes: int, warm_up: Callable[[], object] | None = None) -> Work:
@@ -125,11 +133,24 @@ class ProcessWork:
             return LocalWork()
         finally:
             gc.unfreeze()
-        return cls(pool)
+        return cls(pool, processes)
 
-    async def run(self, func: Callable[..., T], /, *args: Any) -> T:
+    async def run(self, func: Callable[..., T], /, *args: Any, help_out: bool = False) -> T:
+        if help_out and not self._helping and self._out > self.width:
+            # A refresh on two cores has one worker, and this process is idle most of the
+            # time: it takes a step now and then rather than leave the worker all of them.
+            self._helping = True
+            self.steps_helped += 1
+            try:
+                return await asyncio.to_thread(func, *args)
+            finally:
+                self._helping = False
         if not self._broken:
-            done, result = await self._in_worker(func, args)
+            self._out += 1
+            try:
+                done, result = await self._in_worker(func, args)
+            finally:
+                self._out -= 1
             if done:
                 self.steps_in_workers += 1
                 return result  # type: ignore[return-value]  # T, as the worker returned it
@@ -139,7 +160,10 @@ class ProcessWork:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         log.debug(
-            "%d steps ran in worker processes, %d here", self.steps_in_workers, self.steps_here
+            "%d steps ran in worker processes, %d here (%d of them while the workers were busy)",
+            self.steps_in_workers,
+            self.steps_here + self.steps_helped,
+            self.steps_helped,
         )
 
     async def _in_worker(
@@ -155,3 +179,83 @@ class ProcessWork:
         except Exception as exc:  # a value that could not cross to or from the worker
             log.debug("step %s could not run in a worker (%s); running it here", func, exc)
         return False, None
+
+
+def _each(func: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[tuple[bool, T | None]]:
+    """Run as one step: `func` on each set of arguments, (True, result) or (False, None)."""
+    results: list[tuple[bool, T | None]] = []
+    for args in calls:
+        try:
+            results.append((True, func(*args)))
+        except Exception:
+            results.append((False, None))  # run again by itself, which raises it
+    return results
+
+
+class Batches(Generic[T]):
+    """Calls of one pure step, handed to `work` in batches: one hand-off for many calls.
+
+    A call goes at once while fewer batches are out than the workers plus one (so a lone call
+    waits for nothing); calls made meanwhile go together, up to `size` a batch, when one comes back.
+    Each hand-off to a worker process costs this process's threads a turn at the GIL while the
+    event loop and the store want it too; one per page left the worker waiting between steps.
+    A call that fails in its batch runs again by itself, where its error is raised as usual.
+    """
+
+    def __init__(
+        self, work: Work, func: Callable[..., T], *, size: int = 16, help_out: bool = False
+    ) -> None:
+        self.work, self.func, self.size, self.help_out = work, func, size, help_out
+        # One batch running in each worker, one more queued, and one this process may take.
+        self.depth = work.width + (2 if help_out and work.parallel else 1)
+        self._waiting: list[tuple[tuple[Any, ...], asyncio.Future[T]]] = []
+        self._out = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.batches = 0  # batches handed over so far
+
+    async def run(self, *args: Any) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((args, future))
+        self._send_what_waits()
+        return await future
+
+    def _send_what_waits(self) -> None:
+        while self._waiting and self._out < self.depth:
+            batch, self._waiting = self._waiting[: self.size], self._waiting[self.size :]
+            self._out += 1
+            self.batches += 1
+            task = asyncio.create_task(self._send(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[T]]]) -> None:
+        try:
+            live = [(args, future) for args, future in batch if not future.done()]
+            if not live:  # their callers were cancelled
+                return
+            calls = [args for args, _ in live]
+            results = await self.work.run(_each, self.func, calls, help_out=self.help_out)
+            for (args, future), (done, result) in zip(live, results, strict=True):
+                if done:
+                    if not future.done():
+                        future.set_result(result)  # type: ignore[arg-type]  # T, from func
+                    continue
+                try:
+                    value = await asyncio.to_thread(self.func, *args)
+                except Exception as error:
+                    if not future.done():
+                        future.set_exception(error)
+                else:
+                    if not future.done():
+                        future.set_result(value)
+        except Exception as error:  # the batch could not run at all: each call says so
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+        except BaseException:  # cancelled: so are the calls
+            for _, future in batch:
+                future.cancel()
+            raise
+        finally:
+            self._out -= 1
+            self._send_what_waits()

@@ -70,6 +70,26 @@ class PageRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What deciding and revalidating a page needs of its record, without its stored text:
+    read for every followed source at once when a refresh starts (`feeds.store.pages`)."""
+
+    url: str
+    item_id: str
+    dated: datetime  # as `PageRecord.dated`
+    fetch: FetchState
+    extract_key: str | None
+    has_page: bool
+    failures: int
+    error: str | None
+
+    @property
+    def clean(self) -> bool:
+        """A 304 with the same validators leaves the record as it is."""
+        return self.failures == 0 and self.error is None
+
+
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -92,6 +112,11 @@ def entry_to_json(entry: Entry) -> str:
         },
         ensure_ascii=False,
     )
+
+
+def published_from_json(text: str) -> datetime | None:
+    """The `published` of an entry stored by `entry_to_json`, without making the entry."""
+    return _parse_when(json.loads(text).get("published"))
 
 
 def entry_from_json(text: str) -> Entry:

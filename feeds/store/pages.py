@@ -8,7 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, select, tuple_
 
-from feeds.follow.record import PageRecord, entry_from_json, entry_to_json
+from feeds.follow.record import (
+    PageRecord,
+    PageState,
+    entry_from_json,
+    entry_to_json,
+    published_from_json,
+)
 from feeds.sources.base import FetchState
 from feeds.store.bulk import insert_rows
 from feeds.store.tables import deadlines, item_pages
@@ -46,6 +52,37 @@ def load_pages(conn: Connection, source_id: str) -> dict[str, PageRecord]:
     }
 
 
+def load_page_states(
+    conn: Connection, source_ids: Sequence[str]
+) -> dict[str, dict[str, PageState]]:
+    """The page states of these sources (by source, then URL): their records without the
+    stored text or the listing's entry, one query for every CHUNK sources."""
+    found: dict[str, dict[str, PageState]] = {}
+    columns = (
+        item_pages.c.source_id, item_pages.c.url, item_pages.c.item_id, item_pages.c.listing,
+        item_pages.c.first_seen, item_pages.c.etag, item_pages.c.last_modified,
+        item_pages.c.content_hash, item_pages.c.extract_key,
+        item_pages.c.content.is_not(None).label("has_page"), item_pages.c.published,
+        item_pages.c.failures, item_pages.c.error,
+    )  # fmt: skip
+    ids = list(source_ids)
+    for start in range(0, len(ids), CHUNK):
+        query = select(*columns).where(item_pages.c.source_id.in_(ids[start : start + CHUNK]))
+        for row in conn.execute(query):
+            listed = published_from_json(row.listing)
+            found.setdefault(row.source_id, {})[row.url] = PageState(
+                url=row.url,
+                item_id=row.item_id,
+                dated=listed or row.published or row.first_seen,
+                fetch=FetchState(row.etag, row.last_modified, row.content_hash),
+                extract_key=row.extract_key,
+                has_page=bool(row.has_page),
+                failures=row.failures,
+                error=row.error,
+            )
+    return found
+
+
 def save_pages(conn: Connection, records: Sequence[PageRecord]) -> None:
     """Insert or replace these records."""
     if not records:
@@ -67,14 +104,26 @@ def save_pages(conn: Connection, records: Sequence[PageRecord]) -> None:
 
 def open_deadline_items(conn: Connection, source_id: str, now: datetime) -> set[str]:
     """Ids of this source's items with an active deadline that has not closed yet."""
-    query = select(deadlines.c.item_id).where(
-        and_(
-            deadlines.c.source_id == source_id,
-            deadlines.c.active.is_(True),
-            deadlines.c.closes_at > now,
+    return open_deadline_items_of(conn, [source_id], now).get(source_id, set())
+
+
+def open_deadline_items_of(
+    conn: Connection, source_ids: Sequence[str], now: datetime
+) -> dict[str, set[str]]:
+    """`open_deadline_items` of these sources, by source (one query for every CHUNK)."""
+    found: dict[str, set[str]] = {}
+    ids = list(source_ids)
+    for start in range(0, len(ids), CHUNK):
+        query = select(deadlines.c.source_id, deadlines.c.item_id).where(
+            and_(
+                deadlines.c.source_id.in_(ids[start : start + CHUNK]),
+                deadlines.c.active.is_(True),
+                deadlines.c.closes_at > now,
+            )
         )
-    )
-    return set(conn.execute(query).scalars())
+        for source_id, item_id in conn.execute(query):
+            found.setdefault(source_id, set()).add(item_id)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import select
 import signal
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from feeds.work import LocalWork, ProcessWork
+from feeds.work import Batches, LocalWork, ProcessWork
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only"
@@ -90,6 +91,61 @@ def test_after_a_worker_dies_every_step_runs_here(
     with caplog.at_level(logging.WARNING, logger="feeds.work"):
         assert asyncio.run(run()) == (os.getpid(), os.getpid())
     assert "a worker process died" in caplog.text
+
+
+def twice(n: int) -> tuple[int, int]:
+    if n == 13:
+        raise ValueError("thirteen")
+    return n * 2, os.getpid()
+
+
+def test_batched_calls_share_hand_offs_and_each_keeps_its_own_result(work: ProcessWork) -> None:
+    batches = Batches(work, twice, size=8)
+
+    async def run() -> list[tuple[int, int] | BaseException]:
+        return list(
+            await asyncio.gather(*(batches.run(n) for n in range(20)), return_exceptions=True)
+        )
+
+    results = asyncio.run(run())
+    assert [r[0] for r in results if isinstance(r, tuple)] == [n * 2 for n in range(20) if n != 13]
+    assert os.getpid() not in {r[1] for r in results if isinstance(r, tuple)}
+    # the first goes at once, the second beside it, the 18 that waited go 8 at a time
+    assert batches.batches == 5
+    error = results[13]
+    assert isinstance(error, ValueError) and str(error) == "thirteen"  # raised here, by itself
+
+
+GATE = multiprocessing.get_context("fork").Event()
+
+
+def held() -> int:
+    """In the worker: busy until the test opens the gate."""
+    GATE.wait(60)
+    return os.getpid()
+
+
+def test_a_step_that_may_help_out_runs_here_while_the_worker_is_busy() -> None:
+    GATE.clear()
+    work = ProcessWork.start(1)  # forked after the gate was made: the worker shares it
+    assert isinstance(work, ProcessWork)
+
+    async def run() -> tuple[list[int], int, int]:
+        busy = [asyncio.ensure_future(work.run(held)) for _ in range(2)]  # one runs, one waits
+        await asyncio.sleep(0)  # both handed over (a turn of the loop, no waiting for time)
+        here = await work.run(pid, help_out=True)
+        queued = asyncio.ensure_future(work.run(pid))  # without help_out: waits for the worker
+        GATE.set()
+        return [await b for b in busy], here, await queued
+
+    try:
+        workers, here, queued = asyncio.run(run())
+    finally:
+        GATE.set()
+        work.close()
+    assert here == os.getpid()
+    assert os.getpid() not in workers and queued in workers
+    assert (work.steps_helped, work.steps_in_workers) == (1, 3)
 
 
 def test_local_work_runs_in_this_process() -> None:

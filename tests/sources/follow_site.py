@@ -20,6 +20,7 @@ from feeds.refresh import DeadlineHook, Refresher, RefreshReport
 from feeds.sources.registry_fetched import fetched_readers
 from feeds.store.items import newest_items
 from feeds.store.tables import deadlines
+from feeds.work import Work
 
 BANNER = (
     '<div id="cookie-banner" class="cookie-consent">We use cookies. Our cookie policy applies '
@@ -108,6 +109,7 @@ async def refresh(
     now: datetime,
     *,
     on_deadlines: DeadlineHook | None = None,
+    work: Work | None = None,
     **follower: Any,
 ) -> RefreshReport:
     clock = FixedClock(now)
@@ -117,7 +119,8 @@ async def refresh(
         fetched_readers(fetcher),
         clock,
         on_deadlines=on_deadlines,
-        follower=Follower(fetcher, clock, engine=engine, **follower),
+        work=work,
+        follower=Follower(fetcher, clock, engine=engine, work=work, **follower),
     )
     return await refresher.refresh()
 

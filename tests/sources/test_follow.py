@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import feedparser
 from sqlalchemy import Engine, select
 
 from config.schema import Settings
 from feeds.clock import FixedClock
+from feeds.deadlines.ahead import work_out
 from feeds.fetch import Fetcher
 from feeds.refresh import DeadlineHook
 from feeds.store.tables import deadlines, reminders
+from feeds.work import LocalWork
 from scheduler.ledger.subscribers import add_subscriber
 from scheduler.reminders_app import ledger_hook
 from tests.sources.follow_site import (
@@ -29,6 +33,8 @@ from tests.sources.follow_site import (
     time_published,
 )
 from tests.sources.support import LoopbackServer, static
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 OPEN = "The consultation is open until 15 April. Contributions received later are not read."
@@ -156,6 +162,42 @@ async def test_an_extension_on_the_page_moves_the_deadline(
     assert outcome.status == "ok"  # the listing answered 304; the page changed
     assert [c.kind for c in outcome.deadline_changes] == ["moved"]
     assert active_deadlines(engine)[server.url("/news/water")] == ["2026-04-29"]
+    assert len(server.hits("/news/water")) == 2  # revalidated once, not again to be read
+
+
+class RecordingWork(LocalWork):
+    """Steps in threads here, as LocalWork, but the refresh works deadlines out ahead as it
+    does beside worker processes; the texts each `work_out` step got are kept."""
+
+    parallel = True
+
+    def __init__(self) -> None:
+        self.worked_out: list[list[str]] = []
+
+    async def run(self, func: Callable[..., T], /, *args: Any, help_out: bool = False) -> T:
+        if func is work_out:
+            self.worked_out.append([text.split("\n")[0] for text in args[0]])
+        return await super().run(func, *args)
+
+
+async def test_a_new_item_has_only_its_own_deadlines_worked_out(
+    server: LoopbackServer, fetcher: Fetcher, engine: Engine, tmp_path: Path
+) -> None:
+    water, soil, noise = notices()
+    url = serve_site(server, [water, soil])
+    settings = settings_for(tmp_path, html_follow_source(url))
+    work = RecordingWork()
+    await refresh(settings, engine, fetcher, NOW, work=work)
+    assert work.worked_out == [[water.title, soil.title]]
+    serve_site(server, [noise, water, soil])  # a new item on the listing; its pages as they were
+    report = await refresh(settings, engine, fetcher, NOW + timedelta(hours=1), work=work)
+    assert report.outcomes[0].new == 1
+    assert work.worked_out[1:] == [[noise.title]]  # the unchanged items are not extracted again
+    assert active_deadlines(engine) == {
+        server.url("/news/water"): ["2026-04-15"],
+        server.url("/news/soil"): ["2026-04-20"],
+        server.url("/news/noise"): ["2026-04-25"],
+    }
 
 
 async def test_a_page_that_disappears_keeps_its_item_and_is_reported(

@@ -50,3 +50,18 @@ def test_the_main_text_is_what_trafilatura_extract_gives(name: str) -> None:
     assert tree is not None
     assert main_text_html(tree, URL) == expected
     assert expected  # a page with a text: the comparison is not of two Nones
+
+
+def test_the_extraction_options_are_those_trafilatura_would_make() -> None:
+    from trafilatura.settings import Extractor
+
+    from feeds.follow.page import _options
+
+    made = Extractor(
+        output_format="html", comments=False, links=True, tables=True, formatting=True, url=URL
+    )
+    copied = _options(URL)
+    assert {k: getattr(copied, k) for k in Extractor.__slots__} == {
+        k: getattr(made, k) for k in Extractor.__slots__
+    }
+    assert copied.date_params is not _options(URL).date_params  # nothing shared between pages
