@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -119,6 +120,10 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
     return [address.addr_spec for address in found if isinstance(address, Address)]
 
 
+#: Awaited before a message is completed (`MailTransport.send_bytes`).
+BeforeEnd = Callable[[], Awaitable[None]]
+
+
 class MailTransport(Protocol):
     """Hands one finished message (one recipient) to the outside world."""
 
@@ -126,8 +131,13 @@ class MailTransport(Protocol):
         """Serialise `message` (`raw_message`) and send it like `send_bytes`."""
         ...
 
-    async def send_bytes(self, message: RawMessage) -> None:
-        """Send pre-serialised bytes to `message.recipients` (the envelope, not To)."""
+    async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
+        """Send pre-serialised bytes to `message.recipients` (the envelope, not To).
+
+        `before_end` is awaited just before the message is finished (SMTP: the envelope and
+        the body are on the wire, the final "." is not): the ledger waits there until the
+        previous message's "sent" mark is committed. If it raises, the message is not sent.
+        """
         ...
 
     async def close(self) -> None: ...
