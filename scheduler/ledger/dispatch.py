@@ -174,7 +174,12 @@ class ReminderDispatcher:
         with self.engine.connect() as conn:
             self._conn = conn
             marks = Marks(
-                conn, self.engine, self.owner, self.clock.now, background=self._background
+                conn,
+                self.engine,
+                self.owner,
+                self.clock.now,
+                senders=self.senders,
+                background=self._background,
             )
             self.marks = marks
             try:
@@ -268,7 +273,7 @@ class ReminderDispatcher:
                 )
             summary.expired += 1
             return previous
-        before_end = None if previous is None else partial(marks.committed, previous)
+        before_end = None if previous is None else partial(marks.before_end, previous)
         try:
             await self.transport.send_bytes(item.mail, before_end=before_end)
         except MailAuthError as error:

@@ -2,7 +2,7 @@
 
 Each sender, after a message is accepted, adds it to the `Marks` (getting the `MarkGroup`
 that will record it) and goes on with its next message; the transport holds back that
-message's final "." until the group is committed (`Marks.committed`). So a connection never
+message's final "." until the group is committed (`Marks.before_end`). So a connection never
 has two messages accepted and unmarked, and a crash resends at most one message per
 connection (`dispatch.in_flight_bound`). The mark overlaps the next message's MAIL, RCPT,
 DATA and body; the rows of all the connections that are waiting go in one UPDATE.
@@ -12,17 +12,20 @@ DATA and body; the rows of all the connections that are waiting go in one UPDATE
   row added since the last mark goes in that one statement.
 - PostgreSQL: a commit waits for the WAL flush (a round trip and an fsync, milliseconds on a
   busy disk); on the loop it would stop every connection for that long. One thread with a
-  connection of its own commits one group at a time, starting the next as soon as the
-  previous one is in, with every row added meanwhile.
+  connection of its own commits one group at a time. A group goes to the thread when a
+  sender needs it committed, or when every sender has a row in it (nothing more would
+  join): started at each add, the marks were one row each and cost 340 us of CPU per
+  message (bench/ledger_scale_bench.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -58,11 +61,13 @@ class MarkGroup:
         if self._event is not None:
             self._event.set()
 
-    async def settled(self) -> None:
+    def __await__(self) -> Generator[Any, None, None]:
+        """Wait until committed; raise what the mark raised. (An awaitable, not a
+        coroutine: a sender whose DATA fails before it waits leaves nothing behind.)"""
         if not self.done:
             if self._event is None:
                 self._event = asyncio.Event()
-            await self._event.wait()
+            yield from self._event.wait().__await__()
         if self.error is not None:
             raise self.error
 
@@ -79,6 +84,7 @@ class Marks:
         owner: str,
         now: Callable[[], datetime],
         *,
+        senders: int,
         background: bool,
     ) -> None:
         self.owner = owner
@@ -90,6 +96,8 @@ class Marks:
         self._thread: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.statements = 0  #: marks committed (for tests and benchmarks)
+        self.senders = senders  # a group this full starts at once
+        self._wanted = False  # a sender waits for the filling group (background marks)
         if background:
             # A connection of its own, taken with the pass's (a database gone away fails
             # the marks as it fails the pass), used only by the thread.
@@ -105,19 +113,26 @@ class Marks:
     def add(self, row_id: int, message_id: str) -> MarkGroup:
         group = self._filling
         group.rows.append((row_id, message_id))
-        if self._thread is not None and self._running is None:
+        if self._thread is not None and self._running is None and len(group.rows) >= self.senders:
             self._start()
         return group
 
-    async def committed(self, group: MarkGroup) -> None:
-        """Return once `group` is committed (raise what its mark raised)."""
+    def before_end(self, group: MarkGroup) -> Awaitable[None] | None:
+        """A sender is about to complete its next message (`MailTransport.send_bytes`):
+        None once `group` is committed (inline marks commit it now), else what to await
+        before the message's end. Raises what the group's mark raised."""
+        if not group.done and self._thread is None:
+            self._mark_inline()  # `group` is the one filling: every row added so far
         if group.done:
             if group.error is not None:
                 raise group.error
-            return
-        if self._thread is None:
-            self._mark_inline()  # `group` is the one filling: every row added so far
-        await group.settled()
+            return None
+        if group is self._filling:
+            if self._running is None:
+                self._start()
+            else:
+                self._wanted = True  # started as soon as the running one is in
+        return group
 
     def flush(self) -> None:
         """Block until every row added is committed (raises what a mark raised)."""
@@ -153,7 +168,7 @@ class Marks:
         """Hand the filling group to the thread (none is running)."""
         assert self._thread is not None
         group, self._filling = self._filling, MarkGroup()
-        self._running = group
+        self._running, self._wanted = group, False
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         loop = self._loop
@@ -167,7 +182,7 @@ class Marks:
         if future is not self._future:
             return  # `flush` settled it already
         self._settle_running(future)
-        if self._filling.rows:
+        if self._filling.rows and (self._wanted or len(self._filling.rows) >= self.senders):
             self._start()
 
     def _wait_running(self) -> None:

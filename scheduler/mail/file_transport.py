@@ -38,8 +38,9 @@ class FileTransport:
         await self.send_bytes(raw_message(message))
 
     async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
-        if before_end is not None:
-            await before_end()
+        waiting = None if before_end is None else before_end()
+        if waiting is not None:
+            await waiting
         head = message.data.partition(b"\r\n\r\n")[0]
         name = eml_file_name(BytesHeaderParser(policy=email.policy.default).parsebytes(head))
         try:

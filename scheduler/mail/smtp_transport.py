@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -194,17 +194,11 @@ async def _transmit(
 ) -> None:
     try:
         refused = await _envelope(client, message)
-        started = await client.execute_command(b"DATA")
-        if started.code != aiosmtplib.SMTPStatus.start_input:
-            raise aiosmtplib.SMTPDataError(started.code, started.message)
-        if client.protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-        client.protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message.data)))
-        if before_end is not None:
-            await before_end()  # raises: the connection is closed before "." (nothing sent)
-        reply = await client.execute_command(b".")
-        if reply.code != aiosmtplib.SMTPStatus.completed:
-            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+        waiting = None if before_end is None else before_end()
+        if waiting is None:
+            await client.data(message.data)  # DATA, then the body and "." in one write
+        else:
+            await _data_held(client, message.data, waiting)
     except (
         aiosmtplib.SMTPResponseException,
         aiosmtplib.SMTPRecipientsRefused,
@@ -221,6 +215,21 @@ async def _transmit(
             recipient=address,
             recipient_rejected=response.code in RECIPIENT_REJECTED_CODES,
         )
+
+
+async def _data_held(client: aiosmtplib.SMTP, data: bytes, waiting: Awaitable[None]) -> None:
+    """DATA and the body; the final "." once `waiting` is done. If it raises, the caller
+    closes the connection (out of step): the server drops the unfinished message."""
+    started = await client.execute_command(b"DATA")
+    if started.code != aiosmtplib.SMTPStatus.start_input:
+        raise aiosmtplib.SMTPDataError(started.code, started.message)
+    if client.protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    client.protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)))
+    await waiting
+    reply = await client.execute_command(b".")
+    if reply.code != aiosmtplib.SMTPStatus.completed:
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
 
 
 async def _envelope(

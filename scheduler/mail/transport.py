@@ -120,8 +120,9 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
     return [address.addr_spec for address in found if isinstance(address, Address)]
 
 
-#: Awaited before a message is completed (`MailTransport.send_bytes`).
-BeforeEnd = Callable[[], Awaitable[None]]
+#: Called once the envelope is accepted, before the message is completed
+#: (`MailTransport.send_bytes`): None to complete it at once, else what to await first.
+BeforeEnd = Callable[[], Awaitable[None] | None]
 
 
 class MailTransport(Protocol):
@@ -134,9 +135,10 @@ class MailTransport(Protocol):
     async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
         """Send pre-serialised bytes to `message.recipients` (the envelope, not To).
 
-        `before_end` is awaited just before the message is finished (SMTP: the envelope and
-        the body are on the wire, the final "." is not): the ledger waits there until the
-        previous message's "sent" mark is committed. If it raises, the message is not sent.
+        `before_end` is called once the envelope is accepted; when it returns an awaitable,
+        the message is finished only after that (SMTP: the body goes out, the final "."
+        waits): the ledger's previous "sent" mark is committed meanwhile. If either raises,
+        the message is not sent (SMTP: the connection is closed before the ".").
         """
         ...
 
