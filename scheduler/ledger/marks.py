@@ -101,8 +101,10 @@ class Marks:
         if background:
             # A connection of its own, taken with the pass's (a database gone away fails
             # the marks as it fails the pass), used only by the thread.
+            # The mark is one statement: in autocommit it is one round trip, not three
+            # (BEGIN, UPDATE, COMMIT).
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
-            self._conn = engine.connect()
+            self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def unmarked(self) -> int:
