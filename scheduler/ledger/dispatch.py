@@ -148,7 +148,7 @@ class ReminderDispatcher:
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
         self._background = engine.dialect.name == "postgresql"  # marks in a thread
-        self.marks: Marks | None = None  # during a pass
+        self.marks: Marks | None = None  # the current (or last) pass's
 
     def plan_all(self) -> int:
         """Plan and do the subscriptions' upkeep; on PostgreSQL skipped (0) while another

@@ -73,7 +73,7 @@ class MarkGroup:
 
 
 class Marks:
-    """The marks of one pass. `add` after each accepted message, `committed` before the
+    """The marks of one pass. `add` after each accepted message, `before_end` before the
     same sender completes its next one, `flush` at the end (also when the pass fails or is
     cancelled: nothing may be released before its marks are in), `close` after."""
 
@@ -100,17 +100,10 @@ class Marks:
         self._wanted = False  # a sender waits for the filling group (background marks)
         if background:
             # A connection of its own, taken with the pass's (a database gone away fails
-            # the marks as it fails the pass), used only by the thread.
-            # The mark is one statement: in autocommit it is one round trip, not three
-            # (BEGIN, UPDATE, COMMIT).
+            # the marks as it fails the pass), used only by the thread. A mark is one
+            # statement: in autocommit one round trip, not three (BEGIN, UPDATE, COMMIT).
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
             self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-    @property
-    def unmarked(self) -> int:
-        """Rows added and not yet committed."""
-        running = self._running.rows if self._running is not None else ()
-        return len(self._filling.rows) + len(running)
 
     def add(self, row_id: int, message_id: str) -> MarkGroup:
         group = self._filling
