@@ -307,8 +307,11 @@ class DiscardTransport:
     """`--no-send`: takes every message and sends nothing (one event-loop turn each), so a
     pass's CPU is the ledger's own: planning, claiming, composing, marking."""
 
-    async def send_bytes(self, message: Any) -> None:
+    async def send_bytes(self, message: Any, *, before_end: Any = None) -> None:
+        waiting = None if before_end is None else before_end()
         await asyncio.sleep(0)
+        if waiting is not None:
+            await waiting
 
     async def send(self, message: Any) -> None:
         await asyncio.sleep(0)

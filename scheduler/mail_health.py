@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from config.schema import Settings
 from feeds.clock import Clock
 from scheduler.mail.transport import (
+    BeforeEnd,
     MailAuthError,
     MailTransport,
     PermanentMailError,
@@ -86,13 +87,13 @@ class MonitoredTransport:
     async def send(self, message: EmailMessage) -> None:
         await self.send_bytes(raw_message(message))
 
-    async def send_bytes(self, message: RawMessage) -> None:
+    async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
         held = self._held_until
         if self._auth_error is not None and held is not None and self.clock.now() < held:
             MAIL_OUTCOMES.labels("auth").inc()
             raise self._auth_error
         try:
-            await self.inner.send_bytes(message)
+            await self.inner.send_bytes(message, before_end=before_end)
         except MailAuthError as error:
             MAIL_OUTCOMES.labels("auth").inc()
             self._on_auth_error(error)

@@ -2,11 +2,16 @@
 record the outcomes.
 
 Send, then mark sent: a crash between the server's "250 OK" and the commit can resend once
-(at-least-once is the honest limit), and the resend carries the same Message-ID. Marks are
-committed in groups (one UPDATE per `MARK_EVERY` sends, and at the end of each claimed
-batch), so a crash resends at most the messages in flight: the sends in progress plus the
-ones sent since the last mark (`in_flight_bound`). On PostgreSQL the marks are committed by a
-thread while the sends go on (scheduler/ledger/marks.py), in groups of `BACKGROUND_MARK_EVERY`.
+(at-least-once is the honest limit), and the resend carries the same Message-ID. Each sender
+(one per connection) completes its next message (the final "." of DATA) only once its
+previous one is marked, so a crash resends at most one message per connection
+(`in_flight_bound`). The mark overlaps the next message's envelope and body, and the marks
+of all the senders waiting go in one UPDATE (scheduler/ledger/marks.py: on the loop on
+SQLite, in a thread on PostgreSQL).
+
+The claimed batches stream: a sender that finds its batch empty claims the next while the
+others' messages are still on the wire, instead of every connection idling at each batch's
+end.
 
 With several daemons on PostgreSQL, one plans at a time (a transaction-level advisory lock
 taken with "try"): the others skip planning and start sending, since the rows it plans are
@@ -23,6 +28,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +39,7 @@ from feeds.clock import Clock
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
 from scheduler.ledger.compose import Composer, Outgoing
-from scheduler.ledger.marks import BackgroundMarks, mark_and_report
+from scheduler.ledger.marks import MarkGroup, Marks
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import SubscriberStatus, set_status
 from scheduler.mail.transport import (
@@ -48,11 +54,6 @@ from scheduler.subscriptions.digest import upkeep
 log = logging.getLogger(__name__)
 
 PASSED = claims.PASSED
-#: Sent rows are marked in one statement per this many (or fewer at the end of a batch).
-MARK_EVERY = 32
-#: The same, when a thread commits the marks while the sends go on (PostgreSQL): a group
-#: being committed plus the next one filling, so half the size for the same bound.
-BACKGROUND_MARK_EVERY = 16
 #: Only one daemon plans a ledger at a time: pg_try_advisory_xact_lock(PLANNING_LOCK_ID,
 #: hash of the schema), so sites sharing one database in schemas of their own never skip
 #: each other's planning.
@@ -63,13 +64,11 @@ _SCHEMA_KEY = func.hashtext(func.current_schema())
 def in_flight_bound(senders: int) -> int:
     """At most this many messages are resent after a crash: sent but not yet marked.
 
-    Inline marks (SQLite): the sends since the last mark plus those in progress. Background
-    marks (PostgreSQL): the group being committed (up to one more per sender, sent while its
-    predecessor committed) plus the group filling and the sends in progress.
+    One per sender (`max_connections`), on both databases: a sender's previous message is
+    marked before its next one is completed, so at any moment each connection has at most
+    one message the server may have accepted and the ledger has not recorded.
     """
-    inline = MARK_EVERY - 1 + senders
-    background = 2 * (BACKGROUND_MARK_EVERY + senders - 1)
-    return max(inline, background)
+    return senders
 
 
 @dataclass(slots=True)
@@ -148,11 +147,8 @@ class ReminderDispatcher:
         self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
-        self._unmarked: list[tuple[int, str]] = []  # sent, not yet marked: (row id, Message-ID)
-        self._background = engine.dialect.name == "postgresql"
-        self.mark_every = BACKGROUND_MARK_EVERY if self._background else MARK_EVERY
-        self._marks: BackgroundMarks | None = None  # during a pass, on PostgreSQL
-        self._marking = asyncio.Lock()  # one sender at a time hands a group to the thread
+        self._background = engine.dialect.name == "postgresql"  # marks in a thread
+        self.marks: Marks | None = None  # the current (or last) pass's
 
     def plan_all(self) -> int:
         """Plan and do the subscriptions' upkeep; on PostgreSQL skipped (0) while another
@@ -177,37 +173,28 @@ class ReminderDispatcher:
         # share between the send tasks: no transaction spans an await.
         with self.engine.connect() as conn:
             self._conn = conn
-            if self._background:
-                self._marks = BackgroundMarks(self.engine, self.owner, self.clock.now)
+            marks = Marks(
+                conn,
+                self.engine,
+                self.owner,
+                self.clock.now,
+                senders=self.senders,
+                background=self._background,
+            )
+            self.marks = marks
             try:
-                await self._pass(conn, summary)
-            finally:
+                await self._pass(conn, marks, summary)
+            finally:  # also when cancelled: what was sent is marked before anything else
                 self._conn = None
-                marks, self._marks = self._marks, None
-                if marks is not None:
-                    marks.close()
+                marks.close()
         if isinstance(self.transport, MonitoredTransport):
             self.transport.check_alert()  # mail failing for `failing_after`: tell the operator
         return summary
 
-    async def _pass(self, conn: Connection, summary: PassSummary) -> None:
-        while not self.stopping.is_set() and summary.config_error is None:
-            now = self.clock.now()
-            with conn.begin():
-                row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
-                moot = claims.expire_moot(conn, row_ids, self.owner, now)
-            if not row_ids:
-                break
-            summary.expired += len(moot)
-            row_ids = [row_id for row_id in row_ids if row_id not in moot]
-            if not row_ids:
-                continue
-            with conn.begin():
-                queue = iter(self.composer.load_lazily(conn, row_ids))
-            try:
-                await _all_or_none(self._worker(queue, summary) for _ in range(self.senders))
-            finally:  # also when cancelled: what was sent is marked before anything else
-                self._mark_unmarked()
+    async def _pass(self, conn: Connection, marks: Marks, summary: PassSummary) -> None:
+        queue = self._claimed(conn, summary)
+        await _all_or_none(self._worker(queue, marks, summary) for _ in range(self.senders))
+        marks.flush()
         if summary.config_error is not None:  # rows back untried; wait a tick, not a spin
             with conn.begin():
                 claims.release(conn, self.owner, self.clock.now())
@@ -215,11 +202,33 @@ class ReminderDispatcher:
         with conn.begin():
             summary.next_due = claims.next_due(conn)
 
-    async def _worker(self, queue: Iterator[Callable[[], Outgoing]], summary: PassSummary) -> None:
-        """One of `senders` loops sharing a batch: compose one, send it, record it, take the
-        next (while one sender composes, the others' messages are on the wire)."""
+    def _claimed(self, conn: Connection, summary: PassSummary) -> Iterator[Callable[[], Outgoing]]:
+        """The messages to send, claimed a batch at a time (expiring the moot ones) when the
+        senders have taken the previous batch's: shared by the senders (no await inside)."""
+        while not self.stopping.is_set() and summary.config_error is None:
+            now = self.clock.now()
+            with conn.begin():
+                row_ids = claims.claim(conn, now, self.owner, self.lease, self.batch_size)
+                moot = claims.expire_moot(conn, row_ids, self.owner, now)
+            if not row_ids:
+                return
+            summary.expired += len(moot)
+            row_ids = [row_id for row_id in row_ids if row_id not in moot]
+            if not row_ids:
+                continue
+            with conn.begin():
+                batch = self.composer.load_lazily(conn, row_ids)
+            yield from batch
+
+    async def _worker(
+        self, queue: Iterator[Callable[[], Outgoing]], marks: Marks, summary: PassSummary
+    ) -> None:
+        """One of `senders` loops: compose one, send it, record it, take the next (while one
+        sender composes, the others' messages are on the wire). `previous` is the mark of
+        this sender's last accepted message: its next one is completed after it."""
+        previous: MarkGroup | None = None
         for compose in queue:
-            await self._deliver(compose(), summary)
+            previous = await self._deliver(compose(), marks, previous, summary)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -239,7 +248,11 @@ class ReminderDispatcher:
         delay: timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
         return min(delay, self.retry_max)
 
-    async def _deliver(self, item: Outgoing, summary: PassSummary) -> None:
+    async def _deliver(
+        self, item: Outgoing, marks: Marks, previous: MarkGroup | None, summary: PassSummary
+    ) -> MarkGroup | None:
+        """Send `item` (completed once `previous` is committed) and record the outcome;
+        return the mark the sender's next message waits for."""
         if item.mail is None:
             with self._transaction() as conn:
                 claims.mark_final(
@@ -250,61 +263,31 @@ class ReminderDispatcher:
                     item.stale_reason or "stale",
                     self.clock.now(),
                 )
-            return
+            return previous
         if self.stopping.is_set() or summary.config_error is not None:
-            return  # released on shutdown (or after a refused login), untouched
+            return previous  # released on shutdown (or after a refused login), untouched
         if item.closes_at is not None and item.closes_at <= self.clock.now():
             with self._transaction() as conn:
                 claims.mark_final(
                     conn, item.row_id, self.owner, claims.EXPIRED, PASSED, self.clock.now()
                 )
             summary.expired += 1
-            return
+            return previous
+        before_end = None if previous is None else partial(marks.before_end, previous)
         try:
-            await self.transport.send_bytes(item.mail)
+            await self.transport.send_bytes(item.mail, before_end=before_end)
         except MailAuthError as error:
             summary.config_error = str(error)
-            return
+            return previous
         except TransientMailError as error:
             self._record_transient(item, str(error), summary)
-            return
+            return previous
         except PermanentMailError as error:
             self._record_permanent(item, error, summary)
-            return
-        self._unmarked.append((item.row_id, item.message_id))
+            return previous
         summary.sent += 1
         log.info("sent reminder %s to subscriber %s", item.row_id, item.subscriber_id)
-        if len(self._unmarked) >= self.mark_every:
-            if self._marks is None:
-                self._mark_unmarked()
-            else:
-                await self._mark_in_background(self._marks)
-
-    async def _mark_in_background(self, marks: BackgroundMarks) -> None:
-        """Hand the unmarked group to the marking thread once the previous group is
-        committed. Meanwhile the other senders finish their sends, add them and queue here:
-        a group holds at most `mark_every - 1 + senders` rows."""
-        async with self._marking:
-            if len(self._unmarked) < self.mark_every:
-                return  # the sender before us in the queue took them
-            await marks.committed()
-            sent, self._unmarked = self._unmarked, []
-            marks.start(sent)
-
-    def _mark_unmarked(self) -> None:
-        """Mark the sent rows not yet marked, in one statement (no await: no send finishes
-        meanwhile, so at most `in_flight_bound` messages are ever sent and unmarked). With
-        background marks, first wait until the thread's group is committed."""
-        if self._marks is not None:
-            self._marks.wait()
-        if not self._unmarked:
-            return
-        sent, self._unmarked = self._unmarked, []
-        if self._conn is None:
-            with self.engine.connect() as fresh:
-                mark_and_report(fresh, sent, self.owner, self.clock.now())
-            return
-        mark_and_report(self._conn, sent, self.owner, self.clock.now())
+        return marks.add(item.row_id, item.message_id)
 
     def _record_transient(self, item: Outgoing, error: str, summary: PassSummary) -> None:
         now = self.clock.now()

@@ -1,21 +1,31 @@
-"""Committing "sent" marks off the event loop (PostgreSQL).
+"""Recording "sent" marks: one statement for the sends of every connection that is waiting.
 
-On PostgreSQL a commit waits for the WAL flush (a round trip and an fsync, milliseconds on a
-busy disk). Run on the event loop, every mark stopped all of a daemon's SMTP connections for
-that long. Here one thread with a connection of its own commits the marks, one group at a
-time, while the senders go on; a sender that completes the next group first waits for the
-previous one to be committed, so at most two groups are ever sent and not yet marked
-(`dispatch.in_flight_bound`). SQLite commits in WAL mode without a flush and takes one writer
-at a time, so there the marks stay on the loop, on the pass's connection.
+Each sender, after a message is accepted, adds it to the `Marks` (getting the `MarkGroup`
+that will record it) and goes on with its next message; the transport holds back that
+message's final "." until the group is committed (`Marks.before_end`). So a connection never
+has two messages accepted and unmarked, and a crash resends at most one message per
+connection (`dispatch.in_flight_bound`). The mark overlaps the next message's MAIL, RCPT,
+DATA and body; the rows of all the connections that are waiting go in one UPDATE.
+
+- SQLite (WAL, synchronous=NORMAL: a commit waits for no flush, one writer): the marks run on
+  the event loop, on the pass's connection, when a sender needs its group committed: every
+  row added since the last mark goes in that one statement.
+- PostgreSQL: a commit waits for the WAL flush (a round trip and an fsync, milliseconds on a
+  busy disk); on the loop it would stop every connection for that long. One thread with a
+  connection of its own commits one group at a time. A group goes to the thread when a
+  sender needs it committed, or when every sender has a row in it (nothing more would
+  join): started at each add, the marks were one row each and cost 340 us of CPU per
+  message (bench/ledger_scale_bench.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -35,47 +45,155 @@ def mark_and_report(
             log.warning("reminder %s was sent but its lease had passed to another sender", row_id)
 
 
-class BackgroundMarks:
-    """One mark at a time in a thread, on a connection of its own, taken with the pass's
-    (so that a database gone away fails the marks as it fails the pass) and closed by
-    `close`; only the thread uses it."""
+class MarkGroup:
+    """Sent rows (row id, Message-ID) recorded by one statement; `done` once committed."""
 
-    def __init__(self, engine: Engine, owner: str, now: Callable[[], datetime]) -> None:
-        self.engine = engine
+    __slots__ = ("_event", "done", "error", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str]] = []
+        self.done = False
+        self.error: BaseException | None = None
+        self._event: asyncio.Event | None = None  # made when a sender has to wait
+
+    def settle(self, error: BaseException | None) -> None:
+        self.done, self.error = True, error
+        if self._event is not None:
+            self._event.set()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """Wait until committed; raise what the mark raised. (An awaitable, not a
+        coroutine: a sender whose DATA fails before it waits leaves nothing behind.)"""
+        if not self.done:
+            if self._event is None:
+                self._event = asyncio.Event()
+            yield from self._event.wait().__await__()
+        if self.error is not None:
+            raise self.error
+
+
+class Marks:
+    """The marks of one pass. `add` after each accepted message, `before_end` before the
+    same sender completes its next one, `flush` at the end (also when the pass fails or is
+    cancelled: nothing may be released before its marks are in), `close` after."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        engine: Engine,
+        owner: str,
+        now: Callable[[], datetime],
+        *,
+        senders: int,
+        background: bool,
+    ) -> None:
         self.owner = owner
         self.now = now
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
-        self._conn = engine.connect()
-        self._pending: Future[None] | None = None
+        self._conn = conn  # the pass's (inline marks)
+        self._filling = MarkGroup()
+        self._running: MarkGroup | None = None  # in the thread (background marks)
+        self._future: Future[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.statements = 0  #: marks committed (for tests and benchmarks)
+        self.senders = senders  # a group this full starts at once
+        self._wanted = False  # a sender waits for the filling group (background marks)
+        if background:
+            # A connection of its own, taken with the pass's (a database gone away fails
+            # the marks as it fails the pass), used only by the thread. A mark is one
+            # statement: in autocommit one round trip, not three (BEGIN, UPDATE, COMMIT).
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
+            self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-    def start(self, sent: Sequence[tuple[int, str]]) -> None:
-        """Begin committing `sent`. The caller waits for `committed` first (that is what
-        bounds the unmarked sends); the one thread runs the marks in order anyway, so waiting
-        for the last one started waits for all."""
-        self._pending = self._thread.submit(self._mark, list(sent))
+    def add(self, row_id: int, message_id: str) -> MarkGroup:
+        group = self._filling
+        group.rows.append((row_id, message_id))
+        if self._thread is not None and self._running is None and len(group.rows) >= self.senders:
+            self._start()
+        return group
 
-    async def committed(self) -> None:
-        """Wait, without blocking the loop, until the mark in progress is committed; raises
-        what it raised (the database went away)."""
-        pending = self._pending
-        if pending is not None:
-            await asyncio.wrap_future(pending)
-            self._pending = None
+    def before_end(self, group: MarkGroup) -> Awaitable[None] | None:
+        """A sender is about to complete its next message (`MailTransport.send_bytes`):
+        None once `group` is committed (inline marks commit it now), else what to await
+        before the message's end. Raises what the group's mark raised."""
+        if not group.done and self._thread is None:
+            self._mark_inline()  # `group` is the one filling: every row added so far
+        if group.done:
+            if group.error is not None:
+                raise group.error
+            return None
+        if group is self._filling:
+            if self._running is None:
+                self._start()
+            else:
+                self._wanted = True  # started as soon as the running one is in
+        return group
 
-    def wait(self) -> None:
-        """Block until the mark in progress is committed (end of a batch, also when the pass
-        is cancelled: nothing may be released before its marks are in)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+    def flush(self) -> None:
+        """Block until every row added is committed (raises what a mark raised)."""
+        if self._thread is None:
+            if self._filling.rows:
+                self._mark_inline()
+            return
+        self._wait_running()
+        if self._filling.rows:
+            self._start()
+            self._wait_running()
 
     def close(self) -> None:
-        """Wait for the mark in progress, close the thread's connection and the thread."""
+        """Flush, then close the thread and its connection (background marks)."""
         try:
-            self.wait()
+            self.flush()
         finally:
-            self._thread.shutdown()  # the marks started are finished first
-            self._conn.close()
+            if self._thread is not None:
+                self._thread.shutdown()
+                self._conn.close()
 
-    def _mark(self, sent: list[tuple[int, str]]) -> None:
-        mark_and_report(self._conn, sent, self.owner, self.now())
+    def _mark_inline(self) -> None:
+        group, self._filling = self._filling, MarkGroup()
+        try:
+            mark_and_report(self._conn, group.rows, self.owner, self.now())
+        except BaseException as error:
+            group.settle(error)
+            raise
+        self.statements += 1
+        group.settle(None)
+
+    def _start(self) -> None:
+        """Hand the filling group to the thread (none is running)."""
+        assert self._thread is not None
+        group, self._filling = self._filling, MarkGroup()
+        self._running, self._wanted = group, False
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        loop = self._loop
+        future = self._future = self._thread.submit(
+            mark_and_report, self._conn, group.rows, self.owner, self.now()
+        )
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._finished, done))
+
+    def _finished(self, future: Future[None]) -> None:
+        """On the loop: the running group is committed (or failed); start the next."""
+        if future is not self._future:
+            return  # `flush` settled it already
+        self._settle_running(future)
+        if self._filling.rows and (self._wanted or len(self._filling.rows) >= self.senders):
+            self._start()
+
+    def _wait_running(self) -> None:
+        future = self._future
+        if future is None:
+            return
+        future.exception()  # waits
+        error = self._settle_running(future)
+        if error is not None:
+            raise error
+
+    def _settle_running(self, future: Future[None]) -> BaseException | None:
+        group, self._running, self._future = self._running, None, None
+        error = future.exception()
+        if error is None:
+            self.statements += 1
+        if group is not None:
+            group.settle(error)
+        return error

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from scheduler.mail.transport import (
+    BeforeEnd,
     PermanentMailError,
     RawMessage,
     TransientMailError,
@@ -36,7 +37,10 @@ class FileTransport:
     async def send(self, message: EmailMessage) -> None:
         await self.send_bytes(raw_message(message))
 
-    async def send_bytes(self, message: RawMessage) -> None:
+    async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
+        waiting = None if before_end is None else before_end()
+        if waiting is not None:
+            await waiting
         head = message.data.partition(b"\r\n\r\n")[0]
         name = eml_file_name(BytesHeaderParser(policy=email.policy.default).parsebytes(head))
         try:

@@ -10,6 +10,10 @@
 - Certificates are verified unless `validate_certs` is false; `ca_file` adds trust.
 - `send_bytes` takes the finished bytes and the envelope (`RawMessage`: dispatch fills a
   per-deadline template); `send(EmailMessage)` serialises first (alerts, `mail test`).
+- The mail transaction is aiosmtplib's `mail()`, `rcpt()` and DATA, with the body written
+  on its own and the final "." held back until `before_end` returns: the ledger commits the
+  previous message's mark meanwhile, so no connection ever has two messages accepted and not
+  yet marked (scheduler/ledger/dispatch.py).
 - Errors: see `classify_error`.
 """
 
@@ -17,15 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from config.schema import SmtpMailSettings
 from scheduler.mail.rate import TokenBucket
 from scheduler.mail.transport import (
     RECIPIENT_REJECTED_CODES,
+    BeforeEnd,
     MailAuthError,
     MailConfigError,
     MailError,
@@ -89,13 +95,13 @@ class SmtpTransport:
         """Alerts and `mail test`: serialise once, then as `send_bytes`."""
         await self.send_bytes(raw_message(message))
 
-    async def send_bytes(self, message: RawMessage) -> None:
+    async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
         if self._closed:
             raise TransientMailError("the SMTP transport is closed")
         await self._bucket.acquire()
         async with self._slots:
             try:
-                await self._send_pooled(message)
+                await self._send_pooled(message, before_end)
             except MailError:
                 raise
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
@@ -107,11 +113,11 @@ class SmtpTransport:
         for client in idle:
             await _quit(client)
 
-    async def _send_pooled(self, message: RawMessage) -> None:
+    async def _send_pooled(self, message: RawMessage, before_end: BeforeEnd | None) -> None:
         client = self._take_idle()
         if client is not None:
             try:
-                await _transmit(client, message)
+                await _transmit(client, message, before_end)
             except aiosmtplib.SMTPServerDisconnected:
                 client.close()  # stale: the server dropped it while idle; one fresh try
             except BaseException as exc:
@@ -122,7 +128,7 @@ class SmtpTransport:
                 return
         client = await self._connect()
         try:
-            await _transmit(client, message)
+            await _transmit(client, message, before_end)
         except BaseException as exc:
             self._release(client, exc)
             raise
@@ -183,16 +189,23 @@ class SmtpTransport:
         return f"{self.settings.host}:{self.settings.port}"
 
 
-async def _transmit(client: aiosmtplib.SMTP, message: RawMessage) -> None:
+async def _transmit(
+    client: aiosmtplib.SMTP, message: RawMessage, before_end: BeforeEnd | None
+) -> None:
     try:
-        refused, _reply = await client.sendmail(
-            message.sender,
-            list(message.recipients),
-            message.data,
-            mail_options=["SMTPUTF8"] if message.smtputf8 else None,
-        )
-    except ValueError as exc:  # aiosmtplib refuses an address it cannot send safely
-        raise PermanentMailError(f"unusable envelope address: {exc}") from exc
+        refused = await _envelope(client, message)
+        waiting = None if before_end is None else before_end()
+        if waiting is None:
+            await client.data(message.data)  # DATA, then the body and "." in one write
+        else:
+            await _data_held(client, message.data, waiting)
+    except (
+        aiosmtplib.SMTPResponseException,
+        aiosmtplib.SMTPRecipientsRefused,
+        PermanentMailError,
+    ):
+        await _reset(client)  # as sendmail() does: the next message starts a clean envelope
+        raise
     if refused:
         # Some recipients refused, the others accepted: permanent for the refused ones.
         address, response = next(iter(refused.items()))
@@ -202,6 +215,59 @@ async def _transmit(client: aiosmtplib.SMTP, message: RawMessage) -> None:
             recipient=address,
             recipient_rejected=response.code in RECIPIENT_REJECTED_CODES,
         )
+
+
+async def _data_held(client: aiosmtplib.SMTP, data: bytes, waiting: Awaitable[None]) -> None:
+    """DATA and the body; the final "." once `waiting` is done. If it raises, the caller
+    closes the connection (out of step): the server drops the unfinished message."""
+    started = await client.execute_command(b"DATA")
+    if started.code != aiosmtplib.SMTPStatus.start_input:
+        raise aiosmtplib.SMTPDataError(started.code, started.message)
+    if client.protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    client.protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)))
+    await waiting
+    reply = await client.execute_command(b".")
+    if reply.code != aiosmtplib.SMTPStatus.completed:
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+
+
+async def _envelope(
+    client: aiosmtplib.SMTP, message: RawMessage
+) -> dict[str, aiosmtplib.SMTPResponse]:
+    """MAIL FROM and RCPT TO as `sendmail()` sends them (SIZE, SMTPUTF8); the recipients
+    refused, or SMTPRecipientsRefused when all were."""
+    options: list[str] = []
+    encoding = "ascii"
+    if message.smtputf8:
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        options, encoding = ["SMTPUTF8"], "utf-8"
+    if client.supports_extension("size"):
+        options.insert(0, f"size={len(normalize_message_line_endings(message.data))}")
+    try:
+        await client.mail(message.sender, options=options, encoding=encoding)
+    except ValueError as exc:  # aiosmtplib refuses an address it cannot send safely
+        raise PermanentMailError(f"unusable envelope address: {exc}") from exc
+    errors: list[aiosmtplib.SMTPRecipientRefused] = []
+    for address in message.recipients:
+        try:
+            await client.rcpt(address, encoding=encoding)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            errors.append(exc)
+        except ValueError as exc:
+            raise PermanentMailError(f"unusable envelope address: {exc}") from exc
+    if len(errors) == len(message.recipients):
+        raise aiosmtplib.SMTPRecipientsRefused(errors)
+    return {e.recipient: aiosmtplib.SMTPResponse(e.code, e.message) for e in errors}
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    try:
+        if client.is_connected:
+            await client.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        pass
 
 
 def classify_error(exc: BaseException, where: str) -> MailError:

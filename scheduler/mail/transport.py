@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -119,6 +120,11 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
     return [address.addr_spec for address in found if isinstance(address, Address)]
 
 
+#: Called once the envelope is accepted, before the message is completed
+#: (`MailTransport.send_bytes`): None to complete it at once, else what to await first.
+BeforeEnd = Callable[[], Awaitable[None] | None]
+
+
 class MailTransport(Protocol):
     """Hands one finished message (one recipient) to the outside world."""
 
@@ -126,8 +132,14 @@ class MailTransport(Protocol):
         """Serialise `message` (`raw_message`) and send it like `send_bytes`."""
         ...
 
-    async def send_bytes(self, message: RawMessage) -> None:
-        """Send pre-serialised bytes to `message.recipients` (the envelope, not To)."""
+    async def send_bytes(self, message: RawMessage, *, before_end: BeforeEnd | None = None) -> None:
+        """Send pre-serialised bytes to `message.recipients` (the envelope, not To).
+
+        `before_end` is called once the envelope is accepted; when it returns an awaitable,
+        the message is finished only after that (SMTP: the body goes out, the final "."
+        waits): the ledger's previous "sent" mark is committed meanwhile. If either raises,
+        the message is not sent (SMTP: the connection is closed before the ".").
+        """
         ...
 
     async def close(self) -> None: ...

@@ -48,7 +48,10 @@ def monitored_dispatcher(
     password: str | None = None,
     **smtp: Any,
 ) -> ReminderDispatcher:
-    inner = SmtpTransport(server.settings(**{"max_connections": 2, **smtp}), password=password)
+    smtp_settings = server.settings(**{"max_connections": 2, **smtp})
+    mail = settings.mail.model_copy(update={"smtp": smtp_settings})
+    settings = settings.model_copy(update={"mail": mail})  # one sender per connection
+    inner = SmtpTransport(smtp_settings, password=password)
     transport = MonitoredTransport(inner, engine, clock, settings)
     return ReminderDispatcher(settings, engine, transport, clock, KEY, owner=owner)
 

@@ -100,7 +100,7 @@ async def test_connection_cut_mid_pass_loses_nothing(
     counts = Counter(delivered(smtp_server))
     assert sorted(counts) == people, "0 lost"
     duplicated = sum(counts.values()) - len(counts)
-    # in flight: sent since the last mark (one UPDATE per MARK_EVERY sends) or being sent
+    # in flight: one per connection (a message is completed once the previous is marked)
     assert duplicated <= in_flight_bound(2), "at most the messages in flight (2 connections)"
     assert by_status(engine)["sent"] == count
     assert summary.sent >= 1, "the second sender finished what the cut pass held"

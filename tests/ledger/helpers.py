@@ -98,8 +98,10 @@ def smtp_dispatcher(
     clock: Clock,
     owner: str = "test-sender",
 ) -> ReminderDispatcher:
-    transport = SmtpTransport(server.settings(max_connections=2))
-    return ReminderDispatcher(settings, engine, transport, clock, KEY, owner=owner)
+    smtp = server.settings(max_connections=2)
+    mail = settings.mail.model_copy(update={"smtp": smtp})
+    settings = settings.model_copy(update={"mail": mail})  # one sender per connection
+    return ReminderDispatcher(settings, engine, SmtpTransport(smtp), clock, KEY, owner=owner)
 
 
 def file_dispatcher(

@@ -1,5 +1,6 @@
 """Several senders on PostgreSQL: one daemon plans at a time, and the "sent" marks are
-committed by a thread while the sends go on (at most two groups sent and not yet marked)."""
+committed by a thread while the next messages go out (each connection holds its next
+message's final "." until its previous one is marked: one unmarked message per connection)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from feeds.clock import FixedClock
 from feeds.store.tables import reminders
@@ -61,7 +62,7 @@ def test_a_daemon_skips_planning_while_another_plans_the_same_ledger(
     assert planned_rows(engine) == 4
 
 
-def test_sends_go_on_while_a_mark_is_committed_two_groups_at_most(
+def test_a_blocked_mark_holds_each_connection_at_one_unmarked_message(
     engine: Engine, tmp_path: Path, smtp_server: SmtpTestServer
 ) -> None:
     if engine.dialect.name != "postgresql":
@@ -75,7 +76,7 @@ def test_sends_go_on_while_a_mark_is_committed_two_groups_at_most(
         plan(conn, JOINED, [timedelta(days=7)])
     clock = FixedClock(CLOSES - timedelta(days=3))  # every 7-day reminder is due
     dispatcher = smtp_dispatcher(engine, settings, smtp_server, clock)  # 2 connections
-    assert dispatcher.mark_every * 2 < count
+    assert dispatcher.senders * 10 < count
     summaries: list[PassSummary] = []
 
     async def send() -> None:
@@ -88,8 +89,8 @@ def test_sends_go_on_while_a_mark_is_committed_two_groups_at_most(
         sender.start()
         try:
             wait_for(lambda: len(received) > 0, "the first message")
-            # Marks (UPDATEs of reminders) now wait until the locker commits; sending needs
-            # no statement until the batch ends.
+            # Marks (UPDATEs of reminders) now wait until the locker commits; each
+            # connection may have one more message accepted, then holds its next one.
             locker.begin()
             locker.execute(text("LOCK TABLE reminders IN SHARE MODE"))
             with engine.connect() as watch:
@@ -101,9 +102,11 @@ def test_sends_go_on_while_a_mark_is_committed_two_groups_at_most(
                     watch.rollback()
                     return len(received) - int(sent)
 
-                # a mark is blocked; the senders fill the next group meanwhile
-                wait_for(lambda: unmarked() >= 2 * dispatcher.mark_every, "a second group")
-                assert unmarked() <= in_flight_bound(dispatcher.senders)
+                wait_for(lambda: unmarked() >= dispatcher.senders, "a message per connection")
+                wait_for(lambda: mark_waits(watch) > 0, "a mark waiting for the lock")
+                assert unmarked() == in_flight_bound(dispatcher.senders) == dispatcher.senders
+                assert mark_waits(watch) > 0  # still blocked, and still no more accepted
+                assert unmarked() == dispatcher.senders
         finally:
             locker.rollback()
             sender.join(timeout=60)
@@ -121,6 +124,15 @@ def test_sends_go_on_while_a_mark_is_committed_two_groups_at_most(
     assert len(statuses) == count
     assert {status for status, _ in statuses} == {"sent"}
     assert len({message_id for _, message_id in statuses}) == count
+
+
+def mark_waits(conn: Connection) -> int:
+    """Statements of other sessions waiting for a lock (the blocked mark)."""
+    waiting = conn.execute(
+        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    ).scalar_one()
+    conn.rollback()
+    return int(waiting)
 
 
 def wait_for(condition: Callable[[], bool], what: str, limit: float = 30.0) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -273,3 +274,51 @@ async def test_send_bytes_refused_recipient_is_a_hard_bounce(smtp_server: SmtpTe
     await transport.close()
     assert caught.value.recipient_rejected
     assert caught.value.code == 550
+
+
+async def test_before_end_holds_the_final_dot_until_its_awaitable_is_done(
+    smtp_server: SmtpTestServer,
+) -> None:
+    from scheduler.mail.transport import raw_message
+
+    transport = SmtpTransport(smtp_server.settings())
+    released = asyncio.Event()
+    called = asyncio.Event()
+
+    def before_end() -> asyncio.Future[bool]:
+        called.set()  # the envelope is accepted
+        return asyncio.ensure_future(released.wait())
+
+    # a body line starting with "." is still quoted on the held path
+    raw = raw_message(_message())
+    raw = dataclasses.replace(raw, data=raw.data + b".a dot line\r\n")  # the epilogue
+    sending = asyncio.ensure_future(transport.send_bytes(raw, before_end=before_end))
+    await called.wait()
+    for _ in range(20):  # event-loop turns: the DATA and the body go out meanwhile
+        await asyncio.sleep(0)
+    assert smtp_server.handler.messages == []  # not completed: the "." is held back
+    released.set()
+    await sending
+    (received,) = smtp_server.handler.messages
+    assert b"\n.a dot line" in received.data.replace(b"\r\n", b"\n")
+    await transport.send_bytes(raw_message(_message(key="next")), before_end=lambda: None)
+    await transport.close()
+    assert len(smtp_server.handler.messages) == 2  # the connection is in step after it
+
+
+async def test_before_end_failing_sends_nothing_and_the_next_message_goes_out(
+    smtp_server: SmtpTestServer,
+) -> None:
+    from scheduler.mail.transport import raw_message
+
+    transport = SmtpTransport(smtp_server.settings())
+
+    async def database_gone() -> None:
+        raise RuntimeError("the mark failed")
+
+    with pytest.raises(RuntimeError, match="the mark failed"):
+        await transport.send_bytes(raw_message(_message()), before_end=database_gone)
+    await transport.send_bytes(raw_message(_message(key="next")))
+    await transport.close()
+    (received,) = smtp_server.handler.messages
+    assert received.parsed()["Message-ID"] == message_id_for("next", DOMAIN)
