@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -87,3 +91,33 @@ def test_of_daemons_racing_for_a_lease_one_wins(engine: Engine) -> None:
         thread.join(30)
     assert len(won) == 1
     assert row(engine)[0] == won[0]
+
+
+def test_a_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(engine: Engine) -> None:
+    """A daemon or build killed with SIGKILL leaves its lease held until it runs out; when the
+    holder was a process on this host that no longer runs, the next taker need not wait (a
+    killed `build` made the next one skip its source: tests/faults/test_crashes.py)."""
+    clock = FixedClock(START)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # exited and reaped: its pid names no process now
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    host = socket.gethostname()
+    try:
+        holders = {
+            "river": f"{host}:{gone.pid}:0badf00d",  # gone: taken over at once
+            "lake": f"{host}:{alive.pid}:0badf00d",  # still running: held
+            "sea": f"elsewhere.example:{gone.pid}:0badf00d",  # another host: by expiry only
+        }
+        for source_id, holder in holders.items():
+            assert RefreshLeases(engine, clock, LENGTH, holder).take(source_id).taken
+        taker = RefreshLeases(engine, clock, LENGTH, f"{host}:{os.getpid()}:feedf00d")
+        assert taker.take("river", at_start=True).taken
+        assert [taker.take(s, at_start=True).holder for s in ("lake", "sea")] == [
+            holders["lake"],
+            holders["sea"],
+        ]
+        clock.advance(LENGTH * 2)  # their leases ran out: both free now
+        assert taker.take("lake").taken and taker.take("sea").taken
+    finally:
+        alive.kill()
+        alive.wait()

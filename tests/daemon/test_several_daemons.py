@@ -178,13 +178,13 @@ def test_three_daemons_and_one_killed_mid_refresh_hands_the_source_over(
         killed = next(d for d in daemons if f":{d.process.pid}:" in owner)
         killed.kill()  # SIGKILL: no release, no renewal
         killed_at = time.monotonic()
-        # Its lease (3 s) runs out and another daemon takes the source over.
+        # Another daemon takes the source over: the dead one's process is gone from this host,
+        # so the next daemon whose trigger fires need not wait for its lease (3 s) to run out.
         deadline = killed_at + 15
         while site.count_between(killed_at, deadline) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         taken_over = [at for at in site.fetches if at >= killed_at]
         assert taken_over, "nobody took the source over"
-        assert taken_over[0] - killed_at >= 2.0  # not before the dead daemon's lease ran out
         new_owner = lease_owner(database)
         assert new_owner is None or new_owner != owner
         after = time.monotonic()
