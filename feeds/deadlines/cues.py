@@ -240,25 +240,18 @@ def cue_word_spans(text: str) -> list[tuple[int, int]] | None:
     one search of the whole text. A sentence of the text (a piece cut at spaces, quotes or
     brackets) passes `has_cue_word` only if it overlaps one of them. None for other text,
     whose folded form may not keep the text's offsets."""
+    global _last_spans
     if not text.isascii():
         return None
     last_text, last = _last_spans
     if last_text is text:
         return list(last)
-    return _ascii_spans(text, remember=True) or []
-
-
-def _ascii_spans(text: str, *, remember: bool) -> list[tuple[int, int]] | None:
-    """The cue word spans of ASCII `text`, or None where there is none (kept for the next
-    `cue_word_spans` of the same text when there are some, or when `remember`)."""
-    global _last_spans
     folded = text.casefold()  # lower() of ASCII (and a little faster)
     padded = " " + folded
     first = _PREFILTER.search(padded)
     if first is None and "frist" not in folded:
-        if remember:
-            _last_spans = (text, ())
-        return None
+        _last_spans = (text, ())
+        return []
     return _remember_spans(text, folded, padded, first)
 
 
