@@ -11,9 +11,9 @@
 - `send_bytes` takes the finished bytes and the envelope (`RawMessage`: dispatch fills a
   per-deadline template); `send(EmailMessage)` serialises first (alerts, `mail test`).
 - The mail transaction is aiosmtplib's `mail()`, `rcpt()` and DATA, with the body written
-  on its own and the final "." held back until `before_end` returns: the ledger commits the
-  previous message's mark meanwhile, so no connection ever has two messages accepted and not
-  yet marked (scheduler/ledger/dispatch.py).
+  on its own (in wire form: `wire_form`) and the final "." held back until `before_end`
+  returns: the ledger commits the previous message's mark meanwhile, so no connection ever
+  has two messages accepted and not yet marked (scheduler/ledger/dispatch.py).
 - Errors: see `classify_error`.
 """
 
@@ -192,13 +192,10 @@ class SmtpTransport:
 async def _transmit(
     client: aiosmtplib.SMTP, message: RawMessage, before_end: BeforeEnd | None
 ) -> None:
+    body, size = wire_form(message.data)
     try:
-        refused = await _envelope(client, message)
-        waiting = None if before_end is None else before_end()
-        if waiting is None:
-            await client.data(message.data)  # DATA, then the body and "." in one write
-        else:
-            await _data_held(client, message.data, waiting)
+        refused = await _envelope(client, message, size)
+        await _data(client, body, None if before_end is None else before_end())
     except (
         aiosmtplib.SMTPResponseException,
         aiosmtplib.SMTPRecipientsRefused,
@@ -217,23 +214,46 @@ async def _transmit(
         )
 
 
-async def _data_held(client: aiosmtplib.SMTP, data: bytes, waiting: Awaitable[None]) -> None:
-    """DATA and the body; the final "." once `waiting` is done. If it raises, the caller
-    closes the connection (out of step): the server drops the unfinished message."""
+def wire_form(data: bytes) -> tuple[bytes, int]:
+    """`data` as DATA carries it (CRLF line ends, a final CRLF, leading dots doubled) and
+    its SIZE (before the doubling, as aiosmtplib counts it).
+
+    The ledger's messages already are in that form (its templates write CRLF and base64
+    bodies, no line starts with a dot): four counts in C tell, and the bytes go out as they
+    are. aiosmtplib's `data()` runs two regular-expression substitutions over every
+    message, a match per line, whatever the bytes (about a fifth of the client's CPU per
+    reminder: bench/ledger_scale_bench.py, docs/benchmarks.md); anything else still gets
+    exactly those substitutions."""
+    if (
+        data.endswith(b"\r\n")
+        and data.count(b"\n") == data.count(b"\r") == data.count(b"\r\n")
+        and not data.startswith(b".")
+        and b"\n." not in data
+    ):
+        return data, len(data)
+    normal = normalize_message_line_endings(data)
+    return PERIOD_REGEX.sub(b"..", normal), len(normal)
+
+
+async def _data(client: aiosmtplib.SMTP, body: bytes, waiting: Awaitable[None] | None) -> None:
+    """DATA and the body (in wire form); the final "." once `waiting` (if any) is done. If
+    it raises, the caller closes the connection (out of step): the server drops the
+    unfinished message."""
     started = await client.execute_command(b"DATA")
     if started.code != aiosmtplib.SMTPStatus.start_input:
         raise aiosmtplib.SMTPDataError(started.code, started.message)
     if client.protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    client.protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)))
-    await waiting
+    client.protocol.write(body)
+    if waiting is not None:
+        await waiting
     reply = await client.execute_command(b".")
     if reply.code != aiosmtplib.SMTPStatus.completed:
         raise aiosmtplib.SMTPDataError(reply.code, reply.message)
 
 
 async def _envelope(
-    client: aiosmtplib.SMTP, message: RawMessage
+    client: aiosmtplib.SMTP, message: RawMessage, size: int
 ) -> dict[str, aiosmtplib.SMTPResponse]:
     """MAIL FROM and RCPT TO as `sendmail()` sends them (SIZE, SMTPUTF8); the recipients
     refused, or SMTPRecipientsRefused when all were."""
@@ -244,7 +264,7 @@ async def _envelope(
             raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
         options, encoding = ["SMTPUTF8"], "utf-8"
     if client.supports_extension("size"):
-        options.insert(0, f"size={len(normalize_message_line_endings(message.data))}")
+        options.insert(0, f"size={size}")
     try:
         await client.mail(message.sender, options=options, encoding=encoding)
     except ValueError as exc:  # aiosmtplib refuses an address it cannot send safely

@@ -322,3 +322,59 @@ async def test_before_end_failing_sends_nothing_and_the_next_message_goes_out(
     await transport.close()
     (received,) = smtp_server.handler.messages
     assert received.parsed()["Message-ID"] == message_id_for("next", DOMAIN)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: a\r\n\r\nline one\r\nline two\r\n",  # wire form already: sent as it is
+        b"Subject: a\n\nbare line feeds\nand no final one",
+        b"Subject: a\r\n\r\n.a leading dot\r\n..two\r\n",
+        b"Subject: a\r\r\nlone \r carriage\r\n",
+        b".\r\n",
+    ],
+)
+async def test_the_server_gets_the_bytes_aiosmtplib_would_send(
+    smtp_server: SmtpTestServer, data: bytes
+) -> None:
+    from aiosmtplib.protocol import normalize_message_line_endings
+
+    from scheduler.mail.transport import RawMessage
+
+    raw = RawMessage("noreply@example.org", ("ann@example.org",), "<m@example.org>", data)
+    transport = SmtpTransport(smtp_server.settings())
+    await transport.send_bytes(raw)
+    await transport.send_bytes(raw, before_end=lambda: None)
+    await transport.close()
+    first, second = smtp_server.handler.messages
+    assert first.data == second.data == normalize_message_line_endings(data)
+
+
+def test_wire_form_is_aiosmtplibs_for_any_bytes() -> None:
+    from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from scheduler.mail.smtp_transport import wire_form
+
+    pieces = st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\n.", b"\n.", b" "])
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.lists(pieces, max_size=24).map(b"".join))
+    def same(data: bytes) -> None:
+        normal = normalize_message_line_endings(data)
+        assert wire_form(data) == (PERIOD_REGEX.sub(b"..", normal), len(normal))
+
+    same()
+
+
+def test_a_ledger_message_goes_out_unchanged() -> None:
+    from scheduler.mail.smtp_transport import wire_form
+    from scheduler.mail.template import MessageTemplate
+
+    raw = MessageTemplate(make_reminder()).render(
+        "bob@example.org", message_id_for("b", DOMAIN), "https://x.example/u?t=1", clock=CLOCK
+    )
+    body, size = wire_form(raw.data)
+    assert body is raw.data  # no copy, no substitution: the fast path
+    assert size == len(raw.data)
