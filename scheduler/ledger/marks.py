@@ -12,7 +12,8 @@ DATA and body; the rows of all the connections that are waiting go in one UPDATE
   row added since the last mark goes in that one statement.
 - PostgreSQL: a commit waits for the WAL flush (a round trip and an fsync, milliseconds on a
   busy disk); on the loop it would stop every connection for that long. One thread with a
-  connection of its own commits one group at a time. A group goes to the thread when a
+  connection of its own commits one group at a time, with one prepared statement on the
+  driver's cursor (`PostgresMarker`). A group goes to the thread when a
   sender needs it committed, or when every sender has a row in it (nothing more would
   join): started at each add, the marks were one row each and cost 340 us of CPU per
   message (bench/ledger_scale_bench.py, docs/benchmarks.md).
@@ -28,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from scheduler.ledger import claims
 
@@ -40,9 +42,42 @@ def mark_and_report(
     """Mark `sent` (row id, Message-ID) in one transaction; warn about rows no longer ours."""
     with conn.begin():
         held = claims.mark_sent_many(conn, sent, owner, now)
+    _report(sent, held)
+
+
+def _report(sent: Sequence[tuple[int, str]], held: set[int]) -> None:
     for row_id, _ in sent:
         if row_id not in held:
             log.warning("reminder %s was sent but its lease had passed to another sender", row_id)
+
+
+class PostgresMarker:
+    """The background marks' connection (PostgreSQL, autocommit): each mark is
+    `claims.POSTGRES_MARK_SENT` on the driver's cursor, one round trip, prepared on the
+    server the first time. Errors come out as SQLAlchemy's, as from any other statement."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._dialect = engine.dialect
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
+        self._cursor: Any = driver.cursor()
+
+    def __call__(self, sent: Sequence[tuple[int, str]], owner: str, now: datetime) -> None:
+        values = claims.postgres_mark_sent_values(sent, owner, now)
+        try:
+            self._cursor.execute(claims.POSTGRES_MARK_SENT, values, prepare=True)
+            held = {row[0] for row in self._cursor.fetchall()}
+        except self._dialect.loaded_dbapi.Error as error:
+            self._conn.invalidate()  # not back to the pool: it may be dead
+            raise DBAPIError.instance(
+                claims.POSTGRES_MARK_SENT, values, error, self._dialect.loaded_dbapi.Error
+            ) from error
+        _report(sent, held)
+
+    def close(self) -> None:
+        self._cursor.close()
+        self._conn.close()
 
 
 class MarkGroup:
@@ -90,6 +125,7 @@ class Marks:
         self.owner = owner
         self.now = now
         self._conn = conn  # the pass's (inline marks)
+        self._marker: PostgresMarker | None = None  # the thread's (background marks)
         self._filling = MarkGroup()
         self._running: MarkGroup | None = None  # in the thread (background marks)
         self._future: Future[None] | None = None
@@ -103,7 +139,7 @@ class Marks:
             # the marks as it fails the pass), used only by the thread. A mark is one
             # statement: in autocommit one round trip, not three (BEGIN, UPDATE, COMMIT).
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
-            self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._marker = PostgresMarker(engine)
 
     def add(self, row_id: int, message_id: str) -> MarkGroup:
         group = self._filling
@@ -147,7 +183,8 @@ class Marks:
         finally:
             if self._thread is not None:
                 self._thread.shutdown()
-                self._conn.close()
+            if self._marker is not None:
+                self._marker.close()
 
     def _mark_inline(self) -> None:
         group, self._filling = self._filling, MarkGroup()
@@ -167,8 +204,9 @@ class Marks:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         loop = self._loop
+        assert self._marker is not None
         future = self._future = self._thread.submit(
-            mark_and_report, self._conn, group.rows, self.owner, self.now()
+            self._marker, group.rows, self.owner, self.now()
         )
         future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._finished, done))
 

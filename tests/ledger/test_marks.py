@@ -1,6 +1,6 @@
 """The "sent" marks: a connection completes a message (the final "." of DATA) only once its
 previous accepted message is marked, and the marks of the connections waiting are grouped,
-on SQLite (on the loop) and PostgreSQL (in a thread)."""
+on SQLite (on the loop) and PostgreSQL (in a thread, one prepared statement)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from feeds.clock import FixedClock
 from feeds.store.tables import reminders
+from scheduler.ledger import claims
 from scheduler.ledger.dispatch import in_flight_bound
+from scheduler.ledger.marks import PostgresMarker, mark_and_report
 from scheduler.ledger.planning import plan
 from scheduler.ledger.subscribers import add_subscriber
 from tests.ledger.helpers import end_of_day, make_settings, smtp_dispatcher, store_deadline
@@ -72,3 +75,46 @@ def test_at_most_one_message_per_connection_is_accepted_and_unmarked(
         ).all()
     assert dict(statuses) == {"sent": count}
     assert len({m.recipients[0] for m in handler.messages}) == count
+
+
+def test_the_mark_each_database_runs_keeps_the_lease_check(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite: the SQLAlchemy statement on the pass's connection; PostgreSQL: the one
+    prepared text on the driver's cursor (`PostgresMarker`). The same rows, the same values."""
+    settings = make_settings(tmp_path)
+    store_deadline(engine, settings, CLOSES)
+    with engine.begin() as conn:
+        for n in range(5):
+            add_subscriber(conn, f"q{n}@example.org", JOINED)
+        plan(conn, JOINED, [timedelta(days=7)])
+    now = CLOSES - timedelta(days=3)
+    with engine.begin() as conn:
+        mine = claims.claim(conn, now, "me", timedelta(minutes=5), 3)
+        other = claims.claim(conn, now, "other", timedelta(minutes=5), 2)
+    sent = [(row_id, f"<{row_id}@example.org>") for row_id in [*mine, *other]]
+    marked_at = now + timedelta(seconds=1)
+    if engine.dialect.name == "postgresql":
+        marker = PostgresMarker(engine)
+        try:
+            marker(sent, "me", marked_at)
+        finally:
+            marker.close()
+    else:
+        with engine.connect() as conn:
+            mark_and_report(conn, sent, "me", marked_at)
+    with engine.connect() as conn:
+        rows = conn.execute(select(reminders).where(reminders.c.id.in_([*mine, *other]))).all()
+    assert {
+        r.id: (r.status, r.message_id, r.sent_at, r.updated_at, r.lease_owner) for r in rows
+    } == {
+        **{
+            row_id: ("sent", f"<{row_id}@example.org>", marked_at, marked_at, None)
+            for row_id in mine
+        },
+        **dict.fromkeys(other, ("sending", None, None, now, "other")),
+    }
+    warned = [r.getMessage() for r in caplog.records if "lease had passed" in r.getMessage()]
+    assert sorted(warned) == sorted(
+        f"reminder {row_id} was sent but its lease had passed to another sender" for row_id in other
+    )
