@@ -9,7 +9,7 @@ held come back when it runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -258,32 +258,36 @@ def _mark_sent_statement(dialect: str, count: int) -> Update:
 
 
 #: `mark_sent_many` for PostgreSQL as one fixed text for any number of rows (the pairs as two
-#: arrays), run on the driver's own cursor: psycopg prepares it on the server once per
-#: connection, and a mark costs about half the client CPU of the SQLAlchemy statement
-#: (bench/ledger_scale_bench.py, docs/benchmarks.md). Same rows, same values, same test.
+#: arrays), prepared on the server once per pass and run on the event loop without a driver
+#: round of its own (scheduler/ledger/postgres_marks.py). Same rows, same values, same test.
 POSTGRES_MARK_SENT = (
-    "UPDATE reminders SET lease_owner = NULL, lease_until = NULL, status = %(sent)s,"
-    " sent_at = %(now)s, message_id = marked.message_id, updated_at = %(now)s,"
-    " last_error = NULL"
-    " FROM unnest(%(ids)s::integer[], %(message_ids)s::varchar[]) AS marked(id, message_id)"
-    " WHERE reminders.id = marked.id AND reminders.status = %(sending)s"
-    " AND reminders.lease_owner = %(owner)s"
+    "UPDATE reminders SET lease_owner = NULL, lease_until = NULL, status = $5,"
+    " sent_at = $3, message_id = marked.message_id, updated_at = $3, last_error = NULL"
+    " FROM unnest($1::integer[], $2::varchar[]) AS marked(id, message_id)"
+    " WHERE reminders.id = marked.id AND reminders.status = $6 AND reminders.lease_owner = $4"
     " RETURNING reminders.id"
 )
 
 
-def postgres_mark_sent_values(
+def postgres_mark_sent_params(
     sent: Sequence[tuple[int, str]], owner: str, now: datetime
-) -> dict[str, Any]:
-    """The parameters of POSTGRES_MARK_SENT for `sent` (row id, Message-ID) pairs."""
-    return {
-        "ids": [row_id for row_id, _ in sent],
-        "message_ids": [message_id for _, message_id in sent],
-        "owner": owner,
-        "now": now,
-        "sent": SENT.value,
-        "sending": SENDING.value,
-    }
+) -> list[bytes | None]:
+    """The parameters of POSTGRES_MARK_SENT, in PostgreSQL's text format."""
+    ids = ",".join(str(int(row_id)) for row_id, _ in sent)
+    message_ids = ",".join(_array_element(message_id) for _, message_id in sent)
+    return [
+        f"{{{ids}}}".encode(),
+        f"{{{message_ids}}}".encode(),
+        now.astimezone(UTC).isoformat().encode(),
+        owner.encode(),
+        SENT.value.encode(),
+        SENDING.value.encode(),
+    ]
+
+
+def _array_element(text: str) -> str:
+    """`text` as an element of an array literal: quoted, with backslash and quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, message_id: str, now: datetime) -> bool:

@@ -6,8 +6,8 @@ Send, then mark sent: a crash between the server's "250 OK" and the commit can r
 (one per connection) completes its next message (the final "." of DATA) only once its
 previous one is marked, so a crash resends at most one message per connection
 (`in_flight_bound`). The mark overlaps the next message's envelope and body, and the marks
-of all the senders waiting go in one UPDATE (scheduler/ledger/marks.py: on the loop on
-SQLite, in a thread on PostgreSQL).
+of all the senders waiting go in one UPDATE (scheduler/ledger/marks.py: on the loop, on
+SQLite on the pass's connection, on PostgreSQL on one of their own).
 
 The claimed batches stream: a sender that finds its batch empty claims the next while the
 others' messages are still on the wire, instead of every connection idling at each batch's
@@ -147,7 +147,6 @@ class ReminderDispatcher:
         self.retry_max = reminders.retry_max
         self.stopping = asyncio.Event()
         self._conn: Connection | None = None
-        self._background = engine.dialect.name == "postgresql"  # marks in a thread
         self.marks: Marks | None = None  # the current (or last) pass's
 
     def plan_all(self) -> int:
@@ -173,20 +172,13 @@ class ReminderDispatcher:
         # share between the send tasks: no transaction spans an await.
         with self.engine.connect() as conn:
             self._conn = conn
-            marks = Marks(
-                conn,
-                self.engine,
-                self.owner,
-                self.clock.now,
-                senders=self.senders,
-                background=self._background,
-            )
+            marks = Marks.open(conn, self.engine, self.owner, self.clock.now, senders=self.senders)
             self.marks = marks
             try:
                 await self._pass(conn, marks, summary)
             finally:  # also when cancelled: what was sent is marked before anything else
                 self._conn = None
-                marks.close()
+                await marks.close()
         if isinstance(self.transport, MonitoredTransport):
             self.transport.check_alert()  # mail failing for `failing_after`: tell the operator
         return summary
@@ -194,7 +186,7 @@ class ReminderDispatcher:
     async def _pass(self, conn: Connection, marks: Marks, summary: PassSummary) -> None:
         queue = self._claimed(conn, summary)
         await _all_or_none(self._worker(queue, marks, summary) for _ in range(self.senders))
-        marks.flush()
+        await marks.flush()
         if summary.config_error is not None:  # rows back untried; wait a tick, not a spin
             with conn.begin():
                 claims.release(conn, self.owner, self.clock.now())

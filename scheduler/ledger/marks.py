@@ -10,13 +10,10 @@ DATA and body; the rows of all the connections that are waiting go in one UPDATE
 - SQLite (WAL, synchronous=NORMAL: a commit waits for no flush, one writer): the marks run on
   the event loop, on the pass's connection, when a sender needs its group committed: every
   row added since the last mark goes in that one statement.
-- PostgreSQL: a commit waits for the WAL flush (a round trip and an fsync, milliseconds on a
-  busy disk); on the loop it would stop every connection for that long. One thread with a
-  connection of its own commits one group at a time, with one prepared statement on the
-  driver's cursor (`PostgresMarker`). A group goes to the thread when a
-  sender needs it committed, or when every sender has a row in it (nothing more would
-  join): started at each add, the marks were one row each and cost 340 us of CPU per
-  message (bench/ledger_scale_bench.py, docs/benchmarks.md).
+- PostgreSQL: a commit waits for the WAL flush, so it must not stop the loop: one statement
+  at a time on a connection of its own, its reply read when the socket is ready, while the
+  senders go on (scheduler/ledger/postgres_marks.py). A group starts when a sender needs it
+  committed, or when every sender has a row in it (nothing more would join).
 """
 
 from __future__ import annotations
@@ -24,14 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from scheduler.ledger import claims
+from scheduler.ledger.postgres_marks import PostgresMarker
 
 log = logging.getLogger(__name__)
 
@@ -49,35 +45,6 @@ def _report(sent: Sequence[tuple[int, str]], held: set[int]) -> None:
     for row_id, _ in sent:
         if row_id not in held:
             log.warning("reminder %s was sent but its lease had passed to another sender", row_id)
-
-
-class PostgresMarker:
-    """The background marks' connection (PostgreSQL, autocommit): each mark is
-    `claims.POSTGRES_MARK_SENT` on the driver's cursor, one round trip, prepared on the
-    server the first time. Errors come out as SQLAlchemy's, as from any other statement."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._dialect = engine.dialect
-        driver = self._conn.connection.driver_connection
-        assert driver is not None
-        self._cursor: Any = driver.cursor()
-
-    def __call__(self, sent: Sequence[tuple[int, str]], owner: str, now: datetime) -> None:
-        values = claims.postgres_mark_sent_values(sent, owner, now)
-        try:
-            self._cursor.execute(claims.POSTGRES_MARK_SENT, values, prepare=True)
-            held = {row[0] for row in self._cursor.fetchall()}
-        except self._dialect.loaded_dbapi.Error as error:
-            self._conn.invalidate()  # not back to the pool: it may be dead
-            raise DBAPIError.instance(
-                claims.POSTGRES_MARK_SENT, values, error, self._dialect.loaded_dbapi.Error
-            ) from error
-        _report(sent, held)
-
-    def close(self) -> None:
-        self._cursor.close()
-        self._conn.close()
 
 
 class MarkGroup:
@@ -108,43 +75,50 @@ class MarkGroup:
 
 
 class Marks:
-    """The marks of one pass. `add` after each accepted message, `before_end` before the
-    same sender completes its next one, `flush` at the end (also when the pass fails or is
-    cancelled: nothing may be released before its marks are in), `close` after."""
+    """The marks of one pass (`open` it). `add` after each accepted message, `before_end`
+    before the same sender completes its next one, `flush` at the end (also when the pass
+    fails or is cancelled: nothing may be released before its marks are in), `close`
+    after."""
 
     def __init__(
         self,
+        conn: Connection,
+        owner: str,
+        now: Callable[[], datetime],
+        *,
+        senders: int,
+        marker: PostgresMarker | None = None,
+    ) -> None:
+        self.owner = owner
+        self.now = now
+        self._conn = conn  # the pass's (inline marks)
+        self._marker = marker  # background marks (PostgreSQL)
+        self._filling = MarkGroup()
+        self._running: asyncio.Task[None] | None = None  # committing a group (background)
+        self._failed: BaseException | None = None  # what a background mark raised
+        self.statements = 0  #: marks committed (for tests and benchmarks)
+        self.senders = senders  # a group this full starts at once
+        self._wanted = False  # a sender waits for the filling group (background marks)
+
+    @classmethod
+    def open(
+        cls,
         conn: Connection,
         engine: Engine,
         owner: str,
         now: Callable[[], datetime],
         *,
         senders: int,
-        background: bool,
-    ) -> None:
-        self.owner = owner
-        self.now = now
-        self._conn = conn  # the pass's (inline marks)
-        self._marker: PostgresMarker | None = None  # the thread's (background marks)
-        self._filling = MarkGroup()
-        self._running: MarkGroup | None = None  # in the thread (background marks)
-        self._future: Future[None] | None = None
-        self._thread: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.statements = 0  #: marks committed (for tests and benchmarks)
-        self.senders = senders  # a group this full starts at once
-        self._wanted = False  # a sender waits for the filling group (background marks)
-        if background:
-            # A connection of its own, taken with the pass's (a database gone away fails
-            # the marks as it fails the pass), used only by the thread. A mark is one
-            # statement: in autocommit one round trip, not three (BEGIN, UPDATE, COMMIT).
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
-            self._marker = PostgresMarker(engine)
+    ) -> Marks:
+        """Inline marks on SQLite; on PostgreSQL a connection of its own for them, taken
+        with the pass's."""
+        marker = PostgresMarker(engine) if engine.dialect.name == "postgresql" else None
+        return cls(conn, owner, now, senders=senders, marker=marker)
 
     def add(self, row_id: int, message_id: str) -> MarkGroup:
         group = self._filling
         group.rows.append((row_id, message_id))
-        if self._thread is not None and self._running is None and len(group.rows) >= self.senders:
+        if self._marker is not None and self._running is None and len(group.rows) >= self.senders:
             self._start()
         return group
 
@@ -152,7 +126,7 @@ class Marks:
         """A sender is about to complete its next message (`MailTransport.send_bytes`):
         None once `group` is committed (inline marks commit it now), else what to await
         before the message's end. Raises what the group's mark raised."""
-        if not group.done and self._thread is None:
+        if not group.done and self._marker is None:
             self._mark_inline()  # `group` is the one filling: every row added so far
         if group.done:
             if group.error is not None:
@@ -165,24 +139,25 @@ class Marks:
                 self._wanted = True  # started as soon as the running one is in
         return group
 
-    def flush(self) -> None:
-        """Block until every row added is committed (raises what a mark raised)."""
-        if self._thread is None:
+    async def flush(self) -> None:
+        """Wait until every row added is committed (raises what a mark raised)."""
+        if self._marker is None:
             if self._filling.rows:
                 self._mark_inline()
             return
-        self._wait_running()
-        if self._filling.rows:
-            self._start()
-            self._wait_running()
+        while self._running is not None or self._filling.rows:
+            if self._running is None:
+                self._start()
+            assert self._running is not None
+            await self._running
+        if self._failed is not None:
+            raise self._failed
 
-    def close(self) -> None:
-        """Flush, then close the thread and its connection (background marks)."""
+    async def close(self) -> None:
+        """Flush, then close the marks' connection (background marks)."""
         try:
-            self.flush()
+            await self.flush()
         finally:
-            if self._thread is not None:
-                self._thread.shutdown()
             if self._marker is not None:
                 self._marker.close()
 
@@ -197,41 +172,24 @@ class Marks:
         group.settle(None)
 
     def _start(self) -> None:
-        """Hand the filling group to the thread (none is running)."""
-        assert self._thread is not None
+        """Commit the filling group in a task of its own (none is running)."""
         group, self._filling = self._filling, MarkGroup()
-        self._running, self._wanted = group, False
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        loop = self._loop
-        assert self._marker is not None
-        future = self._future = self._thread.submit(
-            self._marker, group.rows, self.owner, self.now()
-        )
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._finished, done))
+        self._wanted = False
+        self._running = asyncio.ensure_future(self._commit(group))
 
-    def _finished(self, future: Future[None]) -> None:
-        """On the loop: the running group is committed (or failed); start the next."""
-        if future is not self._future:
-            return  # `flush` settled it already
-        self._settle_running(future)
+    async def _commit(self, group: MarkGroup) -> None:
+        assert self._marker is not None
+        try:
+            await self._marker.mark(group.rows, self.owner, self.now())
+        except BaseException as error:  # the senders waiting get it; so does `flush`
+            group.settle(error)
+            self._failed = self._failed or error
+            self._running = None
+            if not isinstance(error, Exception):
+                raise  # cancelled
+            return
+        self.statements += 1
+        group.settle(None)
+        self._running = None
         if self._filling.rows and (self._wanted or len(self._filling.rows) >= self.senders):
             self._start()
-
-    def _wait_running(self) -> None:
-        future = self._future
-        if future is None:
-            return
-        future.exception()  # waits
-        error = self._settle_running(future)
-        if error is not None:
-            raise error
-
-    def _settle_running(self, future: Future[None]) -> BaseException | None:
-        group, self._running, self._future = self._running, None, None
-        error = future.exception()
-        if error is None:
-            self.statements += 1
-        if group is not None:
-            group.settle(error)
-        return error

@@ -1,6 +1,6 @@
 """The "sent" marks: a connection completes a message (the final "." of DATA) only once its
 previous accepted message is marked, and the marks of the connections waiting are grouped,
-on SQLite (on the loop) and PostgreSQL (in a thread, one prepared statement)."""
+on SQLite and PostgreSQL (both on the loop; PostgreSQL one prepared statement)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from feeds.clock import FixedClock
 from feeds.store.tables import reminders
 from scheduler.ledger import claims
 from scheduler.ledger.dispatch import in_flight_bound
-from scheduler.ledger.marks import PostgresMarker, mark_and_report
+from scheduler.ledger.marks import mark_and_report
 from scheduler.ledger.planning import plan
+from scheduler.ledger.postgres_marks import PostgresMarker
 from scheduler.ledger.subscribers import add_subscriber
 from tests.ledger.helpers import end_of_day, make_settings, smtp_dispatcher, store_deadline
 from tests.support.smtp import SmtpTestServer
@@ -81,7 +82,8 @@ def test_the_mark_each_database_runs_keeps_the_lease_check(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SQLite: the SQLAlchemy statement on the pass's connection; PostgreSQL: the one
-    prepared text on the driver's cursor (`PostgresMarker`). The same rows, the same values."""
+    prepared text run on the loop (`PostgresMarker`). The same rows, the same values, and
+    a Message-ID with a quote and a backslash comes back as it went."""
     settings = make_settings(tmp_path)
     store_deadline(engine, settings, CLOSES)
     with engine.begin() as conn:
@@ -92,12 +94,14 @@ def test_the_mark_each_database_runs_keeps_the_lease_check(
     with engine.begin() as conn:
         mine = claims.claim(conn, now, "me", timedelta(minutes=5), 3)
         other = claims.claim(conn, now, "other", timedelta(minutes=5), 2)
-    sent = [(row_id, f"<{row_id}@example.org>") for row_id in [*mine, *other]]
+    message_ids = {row_id: f"<{row_id}@example.org>" for row_id in [*mine, *other]}
+    message_ids[mine[0]] = '<"odd\\one",{x}@example.org>'
+    sent = list(message_ids.items())
     marked_at = now + timedelta(seconds=1)
     if engine.dialect.name == "postgresql":
         marker = PostgresMarker(engine)
         try:
-            marker(sent, "me", marked_at)
+            asyncio.run(marker.mark(sent, "me", marked_at))
         finally:
             marker.close()
     else:
@@ -108,10 +112,7 @@ def test_the_mark_each_database_runs_keeps_the_lease_check(
     assert {
         r.id: (r.status, r.message_id, r.sent_at, r.updated_at, r.lease_owner) for r in rows
     } == {
-        **{
-            row_id: ("sent", f"<{row_id}@example.org>", marked_at, marked_at, None)
-            for row_id in mine
-        },
+        **{row_id: ("sent", message_ids[row_id], marked_at, marked_at, None) for row_id in mine},
         **dict.fromkeys(other, ("sending", None, None, now, "other")),
     }
     warned = [r.getMessage() for r in caplog.records if "lease had passed" in r.getMessage()]
