@@ -25,6 +25,7 @@ from feeds.deadlines.cues import has_cue_word
 from feeds.errors import FeedlineError, ItemError, SourceError
 from feeds.follow.follower import Follower, SourcePages, page_url
 from feeds.follow.record import PageRecord
+from feeds.heap import older_objects_left_alone
 from feeds.model import Entry
 from feeds.overrides import apply_overrides, matches
 from feeds.publish_site import SitePublisher
@@ -129,6 +130,10 @@ class Refresher:
         self.publisher = SitePublisher(settings, engine, clock, self.work)
 
     async def refresh(self, only: Sequence[str] | None = None) -> RefreshReport:
+        with older_objects_left_alone():  # feeds/heap.py: a full collection cost ~8% of a build
+            return await self._refresh(only)
+
+    async def _refresh(self, only: Sequence[str] | None) -> RefreshReport:
         chosen = [s for s in self.settings.sources if only is None or s.id in only]
         limit = asyncio.Semaphore(self.settings.fetch.concurrency)
         stored, pages = await asyncio.to_thread(self._stored_states, chosen)

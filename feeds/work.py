@@ -91,9 +91,16 @@ class ProcessWork:
 
     parallel = True
 
-    def __init__(self, pool: ProcessPoolExecutor, width: int = 1) -> None:
+    def __init__(
+        self,
+        pool: ProcessPoolExecutor,
+        width: int = 1,
+        processes: Sequence[multiprocessing.process.BaseProcess] = (),
+    ) -> None:
         self._pool = pool
         self.width = width
+        self._processes = tuple(processes)  # the pool's worker processes, as forked
+        self._handed = 0  # steps ever handed to a worker
         self._broken = False
         self.steps_in_workers = 0  # steps whose result came from a worker
         self.steps_here = 0  # steps that ran here instead (a worker could not run them)
@@ -119,6 +126,7 @@ class ProcessWork:
         # The workers' garbage collector leaves what they inherit alone, so the pages shared
         # with this process stay shared instead of being copied on the collector's first pass.
         gc.freeze()
+        before = set(multiprocessing.active_children())
         try:
             pool = ProcessPoolExecutor(
                 processes,
@@ -127,13 +135,14 @@ class ProcessWork:
                 initargs=(warm_up,),
             )
             pool.submit(int)  # forks every worker now, while this process has one thread
+            forked = [p for p in multiprocessing.active_children() if p not in before]
             log.debug("started %d worker process(es)", processes)
         except OSError as exc:
             log.warning("could not start worker processes (%s): all work runs here", exc)
             return LocalWork()
         finally:
             gc.unfreeze()
-        return cls(pool, processes)
+        return cls(pool, processes, forked)
 
     async def run(self, func: Callable[..., T], /, *args: Any, help_out: bool = False) -> T:
         if help_out and not self._helping and self._out > self.width:
@@ -146,6 +155,7 @@ class ProcessWork:
             finally:
                 self._helping = False
         if not self._broken:
+            self._handed += 1
             self._out += 1
             try:
                 done, result = await self._in_worker(func, args)
@@ -158,6 +168,12 @@ class ProcessWork:
         return await asyncio.to_thread(func, *args)
 
     def close(self) -> None:
+        if self._handed == 0:
+            # Nothing was handed to the workers (a build with nothing to do): they may still be
+            # warming up for steps that will not come, and shutting down waited for that, most
+            # of a no-change rebuild (~0.1 s). They hold nothing of this process's: end them.
+            for process in self._processes:
+                process.kill()
         self._pool.shutdown(wait=True, cancel_futures=True)
         log.debug(
             "%d steps ran in worker processes, %d here (%d of them while the workers were busy)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
@@ -220,3 +221,35 @@ def test_a_worker_leaves_stopping_to_its_parent(work: ProcessWork) -> None:
     first, second = asyncio.run(run())
     assert first == second != os.getpid()
     assert (work.steps_in_workers, work.steps_here) == (2, 0)
+
+
+def warms_up_until_told(read_end: int) -> None:
+    os.read(read_end, 1)  # the test never writes: a warm-up that does not end by itself
+
+
+def test_workers_never_given_a_step_are_ended_at_close_not_waited_for() -> None:
+    # A build with nothing to do hands no step to its worker; closing used to wait for the
+    # worker's warm-up (compiling patterns no step would use), most of a no-change rebuild.
+    read_end, write_end = os.pipe()
+    try:
+        work = ProcessWork.start(1, warm_up=functools.partial(warms_up_until_told, read_end))
+        assert isinstance(work, ProcessWork)
+        (worker,) = multiprocessing.active_children()
+        work.close()  # returns: the worker still in its warm-up was ended
+        assert not worker.is_alive()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_worker_that_was_given_steps_is_shut_down_as_usual() -> None:
+    work = ProcessWork.start(1)
+    assert isinstance(work, ProcessWork)
+    (worker,) = multiprocessing.active_children()
+
+    async def run() -> int:
+        return await work.run(pid)
+
+    assert asyncio.run(run()) == worker.pid
+    work.close()
+    assert worker.exitcode == 0  # it left its loop when the pool said so, not killed
