@@ -195,21 +195,17 @@ def _sent(group: list[int]) -> list[tuple[int, str]]:
 
 def _ledger_rows(engine: Any, count: int) -> list[int]:
     """`count` reminder rows of one deadline (one subscriber each), planned."""
-    from config.schema import Settings
-    from feeds.store.tables import deadlines
+    import sqlalchemy as sa
+
     from scheduler.ledger.planning import plan
     from scheduler.ledger.subscribers import add_subscriber
     from tests.ledger.helpers import make_settings, store_deadline
 
-    settings: Settings = make_settings(Path("/tmp"))
-    store_deadline(engine, settings, NOW + timedelta(days=6))
+    store_deadline(engine, make_settings(Path("/tmp")), NOW + timedelta(days=6))
     with engine.begin() as conn:
         for n in range(count):
             add_subscriber(conn, f"p{n:06d}@example.org", NOW - timedelta(days=30))
         plan(conn, NOW - timedelta(days=30), [timedelta(days=7)])
-        assert conn.execute(deadlines.select()).first() is not None
-    import sqlalchemy as sa
-
     with engine.connect() as conn:
         return [row[0] for row in conn.execute(sa.text("SELECT id FROM reminders ORDER BY id"))]
 

@@ -8,6 +8,7 @@ held come back when it runs out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -30,6 +31,8 @@ from sqlalchemy import (
 )
 
 from feeds.store.tables import reminders
+
+log = logging.getLogger(__name__)
 
 
 class ReminderStatus(StrEnum):
@@ -288,6 +291,13 @@ def postgres_mark_sent_params(
 def _array_element(text: str) -> str:
     """`text` as an element of an array literal: quoted, with backslash and quote escaped."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def warn_unheld(sent: Sequence[tuple[int, str]], held: set[int]) -> None:
+    """Log each sent row a mark left alone: its lease had passed to another sender."""
+    for row_id, _ in sent:
+        if row_id not in held:
+            log.warning("reminder %s was sent but its lease had passed to another sender", row_id)
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, message_id: str, now: datetime) -> bool:

@@ -19,7 +19,6 @@ DATA and body; the rows of all the connections that are waiting go in one UPDATE
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any
@@ -29,8 +28,6 @@ from sqlalchemy import Connection, Engine
 from scheduler.ledger import claims
 from scheduler.ledger.postgres_marks import PostgresMarker
 
-log = logging.getLogger(__name__)
-
 
 def mark_and_report(
     conn: Connection, sent: Sequence[tuple[int, str]], owner: str, now: datetime
@@ -38,13 +35,7 @@ def mark_and_report(
     """Mark `sent` (row id, Message-ID) in one transaction; warn about rows no longer ours."""
     with conn.begin():
         held = claims.mark_sent_many(conn, sent, owner, now)
-    _report(sent, held)
-
-
-def _report(sent: Sequence[tuple[int, str]], held: set[int]) -> None:
-    for row_id, _ in sent:
-        if row_id not in held:
-            log.warning("reminder %s was sent but its lease had passed to another sender", row_id)
+    claims.warn_unheld(sent, held)
 
 
 class MarkGroup:

@@ -3,14 +3,14 @@
 A commit waits for the WAL flush (a round trip and an fsync: about 0.3 ms on a calm machine,
 1 to 2 ms on a busy one), so it must not stop the loop, and it is on the senders' critical
 path: a connection's next "." waits for it (scheduler/ledger/marks.py). Measured per mark of
-four rows, client CPU (bench/ledger_scale_bench.py, docs/benchmarks.md):
+four rows, client CPU and wall time (bench/send_path_bench.py, docs/benchmarks.md):
 
-- SQLAlchemy's statement in a thread: about 300 us in hand-offs and lock contention, four
-  times the statement's own, and every hand-off added latency;
-- psycopg's async connection on the loop: 170 us;
-- psycopg's libpq wrapper (`psycopg.pq`, the binary build) on the loop, here: 40 us. The
-  statement is prepared once per pass; a mark sends its parameters and the loop reads the
-  reply when the socket is readable (`loop.add_reader`), while the senders go on.
+- SQLAlchemy's statement in a thread: 287 us and 977 us, mostly hand-offs and lock
+  contention;
+- psycopg's async connection on the loop: 159 us and 713 us;
+- psycopg's libpq wrapper (`psycopg.pq`, the binary build) on the loop, here: 108 us and
+  560 us. The statement is prepared once per pass; a mark sends its parameters and the loop
+  reads the reply when the socket is readable (`loop.add_reader`), while the senders go on.
 
 The connection is an ordinary pooled one of the engine's (autocommit: one round trip, not
 three), so a database gone away fails the marks as it fails the pass, and errors come out as
@@ -20,7 +20,6 @@ SQLAlchemy's `DBAPIError`, as from any other statement.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -29,8 +28,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from scheduler.ledger import claims
-
-log = logging.getLogger(__name__)
 
 STATEMENT = b"feedline_mark_sent"
 
@@ -58,6 +55,7 @@ class PostgresMarker:
             raise
 
     async def mark(self, sent: Sequence[tuple[int, str]], owner: str, now: datetime) -> None:
+        """Mark `sent` (row id, Message-ID) sent, as `marks.mark_and_report` does."""
         params = claims.postgres_mark_sent_params(sent, owner, now)
         self._clean = False
         try:
@@ -72,12 +70,7 @@ class PostgresMarker:
             )
         result = results[0]
         self._check(result, self._pq.ExecStatus.TUPLES_OK, claims.POSTGRES_MARK_SENT, params)
-        held = {int(result.get_value(row, 0)) for row in range(result.ntuples)}
-        for row_id, _ in sent:
-            if row_id not in held:
-                log.warning(
-                    "reminder %s was sent but its lease had passed to another sender", row_id
-                )
+        claims.warn_unheld(sent, {int(result.get_value(row, 0)) for row in range(result.ntuples)})
 
     def close(self) -> None:
         """Forget the statement and give the connection back (or drop it when a reply was
