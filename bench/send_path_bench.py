@@ -1,6 +1,6 @@
-"""The two places where the reminder send path goes under its libraries, side by side with them.
+"""Three measured choices of the reminder send path, each side by side with what it replaced.
 
-    .venv/bin/python bench/send_path_bench.py [--marks 2000] [--messages 3000]
+    .venv/bin/python bench/send_path_bench.py [--marks 2000] [--messages 3000] [--batches 200]
 
 1. DATA body: `wire_form` (scheduler/mail/smtp_transport.py: four counts in C, the bytes as
    they are when already in wire form) against what aiosmtplib's `data()` does to every
@@ -16,6 +16,10 @@
      from the loop (the code now).
    The rows are real ledger rows (the reminders table after migrations), re-claimed between
    rounds, so every mark updates four rows and the lease check holds.
+3. A claimed batch's statements on PostgreSQL (`expire_moot`'s two UPDATEs, then the rows'
+   and their deadlines' reads, for 200 claimed rows), the ids bound as an expanding IN (one
+   parameter per id: the code before) against one array parameter, `= ANY` (`claims.among_ids`:
+   the code now). Client CPU and wall time per batch, medians, the two forms interleaved.
 """
 
 from __future__ import annotations
@@ -173,6 +177,64 @@ def marks_part(marks: int) -> None:
         admin.dispose()
 
 
+def batch_part(batches: int) -> None:
+    import statistics
+
+    import sqlalchemy as sa
+
+    from scheduler.database import create_db_engine, upgrade
+    from scheduler.ledger import claims, compose
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_db_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    try:
+        upgrade(engine)
+        row_ids = _ledger_rows(engine, 200)
+        _reclaim(engine, row_ids)
+        with engine.begin() as conn:  # the plans a ledger gets once autovacuum has been by
+            conn.execute(sa.text("ANALYZE reminders"))
+        values = {"ids": row_ids, "owner": "bench", "now": NOW}
+        forms = {  # the dialect whose form `among_ids` gives
+            "expanding IN, a parameter per id (before)": "sqlite",
+            "= ANY(array) (now)": "postgresql",
+        }
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in forms}
+        with engine.connect() as conn:
+
+            def batch(form: str) -> None:
+                with conn.begin():
+                    for statement in claims._expire_statements(form):
+                        if list(conn.execute(statement, values)):
+                            raise SystemExit("a bench row was expired")
+                rows_query, deadlines_query = compose._queries(form)
+                with conn.begin():
+                    rows = list(conn.execute(rows_query, {"ids": row_ids}))
+                    ids = sorted({row.deadline_id for row in rows})
+                    list(conn.execute(deadlines_query, {"ids": ids}))
+                if len(rows) != len(row_ids):
+                    raise SystemExit(f"{form}: read {len(rows)} rows, not {len(row_ids)}")
+
+            for _ in range(batches):
+                for name, form in forms.items():
+                    began, cpu = time.perf_counter(), time.process_time()
+                    batch(form)
+                    times[name].append((time.process_time() - cpu, time.perf_counter() - began))
+        print(f"\n3. a claimed batch's statements on PostgreSQL, 200 rows, {batches} batches each")
+        print(f"   {'ids bound as':<44} {'CPU us/batch':>12} {'wall us/batch':>13}")
+        for name, runs in times.items():
+            cpu = statistics.median(c for c, _ in runs) * 1e6
+            wall = statistics.median(w for _, w in runs) * 1e6
+            print(f"   {name:<44} {cpu:12.0f} {wall:13.0f}")
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def _placeholder_order(text: str) -> list[int]:
     """The $n numbers in the order they appear (psycopg's %s are positional)."""
     import re
@@ -227,12 +289,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--marks", type=int, default=2000)
+    parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     print(f"send_path_bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     wire_part(args.messages)
     if not args.no_postgres:
         marks_part(args.marks)
+        batch_part(args.batches)
 
 
 if __name__ == "__main__":

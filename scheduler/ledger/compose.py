@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, select
 
 from config.schema import Settings
 from feeds.clock import Clock
@@ -24,6 +24,7 @@ from feeds.render.calendar import CalendarEvent
 from feeds.render.display import closing_line, duration_text, time_left
 from feeds.store.deadlines import stored_from_row
 from feeds.store.tables import deadlines, items, reminders, subscribers
+from scheduler.ledger.claims import among_ids
 from scheduler.mail.message import MessageKind, ReminderMessage, message_id_for, sender_domain
 from scheduler.mail.template import MessageTemplate, TemplateCache
 from scheduler.mail.transport import RawMessage
@@ -91,16 +92,22 @@ _ROW_COLUMNS = (
     subscribers.c.email,
     subscribers.c.token_version,
 )
-_ROWS = (
-    select(*_ROW_COLUMNS)
-    .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
-    .where(reminders.c.id.in_(bindparam("ids", expanding=True)))
-)
-_DEADLINES = (
-    select(*_DEADLINE_COLUMNS)
-    .join(items, items.c.id == deadlines.c.item_id)
-    .where(deadlines.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+@lru_cache(maxsize=4)
+def _queries(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The claimed rows with their recipients, and their deadlines, by :ids."""
+    rows = (
+        select(*_ROW_COLUMNS)
+        .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
+        .where(among_ids(reminders.c.id, dialect))
+    )
+    deadlines_of = (
+        select(*_DEADLINE_COLUMNS)
+        .join(items, items.c.id == deadlines.c.item_id)
+        .where(among_ids(deadlines.c.id, dialect))
+    )
+    return rows, deadlines_of
 
 
 def _ready(outgoing: Outgoing) -> Outgoing:
@@ -139,11 +146,12 @@ class Composer:
         """Read the rows now (one query), compose each message when it is called for: a
         sender composes its next message while the others' are on the wire, instead of the
         whole batch being composed while every connection waits."""
-        claimed = list(conn.execute(_ROWS, {"ids": row_ids}))
+        rows_query, deadlines_query = _queries(conn.dialect.name)
+        claimed = list(conn.execute(rows_query, {"ids": row_ids}))
         deadline_ids = sorted({row.deadline_id for row in claimed if row.deadline_id is not None})
         by_id: dict[int, Any] = {}
         if deadline_ids:
-            by_id = {d.id: d for d in conn.execute(_DEADLINES, {"ids": deadline_ids})}
+            by_id = {d.id: d for d in conn.execute(deadlines_query, {"ids": deadline_ids})}
         # A reminder row with its deadline; the others are digests (no deadline of their own).
         rows = {row.id: row for row in claimed if row.deadline_id in by_id}
         missing = [row_id for row_id in row_ids if row_id not in rows]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from config.schema import Settings
 from feeds.clock import Clock
 from feeds.render.display import closing_display, time_left
 from feeds.store.tables import deadlines, items, reminders, subscribers
+from scheduler.ledger.claims import among_ids
 from scheduler.mail.message import DigestEntry, MessageKind, ReminderMessage, message_id_for
 from scheduler.mail.template import TemplateCache
 from scheduler.subscriptions.digest import DIGEST, Period, current_period
@@ -24,6 +26,24 @@ from scheduler.subscriptions.links import Links
 
 if TYPE_CHECKING:
     from scheduler.ledger.compose import Outgoing
+
+
+@lru_cache(maxsize=4)
+def _digest_rows(dialect: str) -> Select[Any]:
+    """The digest rows among :ids, with their recipients."""
+    return (
+        select(
+            reminders.c.id,
+            reminders.c.subscriber_id,
+            reminders.c.due_at,
+            reminders.c.planned_closes_at,
+            subscribers.c.email,
+            subscribers.c.sources,
+            subscribers.c.token_version,
+        )
+        .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
+        .where(among_ids(reminders.c.id, dialect), reminders.c.kind == DIGEST)
+    )
 
 
 class DigestComposer:
@@ -61,20 +81,7 @@ class DigestComposer:
         return self._open
 
     def load(self, conn: Connection, row_ids: Sequence[int]) -> dict[int, Outgoing]:
-        query = (
-            select(
-                reminders.c.id,
-                reminders.c.subscriber_id,
-                reminders.c.due_at,
-                reminders.c.planned_closes_at,
-                subscribers.c.email,
-                subscribers.c.sources,
-                subscribers.c.token_version,
-            )
-            .join(subscribers, subscribers.c.id == reminders.c.subscriber_id)
-            .where(reminders.c.id.in_(list(row_ids)), reminders.c.kind == DIGEST)
-        )
-        rows = list(conn.execute(query))
+        rows = list(conn.execute(_digest_rows(conn.dialect.name), {"ids": list(row_ids)}))
         if not rows:
             return {}
         open_now = self._open_deadlines(conn)
