@@ -15,14 +15,14 @@ one `ReminderDispatcher.run_pass()` over SmtpTransport with `connections` reused
   a small ledger of the same shape before the clock starts, cycled. No database, no
   composing in the timed part; the same sink, message sizes and envelopes.
 - sqlite: the ledger in a SQLite file in a temporary folder.
+- postgres: the ledger in a fresh schema of FEEDLINE_BENCH_POSTGRES_URL (default
+  postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards.
 
 Both kinds of child do the same work before the clock starts: build the RAW_POOL ledger and
 compose its messages (raw sends those; a ledger child throws them away). So neither pays
 the process's first imports, regular expressions and e-mail policy set-up inside the timed
 part, as a long-running daemon pays them once, not per pass. Before 2026-12-08 only the raw
 child did (it cost a 10,000 ledger pass 0.15-0.24 s of CPU, 3-4%, and 1% at 30,000).
-- postgres: the ledger in a fresh schema of FEEDLINE_BENCH_POSTGRES_URL (default
-  postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards.
 
 With `--repeat N` the kinds run N rounds, interleaved (raw, sqlite, postgres; the order
 rotates each round), so a busy minute on the shared machine hits every kind. Each row prints

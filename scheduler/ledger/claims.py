@@ -174,7 +174,6 @@ def claim(conn: Connection, now: datetime, owner: str, lease: timedelta, limit: 
 
 
 @lru_cache(maxsize=4)
-@lru_cache(maxsize=4)
 def _expire_statements(dialect: str) -> list[Update]:
     """Per reason a claimed row must not be sent: expire those of :ids that `owner` holds."""
     return [
